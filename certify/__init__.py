@@ -1,5 +1,26 @@
-"""certify: the user's door. Load models and data, run the pipeline, write and check certificates, the CLI."""
+"""certify: the user's door. Load models and data, run the pipeline, write and check certificates, the CLI.
+
+``certify.certify(model, data, theorem=..., delta=...) -> Certificate``; ``Certificate.save(path)``.
+"""
 
 from certify import errors
+from certify._certificate import FORMAT_VERSION, Certificate, InputRecord
+from certify._data import BUILTINS, Dataset, dataset_sha256, load_builtin
+from certify._pipeline import PROVIDERS, Provided, RunContext, certify, model_sha256, register_provider
 
-__all__ = ["errors"]
+__all__ = [
+    "BUILTINS",
+    "Certificate",
+    "Dataset",
+    "FORMAT_VERSION",
+    "InputRecord",
+    "PROVIDERS",
+    "Provided",
+    "RunContext",
+    "certify",
+    "dataset_sha256",
+    "errors",
+    "load_builtin",
+    "model_sha256",
+    "register_provider",
+]

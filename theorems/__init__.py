@@ -6,7 +6,15 @@ returns an :class:`Interval` that contains the exact value of the statement (out
 """
 
 from theorems import pac_bayes, test_set  # noqa: F401  (registers the theorems)
-from theorems._interval import WORKING_PREC, Interval, enclose, parse_exact, to_decimal_string
+from theorems._interval import (
+    WORKING_PREC,
+    Interval,
+    enclose,
+    exact_hex,
+    mpf_to_fraction,
+    parse_exact,
+    to_decimal_string,
+)
 from theorems._registry import all_theorems as all
 from theorems._registry import get, ids, register
 from theorems._special import binom_tail, binom_tail_inv, kl, kl_inv
@@ -33,10 +41,12 @@ __all__ = [
     "binom_tail_inv",
     "enclose",
     "eval_tree",
+    "exact_hex",
     "get",
     "ids",
     "kl",
     "kl_inv",
+    "mpf_to_fraction",
     "parse_exact",
     "register",
     "to_decimal_string",

@@ -10,7 +10,7 @@ expression it stands for, evaluated on the exact inputs. Inputs are taken as fol
   read as the exact rational it spells, then enclosed as a Fraction is;
 * anything with ``.lo`` and ``.hi`` (an :class:`Interval` or ``kernels.Enclosure``): its endpoints, exactly.
 
-Rounding model: every operation is done by :mod:`mpmath.iv` at :data:`WORKING_PREC` bits with outward
+Rounding model: every operation is done at :func:`prec` bits (default :data:`WORKING_PREC`) with outward
 rounding (lower ends rounded toward -inf, upper ends toward +inf), so the exact result of the operation
 on any points of the operand intervals lies in the result. Comparisons mean *certainly*: ``a < b`` is true
 only when every point of ``a`` is below every point of ``b``; ``not (a < b)`` says nothing.
@@ -30,18 +30,53 @@ import mpmath
 from mpmath import iv, libmp
 
 from boundcert.errors import InternalError, InvalidInput
+from theorems import _rounding as _r
 
-__all__ = ["Interval", "Number", "WORKING_PREC", "enclose", "working_precision", "to_decimal_string"]
+__all__ = [
+    "Interval",
+    "Number",
+    "WORKING_PREC",
+    "NeedsMorePrecision",
+    "enclose",
+    "exact_hex",
+    "mpf_to_fraction",
+    "parse_exact",
+    "prec",
+    "precision",
+    "working_precision",
+    "to_decimal_string",
+]
 
-#: Bits of the working precision for interval arithmetic (the answer is sound at any precision;
-#: more bits only make it tighter).
+#: Default bits of the working precision for interval arithmetic (the answer is sound at any precision;
+#: more bits only make it tighter). :func:`precision` changes it for a block; :func:`prec` reads it.
 WORKING_PREC = 128
+_PREC = [WORKING_PREC]
+
+
+def prec() -> int:
+    """The working precision in force (bits)."""
+    return _PREC[-1]
+
+
+@contextmanager
+def precision(bits: int) -> Iterator[None]:
+    """Evaluate the block's interval arithmetic at ``bits`` bits (nested blocks restore the outer precision)."""
+    _PREC.append(max(int(bits), 53))
+    try:
+        yield
+    finally:
+        _PREC.pop()
+
+
+class NeedsMorePrecision(InvalidInput):
+    """An interval reached a singularity (0 in a denominator, a log or sqrt argument <= 0) only through rounding
+    width: the exact value may be fine. Callers retry at a higher :func:`precision`."""
 
 Number = Union[int, float, str, Fraction, "Interval", mpmath.mpf]
 
 _DECIMAL_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _FRACTION_RE = re.compile(r"^[+-]?\d+\s*/\s*\d+$")
-_HEX_RE = re.compile(r"^[+-]?0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*([pP][+-]?\d+)?$")
+_HEX_RE = re.compile(r"^[+-]?0[xX](?=\.?[0-9a-fA-F])[0-9a-fA-F]*\.?[0-9a-fA-F]*([pP][+-]?\d+)?$")
 
 
 @contextmanager
@@ -77,6 +112,18 @@ def _as_mpf(x: object) -> mpmath.mpf:
     raise InternalError(f"interval endpoint of type {type(x).__name__}")
 
 
+def mpf_to_fraction(x: mpmath.mpf) -> Fraction:
+    """The exact rational value of a finite mpf (``mpf.man_exp`` drops the sign: use the raw tuple)."""
+    sign, man, exp, _ = x._mpf_
+    if man == 0 and exp != 0:
+        raise InternalError(f"mpf_to_fraction needs a finite number, got {x}")
+    value = Fraction(man) * Fraction(2) ** exp
+    return -value if sign else value
+
+
+_ZERO_MPF = mpmath.mp.make_mpf(libmp.fzero)
+
+
 def _exact_neg(x: mpmath.mpf) -> mpmath.mpf:
     """``-x`` exactly (mpf's own negation rounds to ``mp.prec``)."""
     return mpmath.mp.make_mpf(libmp.mpf_neg(x._mpf_))
@@ -88,10 +135,31 @@ def _fraction_bounds(f: Fraction) -> tuple[mpmath.mpf, mpmath.mpf]:
         x = _exact_mpf(f.numerator)
         return x, x
     p, q = f.numerator, f.denominator
-    prec = WORKING_PREC + 8
-    lo = libmp.from_rational(p, q, prec, libmp.round_floor)
-    hi = libmp.from_rational(p, q, prec, libmp.round_ceiling)
+    bits = prec() + 8
+    lo = libmp.from_rational(p, q, bits, libmp.round_floor)
+    hi = libmp.from_rational(p, q, bits, libmp.round_ceiling)
     return mpmath.mp.make_mpf(lo), mpmath.mp.make_mpf(hi)
+
+
+def _parse_hex(s: str) -> Fraction:
+    """Exact value of a C99 hex float of any length (``float.fromhex`` would round to 53 bits)."""
+    sign = -1 if s.startswith("-") else 1
+    body = s.lstrip("+-")[2:]
+    mant, _, exp = body.lower().partition("p")
+    whole, _, frac = mant.partition(".")
+    digits = (whole + frac) or "0"
+    value = Fraction(int(digits, 16), 16 ** len(frac)) * Fraction(2) ** int(exp or 0)
+    return sign * value
+
+
+def exact_hex(x: mpmath.mpf) -> str:
+    """``x`` written exactly as a hex float ``[-]0xMANpEXP`` (parsed back exactly by :func:`parse_exact`)."""
+    if not mpmath.isfinite(x):
+        raise InternalError("exact_hex needs a finite number")
+    if x == 0:
+        return "0x0p0"
+    sign_bit, man, exp, _ = x._mpf_
+    return f"{'-' if sign_bit else ''}0x{man:x}p{exp}"
 
 
 def parse_exact(text: str, *, name: str = "value") -> Fraction:
@@ -110,7 +178,7 @@ def parse_exact(text: str, *, name: str = "value") -> Fraction:
                 raise ZeroDivisionError
             return Fraction(int(num), int(den))
         if _HEX_RE.match(s):
-            return Fraction(float.fromhex(s))
+            return _parse_hex(s)
     except (ValueError, ArithmeticError, OverflowError):
         pass
     raise InvalidInput(
@@ -160,8 +228,7 @@ def _round_decimal(x: mpmath.mpf, digits: int, up: bool) -> Decimal:
         return Decimal(0)
     if mpmath.isinf(x):
         raise InternalError("cannot write an infinite endpoint as a decimal")
-    man, exp = x.man_exp
-    f = Fraction(man) * (Fraction(2) ** exp)
+    f = mpf_to_fraction(x)
     sign = -1 if f < 0 else 1
     a = abs(f)
     e10 = math.floor(math.log10(a.numerator) - math.log10(a.denominator))
@@ -184,8 +251,10 @@ def to_decimal_string(x: mpmath.mpf, *, up: bool, digits: int = 20) -> str:
     d = _round_decimal(x, digits, up)
     if d == 0:
         return "0"
-    d = d.normalize()
-    return format(d, "f") if -7 <= d.adjusted() <= 20 else format(d, "e")
+    with localcontext() as ctx:  # normalize() rounds to the context's precision: give it room (exact here)
+        ctx.prec = digits + 10
+        d = d.normalize()
+        return format(d, "f") if -7 <= d.adjusted() <= 20 else format(d, "e")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +295,7 @@ class Interval:
 
     def width(self) -> mpmath.mpf:
         """``hi - lo`` rounded up."""
-        return mpmath.mp.make_mpf(libmp.mpf_sub(self.hi._mpf_, self.lo._mpf_, WORKING_PREC, libmp.round_ceiling))
+        return mpmath.mp.make_mpf(libmp.mpf_sub(self.hi._mpf_, self.lo._mpf_, prec(), libmp.round_ceiling))
 
     def rel_width(self) -> mpmath.mpf:
         """``(hi - lo) / max(|lo|, |hi|)`` (approximate; a diagnostic, not a bound)."""
@@ -252,9 +321,22 @@ class Interval:
     # -- arithmetic (outward rounded) ----------------------------------------------------------
     def _binary(self, other: object, op: str) -> "Interval":
         o = enclose(other)
-        with working_precision(WORKING_PREC):
+        with working_precision(prec()):
             a, b = self._iv(), o._iv()
-            r = {"+": a + b, "-": a - b, "*": a * b, "/": _div(a, b), "r-": b - a, "r/": _div(b, a)}[op]
+            if op == "+":
+                r = a + b
+            elif op == "-":
+                r = a - b
+            elif op == "*":
+                r = a * b
+            elif op == "/":
+                r = _div(a, b)
+            elif op == "r-":
+                r = b - a
+            elif op == "r/":
+                r = _div(b, a)
+            else:
+                raise InternalError(f"unknown interval operation {op!r}")
             return Interval._from_iv(r)
 
     def __add__(self, other: object) -> "Interval":
@@ -301,39 +383,37 @@ class Interval:
 
 def _div(a: "iv.mpf", b: "iv.mpf") -> "iv.mpf":
     if b.a <= 0 <= b.b:
-        raise InvalidInput(f"division by an interval that contains 0 ({b}): the expression is undefined there")
+        if b.a == 0 == b.b:
+            raise InvalidInput("division by exactly 0: the expression is undefined at these inputs")
+        raise NeedsMorePrecision(f"division by an interval that contains 0 ({b}) at {prec()} bits")
     return a / b
 
 
-def _unary(x: Interval, fn: str) -> Interval:
-    with working_precision(WORKING_PREC):
-        v = x._iv()
-        if fn == "sqrt":
-            if x.lo < 0:
-                raise InvalidInput(f"sqrt of an interval reaching below 0 ({x!r}): the argument must be >= 0")
-            return Interval._from_iv(iv.sqrt(v))
-        if fn == "log":
-            if x.lo <= 0:
-                raise InvalidInput(f"log of an interval reaching 0 or below ({x!r}): the argument must be > 0")
-            return Interval._from_iv(iv.log(v))
-        if fn == "exp":
-            return Interval._from_iv(iv.exp(v))
-    raise InternalError(f"unknown unary function {fn!r}")
+def _raw_interval(lo: tuple, hi: tuple) -> Interval:
+    return Interval(mpmath.mp.make_mpf(lo), mpmath.mp.make_mpf(hi))
 
 
 def isqrt(x: Interval) -> Interval:
-    """Outward-rounded square root (``x >= 0`` required)."""
-    return _unary(x, "sqrt")
+    """Outward square root (``x >= 0`` required); both ends proven by exact squaring."""
+    if x.lo < 0:
+        if x.hi < 0:
+            raise InvalidInput(f"sqrt of a negative number ({x!r}): the argument must be >= 0")
+        raise NeedsMorePrecision(f"sqrt of an interval reaching below 0 ({x!r}) at {prec()} bits")
+    return _raw_interval(_r.sqrt_down(x.lo._mpf_, prec()), _r.sqrt_up(x.hi._mpf_, prec()))
 
 
 def ilog(x: Interval) -> Interval:
-    """Outward-rounded natural logarithm (``x > 0`` required)."""
-    return _unary(x, "log")
+    """Outward natural logarithm (``x > 0`` required); rounding model in :mod:`theorems._rounding`."""
+    if x.lo <= 0:
+        if x.hi <= 0:
+            raise InvalidInput(f"log of a number <= 0 ({x!r}): the argument must be > 0")
+        raise NeedsMorePrecision(f"log of an interval reaching 0 or below ({x!r}) at {prec()} bits")
+    return _raw_interval(_r.log_down(x.lo._mpf_, prec()), _r.log_up(x.hi._mpf_, prec()))
 
 
 def iexp(x: Interval) -> Interval:
-    """Outward-rounded exponential."""
-    return _unary(x, "exp")
+    """Outward exponential; rounding model in :mod:`theorems._rounding`."""
+    return _raw_interval(_r.exp_down(x.lo._mpf_, prec()), _r.exp_up(x.hi._mpf_, prec()))
 
 
 def imin(*xs: Interval) -> Interval:
@@ -346,23 +426,34 @@ def imax(*xs: Interval) -> Interval:
     return Interval(max(x.lo for x in xs), max(x.hi for x in xs))
 
 
+def _pow_nonneg(lo: mpmath.mpf, hi: mpmath.mpf, n: int) -> Interval:
+    """``[lo, hi] ** n`` for ``0 <= lo <= hi`` and integer ``n >= 0`` (outward repeated multiplication)."""
+    with working_precision(prec()):
+        return Interval._from_iv(_r.iv_pow_int(iv.mpf([lo, hi]), n))
+
+
 def ipow(base: Interval, exponent: Interval) -> Interval:
-    """``base ** exponent``: an integer point exponent by repeated outward multiplication, else
-    ``exp(exponent * log(base))`` (which needs ``base > 0``)."""
+    """``base ** exponent``: an integer point exponent by outward repeated multiplication, ``1/2`` by :func:`isqrt`,
+    anything else as ``exp(exponent * log(base))`` (which needs ``base > 0``)."""
     if exponent.is_point and exponent.lo == int(exponent.lo):
         n = int(exponent.lo)
-        with working_precision(WORKING_PREC):
-            v = base._iv()
-            if n < 0:
-                v = _div(iv.mpf(1), v)
-                n = -n
-            return Interval._from_iv(v**n)
+        if n < 0:
+            return enclose(1) / ipow(base, enclose(-n))
+        if base.lo >= 0:
+            return _pow_nonneg(base.lo, base.hi, n)
+        if base.hi <= 0:  # x ** n = (-1)**n |x|**n with |x| in [-hi, -lo]
+            mag = _pow_nonneg(_exact_neg(base.hi), _exact_neg(base.lo), n)
+            return mag if n % 2 == 0 else -mag
+        # 0 inside: even n gives [0, max(|lo|, hi)**n]; odd n is increasing: [-(|lo|**n), hi**n]
+        neg, pos = _pow_nonneg(_ZERO_MPF, _exact_neg(base.lo), n), _pow_nonneg(_ZERO_MPF, base.hi, n)
+        if n % 2 == 0:
+            return Interval(_ZERO_MPF, max(neg.hi, pos.hi))
+        return Interval(_exact_neg(neg.hi), pos.hi)
     if exponent.is_point and exponent.lo == mpmath.mpf(0.5):
         return isqrt(base)
     return iexp(exponent * ilog(base))
 
 
 def ipi() -> Interval:
-    """An enclosure of pi."""
-    with working_precision(WORKING_PREC):
-        return Interval._from_iv(iv.pi)
+    """An enclosure of pi (width about 1e-40)."""
+    return _raw_interval(*_r.pi_bounds(prec()))

@@ -12,8 +12,9 @@ proven. The returned interval is that bracket, so its upper end is a valid upper
   ``a`` has ``Bin(m,k,a) >= delta`` proven, ``b`` has ``Bin(m,k,b) < delta`` proven (or ``b = 1``).
 
 Rounding model: kl and the binomial tail are evaluated by :mod:`mpmath.iv` at ``prec`` bits with outward rounding;
-the tail's terms come from the exact recurrence ``t_j = t_{j-1} (m-j+1)/j * p/(1-p)``. Precision is raised when
-the inputs need it (tiny ``c``). References: J. Langford, "Tutorial on practical prediction theory for
+the tail's terms come from the exact recurrence ``t_j = t_{j-1} (m-j+1)/j * p/(1-p)``; logarithms and powers use
+the directed rounding of :mod:`theorems._rounding` (never mpmath's own ``iv.log``/``**``, which can round the wrong
+way). Precision is raised when the inputs need it (tiny ``c``). References: J. Langford, "Tutorial on practical prediction theory for
 classification", JMLR 6 (2005); A. Maurer, "A note on the PAC Bayesian theorem" (2004).
 """
 
@@ -26,7 +27,8 @@ import mpmath
 from mpmath import iv, libmp
 
 from boundcert.errors import InvalidInput
-from theorems._interval import WORKING_PREC, Interval, _exact_mpf, enclose, working_precision
+from theorems._interval import Interval, _exact_mpf, enclose, prec, working_precision
+from theorems._rounding import iv_log, iv_pow_int
 
 __all__ = ["kl", "kl_inv", "binom_tail", "binom_tail_inv", "KL_INV_RTOL"]
 
@@ -58,12 +60,12 @@ def _kl_point(q: mpmath.mpf, p: mpmath.mpf) -> "iv.mpf":
     if q > 0:
         if p == 0:
             return iv.mpf([mpmath.inf, mpmath.inf])
-        total = total + qi * iv.log(qi / pi_)
+        total = total + qi * iv_log(qi / pi_, iv.prec)
     if q < 1:
         if p == 1:
             return iv.mpf([mpmath.inf, mpmath.inf])
         one_q = iv.mpf(1) - qi
-        total = total + one_q * iv.log(one_q / (iv.mpf(1) - pi_))
+        total = total + one_q * iv_log(one_q / (iv.mpf(1) - pi_), iv.prec)
     return total
 
 
@@ -72,7 +74,7 @@ def kl(q: object, p: object) -> Interval:
     qq, pp = enclose(q, name="q"), enclose(p, name="p")
     if not (qq.is_point and pp.is_point):
         raise InvalidInput("kl(q, p) takes exact points: pass numbers, not intervals")
-    with working_precision(WORKING_PREC):
+    with working_precision(prec()):
         r = _kl_point(qq.lo, pp.lo)
         return Interval(_mk(r._mpi_[0]), _mk(r._mpi_[1]))
 
@@ -129,9 +131,11 @@ def _float_kl(q: float, p: float) -> float:
 
 
 def _kl_inv_guess(q: float, c: float) -> float | None:
-    """Float bisection for ``kl_inv(q, c)``: a guess only (no rounding control)."""
+    """Float bisection for ``kl_inv(q, c)``: a guess only (no rounding control); closed form at ``q = 0``."""
     if not (0 <= q < 1 and math.isfinite(c)):
         return None
+    if q == 0:
+        return -math.expm1(-c)  # kl(0||p) = -ln(1-p)
     lo, hi = q, 1.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
@@ -148,9 +152,9 @@ def _kl_inv_guess(q: float, c: float) -> float | None:
 def _prec_for(c: mpmath.mpf) -> int:
     """Working bits so that kl's absolute rounding error (~2^-prec) stays far below ``c``."""
     if c <= 0:
-        return WORKING_PREC
+        return prec()
     bits_of_c = -int(mpmath.floor(mpmath.log(c, 2))) if c < 1 else 0
-    return max(WORKING_PREC, 64 + 2 * bits_of_c)
+    return max(prec(), 64 + 2 * bits_of_c)
 
 
 def _kl_inv_point(q: mpmath.mpf, c: mpmath.mpf, rtol: float) -> tuple[mpmath.mpf, mpmath.mpf]:
@@ -204,7 +208,7 @@ def _tail_point(m: int, k: int, p: mpmath.mpf) -> "iv.mpf":
     pi_ = iv.mpf([p, p])
     one_p = iv.mpf(1) - pi_
     ratio = pi_ / one_p
-    term = one_p**m
+    term = iv_pow_int(one_p, m)
     total = term
     for j in range(1, k + 1):
         term = term * ratio * iv.mpf(m - j + 1) / iv.mpf(j)
@@ -217,7 +221,7 @@ def binom_tail(m: int, k: int, p: object) -> Interval:
     pp = enclose(p, name="p")
     if not pp.is_point:
         raise InvalidInput("binom_tail takes an exact point p")
-    with working_precision(WORKING_PREC):
+    with working_precision(prec()):
         r = _tail_point(int(m), int(k), pp.lo)
         return Interval(_mk(r._mpi_[0]), _mk(r._mpi_[1]))
 
@@ -235,7 +239,7 @@ def _tail_guess(m: int, k: int, delta: float) -> float | None:
 def _binom_tail_inv_point(m: int, k: int, delta: mpmath.mpf, rtol: float) -> tuple[mpmath.mpf, mpmath.mpf]:
     if k >= m:
         return _ONE, _ONE
-    with working_precision(WORKING_PREC):
+    with working_precision(prec()):
         d = iv.mpf([delta, delta])
 
         def in_set(p: mpmath.mpf) -> bool:

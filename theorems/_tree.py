@@ -16,11 +16,24 @@ from typing import Any, Mapping
 import sympy
 
 from boundcert.errors import InternalError, InvalidInput
-from theorems._interval import Interval, enclose, iexp, ilog, imax, imin, ipi, ipow, isqrt
+from theorems._interval import (
+    WORKING_PREC,
+    Interval,
+    NeedsMorePrecision,
+    enclose,
+    iexp,
+    ilog,
+    imax,
+    imin,
+    ipi,
+    ipow,
+    isqrt,
+    precision,
+)
 from theorems._special import binom_tail_inv, kl_inv
 from theorems._symbols import BinomTailInv, KlInv
 
-__all__ = ["Tree", "OPS", "to_tree", "eval_tree", "tree_symbols"]
+__all__ = ["Tree", "OPS", "PRECISION_LADDER", "to_tree", "eval_tree", "tree_symbols"]
 
 Tree = dict[str, Any]
 
@@ -84,8 +97,29 @@ def tree_symbols(tree: Tree) -> set[str]:
     return out
 
 
+#: Precisions tried in turn when an evaluation meets a singularity only through rounding width.
+PRECISION_LADDER = (WORKING_PREC, 512, 2048, 8192)
+
+
 def eval_tree(tree: Tree, values: Mapping[str, Interval]) -> Interval:
-    """Evaluate ``tree`` on interval inputs with outward rounding; the result contains the exact value."""
+    """Evaluate ``tree`` on interval inputs with outward rounding; the result contains the exact value.
+
+    Starts at :data:`WORKING_PREC` bits and retries at the higher precisions of :data:`PRECISION_LADDER` when an
+    interval reaches a singularity only through rounding (e.g. ``1 - exp(-1e-300)`` at 128 bits).
+    """
+    for bits in PRECISION_LADDER:
+        try:
+            with precision(bits):
+                return _eval(tree, values)
+        except NeedsMorePrecision as exc:
+            last = exc
+    raise InvalidInput(
+        f"the statement cannot be evaluated at these inputs even at {PRECISION_LADDER[-1]} bits ({last}): "
+        "the inputs are too extreme (e.g. subnormal) for a certified evaluation"
+    )
+
+
+def _eval(tree: Tree, values: Mapping[str, Interval]) -> Interval:
     if "var" in tree:
         name = tree["var"]
         if name not in values:
@@ -99,7 +133,7 @@ def eval_tree(tree: Tree, values: Mapping[str, Interval]) -> Interval:
         if tree["const"] == "e":
             return iexp(enclose(1))
         raise InternalError(f"unknown constant {tree['const']!r}")
-    op, args = tree["op"], [eval_tree(a, values) for a in tree["args"]]
+    op, args = tree["op"], [_eval(a, values) for a in tree["args"]]
     if op == "+":
         out = args[0]
         for a in args[1:]:

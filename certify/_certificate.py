@@ -1,0 +1,127 @@
+"""The certificate: a self-contained JSON record of one rigorous evaluation of a theorem on a model and data.
+
+Format (``format_version`` 1; field by field in docs/certificate.rst, JSON Schema in docs/certificate.schema.json):
+the theorem (id, version, statement as LaTeX and as a portable expression tree), every input as an enclosure written
+*exactly* (hex floats ``0xMANpEXP``; decimal strings are rounded outward and given for reading only), where each
+input came from, the hypotheses with their status, model and data sha256, the delta budget and its split, the result
+enclosure, the environment and the reproduction command. Writes are atomic (temp file + rename).
+
+Everything but ``created`` is a deterministic function of the inputs: two runs give byte-identical files apart from
+that field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from boundcert.errors import InvalidInput
+from theorems import Interval, exact_hex
+
+__all__ = ["FORMAT_VERSION", "InputRecord", "Certificate"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """One input of the theorem: its enclosure and where it came from."""
+
+    name: str
+    value: Interval
+    source: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lo": exact_hex(self.value.lo),
+            "hi": exact_hex(self.value.hi),
+            "lo_decimal": self.value.lo_str(20),
+            "hi_decimal": self.value.hi_str(20),
+            "source": self.source,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """A rigorous evaluation of one theorem, ready to be written, checked and reproduced.
+
+    ``result`` encloses the theorem's statement at the recorded inputs; for kind ``bound`` its upper end is the
+    certified bound on ``theorem["bounded"]`` (with probability ``confidence`` where the theorem says so).
+    """
+
+    theorem: Mapping[str, Any]
+    inputs: tuple[InputRecord, ...]
+    hypotheses: tuple[Mapping[str, str], ...]
+    result: Interval
+    claim: str
+    model: Mapping[str, Any]
+    data: Mapping[str, Any]
+    delta: Mapping[str, Any]
+    environment: Mapping[str, Any]
+    reproduce: str
+    created: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def bound(self) -> Interval:
+        """The result enclosure (its ``hi`` is the certified bound for kind ``bound``)."""
+        return self.result
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "created": self.created,
+            "claim": self.claim,
+            "theorem": dict(self.theorem),
+            "inputs": {r.name: r.to_dict() for r in self.inputs},
+            "hypotheses": [dict(h) for h in self.hypotheses],
+            "model": dict(self.model),
+            "data": dict(self.data),
+            "delta": dict(self.delta),
+            "result": {
+                "lo": self.result.lo_str(20),
+                "hi": self.result.hi_str(20),
+                "lo_exact": exact_hex(self.result.lo),
+                "hi_exact": exact_hex(self.result.hi),
+            },
+            "environment": dict(self.environment),
+            "reproduce": self.reproduce,
+            "extra": dict(self.extra),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the certificate atomically to ``path`` (a directory gets ``certificate.json``)."""
+        target = Path(path)
+        if target.is_dir():
+            target = target / "certificate.json"
+        atomic_write_text(target, self.to_json())
+        return target
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same directory and a rename: never half-written."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise InvalidInput(f"--out={str(directory)!r} is not writable ({exc.strerror}): choose a writable directory") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,29 @@
+"""Sphinx configuration. The theorem catalogue is generated from the registry at build time (docs/_catalogue.py)."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import boundcert  # noqa: E402
+
+project = "boundcert"
+author = "the boundcert developers"
+copyright = "2026, the boundcert developers"
+release = boundcert.__version__
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx.ext.napoleon", "sphinx.ext.viewcode"]
+html_theme = "furo"
+html_title = f"boundcert {release}"
+exclude_patterns = ["_build"]
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+nitpicky = False
+suppress_warnings = ["ref.python"]
+
+
+def setup(app):
+    from _catalogue import write_catalogue
+
+    app.connect("builder-inited", lambda app: write_catalogue(Path(app.srcdir) / "catalogue"))
