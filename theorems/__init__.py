@@ -6,7 +6,7 @@ returns an :class:`Interval` that contains the exact value of the statement (out
 """
 
 from theorems import pac_bayes, test_set  # noqa: F401  (registers the theorems)
-from theorems import norms, robustness, stability  # noqa: F401  (registers the catalogue)
+from theorems import compression, dimensions, norms, robustness, sparsity, stability  # noqa: F401  (catalogue)
 from theorems._interval import WORKING_PREC, Interval, enclose, parse_exact, to_decimal_string
 from theorems._registry import all_theorems as all
 from theorems._registry import get, ids, register

@@ -116,6 +116,6 @@ robust_error_test_set = register(
         ),
         confidence=1 - delta,
         holds_for="the one network and radius fixed before the test sample is drawn",
-        example=(("m", "1000"), ("k_uncertified", "188"), ("delta", "0.05")),
+        example=(("m", "500"), ("k_uncertified", "94"), ("delta", "0.05")),
     )
 )
