@@ -254,8 +254,9 @@ class Interval:
         o = enclose(other)
         with working_precision(WORKING_PREC):
             a, b = self._iv(), o._iv()
-            r = {"+": a + b, "-": a - b, "*": a * b, "/": _div(a, b), "r-": b - a, "r/": _div(b, a)}[op]
-            return Interval._from_iv(r)
+            ops = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: _div(a, b),
+                   "r-": lambda: b - a, "r/": lambda: _div(b, a)}
+            return Interval._from_iv(ops[op]())
 
     def __add__(self, other: object) -> "Interval":
         return self._binary(other, "+")
