@@ -87,11 +87,11 @@ def binom_cdf(m, k, p):
         return mpmath.fsum(mpmath.binomial(m, j) * p**j * (1 - p) ** (m - j) for j in range(k + 1))
 
 
-def binom_tail_inv_bracket(m, k, delta):
-    """[a, b] around max{p : Bin(m, k, p) >= delta} by bisection to width 2^-200."""
+def binom_tail_inv_bracket(m, k, delta, bits=80):
+    """[a, b] around max{p : Bin(m, k, p) >= delta} by bisection to width 2^-bits."""
     with mp.workprec(PREC):
         a, b = mpmath.mpf(0), mpmath.mpf(1)
-        while b - a > mpmath.mpf(2) ** -200:
+        while b - a > mpmath.mpf(2) ** -bits:
             mid = (a + b) / 2
             if binom_cdf(m, k, mid) >= delta:
                 a = mid
