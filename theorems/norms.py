@@ -38,7 +38,15 @@ grid ``u_j = 2^(j/8)``, ``j = 0, 1, ...`` with ``delta_j = delta / ((j+1)(j+2))`
     ``P[y f(x) <= 0] <= emp_margin_risk + 2 c 2^(1/8) R / m + 3 sqrt(ln(2 (J+1)(J+2) / delta) / (2m))``,
 
 simultaneously for every network and margin, where ``c`` is the class's complexity constant above
-(``R_S <= c u / m``). Bartlett-Foster-Telgarsky's own union over (s_i, b_i,
+(``R_S <= c u / m``).
+
+Multiclass (derived). With ``k`` outputs and margin ``rho_f(x, y) = f_y(x) - max_{j != y} f_j(x)`` (an error is
+``rho_f <= 0``): ``rho_f(x, y) = sum_c 1[y = c] (f_c(x) - max_{j != c} f_j(x))``; Rademacher complexity is
+sub-additive, ``R(F - G) <= R(F) + R(G)``, and ``R(max(F_1..F_l)) <= sum_j R(F_j)`` (from ``max(a, b) = (a + b)/2 +
+|a - b|/2`` and the contraction lemma), and the terms with ``y_i != c`` vanish, so the margin class has
+``R_S <= k sum_c (m_c/m) R_{S_c}(H) <= k c(X_c summed over c) u / m``: ``c`` picks up a factor ``k`` and its data
+norm becomes the sum over classes of the per-class norm (e.g. ``sum_c ||X_c||_F <= sqrt(k) ||X||_F``). Each output
+``f_j`` is a one-output network whose norm product (or path norm) is at most the whole network's. Bartlett-Foster-Telgarsky's own union over (s_i, b_i,
 gamma) (their Lemma A.9 / Thm. 3.1) was not confirmed: their margin bound is registered as ``order``, and so is
 Neyshabur-Bhojanapalli-Srebro 2018 (explicit constants only inside its proof).
 """
@@ -60,6 +68,9 @@ __all__ = [
     "neyshabur2015_frobenius",
     "neyshabur2015_l1inf",
     "neyshabur2015_path",
+    "golowich2018_frobenius_multiclass",
+    "neyshabur2015_frobenius_multiclass",
+    "neyshabur2015_path_multiclass",
     "bartlett2017_rademacher",
     "bartlett2017_spectral",
     "neyshabur2018_spectral",
@@ -69,6 +80,7 @@ m, delta, emp, gamma, xf, d = sympy.symbols("m delta emp_margin_risk margin x_fr
 u_lin, u_2l, u_frob, u_1inf, u_path = sympy.symbols("w_norm path_norm_2layer prod_frob prod_l1inf path_norm_l1")
 xcol, dim_in, rspec, wmax, xmax, width = sympy.symbols("x_col_max input_dim spectral_complexity max_params x_max width")
 pspec, sratio = sympy.symbols("prod_spec sum_frob_over_spec")
+xf_class, xcol_class = sympy.symbols("x_frob_class_sum x_col_max_class_sum")
 
 _M = Quantity("m", "number of training examples", POSITIVE_INT, "data", "decreasing")
 _DELTA = Quantity("delta", "confidence parameter (failure probability)", OPEN_UNIT, "user", "decreasing", r"\delta")
@@ -90,50 +102,85 @@ _HOMOG = Hypothesis("h_homogeneous_activation",
 
 _MOHRI = ("M. Mohri, A. Rostamizadeh, A. Talwalkar. Foundations of Machine Learning, 2nd ed. MIT Press, 2018.")
 _BOUNDED = "0-1 risk P[y f(x) <= 0] of the network f"
+_MC_BOUNDED = "multiclass 0-1 risk P[argmax_j f_j(x) != y] of the network f"
 _HOLDS = "every network f and every margin simultaneously (union over a dyadic grid of u/margin, in the statement)"
 
 
 def _margin_bound(c: sympy.Expr, u: sympy.Expr) -> sympy.Expr:
-    """Mohri Thm. 3.3 + ramp loss + the grid union of the module docstring, for ``R_S <= c u / m``."""
+    """Mohri Thm. 3.3 + ramp loss + the grid union of the module docstring, for ``R_S <= c u / m``.
+
+    Built with ``evaluate=False`` so that the LaTeX reads like the docstring: ``(J+1)(J+2) = (A+2)(A+3)`` with
+    ``A = 8 log2 R``.
+    """
     r = sympy.Max(u / gamma, 1)
-    big_j = 8 * sympy.log(r) / sympy.log(2) + 1
-    conf = sqrt(sympy.log(2 * (big_j + 1) * (big_j + 2) / delta) / (2 * m))
-    return emp + 2 * c * sympy.Integer(2) ** sympy.Rational(1, 8) * r / m + 3 * conf
+    a = 8 * sympy.log(r) / sympy.log(2)
+    union = sympy.Mul(2, sympy.Add(a, 2, evaluate=False), sympy.Add(a, 3, evaluate=False), sympy.Pow(delta, -1),
+                      evaluate=False)
+    conf = sympy.Mul(3, sqrt(sympy.log(union) / (2 * m)), evaluate=False)
+    complexity = sympy.Mul(2, c, sympy.Integer(2) ** sympy.Rational(1, 8), r, sympy.Pow(m, -1), evaluate=False)
+    return sympy.Add(emp, complexity, conf, evaluate=False)
+
+
+_MC_EMP = Quantity(
+    "emp_margin_risk",
+    "fraction of training examples with multiclass margin f_y(x) - max_{j != y} f_j(x) < margin (or an upper "
+    "bound on it)",
+    PROBABILITY, "data", "increasing", r"\hat{L}_\gamma",
+)
+_CLASSES = Quantity("classes", "number of classes k (outputs of the network)", POSITIVE_INT, "data", "increasing", "k")
+_MULTI = Hypothesis("h_multiclass", "labels y in {1..k}; f has k outputs; an error is f_y(x) <= max_{j != y} f_j(x) "
+                    "(ties count as errors)")
 
 
 def _margin_theorem(
     id: str, title: str, c: sympy.Expr, u_q: Quantity, extra: tuple[Quantity, ...], ref: Reference,
-    example: tuple[tuple[str, str], ...], hyps: tuple[Hypothesis, ...] = (),
+    example: tuple[tuple[str, str], ...], *, network: bool = True, multiclass: bool = False,
 ) -> Theorem:
+    if multiclass:
+        c, emp_q, bounded, blatex = _CLASSES.symbol * c, _MC_EMP, _MC_BOUNDED, r"\Pr[\arg\max_j f_j(x) \ne y]"
+        extra, task = (*extra, _CLASSES), _MULTI
+    else:
+        emp_q, bounded, blatex, task = _EMP, _BOUNDED, r"\Pr[y f(x) \le 0]", _BINARY
     return register(
         Theorem(
             id=id, title=title, kind="bound", statement=_margin_bound(c, u_q.symbol),
-            bounded=_BOUNDED, bounded_latex=r"\Pr[y f(x) \le 0]",
-            quantities=(_M, _EMP, u_q, _GAMMA, *extra, _DELTA),
-            hypotheses=(_IID, _BINARY, _HOMOG, *hyps), reference=ref, confidence=1 - delta, holds_for=_HOLDS,
+            bounded=bounded, bounded_latex=blatex,
+            quantities=(_M, emp_q, u_q, _GAMMA, *extra, _DELTA),
+            hypotheses=(_IID, task, *((_HOMOG,) if network else ())), reference=ref, confidence=1 - delta,
+            holds_for=_HOLDS,
             notes="Constants derived in the module docstring of theorems.norms (Mohri Thm. 3.3, ramp loss, grid "
-                  "union over u/margin with ratio 2^(1/8)).",
+                  "union over u/margin with ratio 2^(1/8)" + ("; multiclass reduction)." if multiclass else ")."),
             example=example,
         )
     )
 
 
+_PROD_FROB = Quantity("prod_frob", "product over layers of Frobenius norms ||W_j||_F (upper end)", NONNEG, "kernel",
+                      "increasing", r"\prod_j \|W_j\|_F")
+_PATH_L1 = Quantity("path_norm_l1", "l1 path norm: sum over input-output paths of the product of |weights| (forward "
+                    "pass of an all-ones input through |W_j|, all outputs summed; upper end)", NONNEG, "kernel",
+                    "increasing", r"\phi_1")
+_XF_CLASS = Quantity("x_frob_class_sum", "sum over classes c of ||X_c||_F, X_c the training inputs with label c "
+                     "(upper end; <= sqrt(k) ||X||_F)", NONNEG, "data", "increasing", r"\sum_c \|X_c\|_F")
+_XCOL_CLASS = Quantity("x_col_max_class_sum", "sum over classes c of max over input coordinates of "
+                       "sqrt(sum_{i: y_i = c} x_{i,coord}^2) (upper end)", NONNEG, "data", "increasing")
+
 _EX = (("m", "60000"), ("emp_margin_risk", "0.02"), ("margin", "1"), ("x_frob", "2400"), ("delta", "0.05"))
 
 bartlett_mendelson_linear = _margin_theorem(
     "norm.bartlett_mendelson_linear", "Margin bound for linear predictors (l2 norm)", xf,
-    Quantity("w_norm", "||w||_2 of the linear predictor (upper end)", NONNEG, "model", "increasing", r"\|w\|_2"),
+    Quantity("w_norm", "||w||_2 of the linear predictor (upper end)", NONNEG, "kernel", "increasing", r"\|w\|_2"),
     (_XF,),
     Reference("bartlett2002", "P. L. Bartlett and S. Mendelson. Rademacher and Gaussian complexities: risk bounds "
               "and structural results. JMLR 3:463-482, 2002.", "Lemma 22 (linear class), with Mohri et al. Thm. 3.3",
               "derived in theorems.norms (Jensen's inequality)"),
-    _EX + (("w_norm", "3"),),
+    _EX + (("w_norm", "3"),), network=False,
 )
 
 bartlett_mendelson_two_layer = _margin_theorem(
     "norm.bartlett_mendelson_two_layer", "Margin bound for two-layer networks (l1 outer, l2 inner)", 2 * xf,
     Quantity("path_norm_2layer", "sum_j |v_j| ||w_j||_2 over hidden units j (outer weight times the l2 norm of the "
-             "unit's incoming weights; upper end)", NONNEG, "model", "increasing"),
+             "unit's incoming weights; upper end)", NONNEG, "kernel", "increasing"),
     (_XF,),
     Reference("bartlett2002", "P. L. Bartlett and S. Mendelson. Rademacher and Gaussian complexities: risk bounds "
               "and structural results. JMLR 3:463-482, 2002.", "Theorem 18 (two-layer networks), with Mohri Thm. 3.3",
@@ -144,8 +191,7 @@ bartlett_mendelson_two_layer = _margin_theorem(
 golowich2018_frobenius = _margin_theorem(
     "norm.golowich2018_frobenius", "Size-independent Frobenius margin bound (Golowich-Rakhlin-Shamir)",
     (sqrt(2 * sympy.log(2) * d) + 1) * xf,
-    Quantity("prod_frob", "product over layers of Frobenius norms ||W_j||_F (upper end)", NONNEG, "model",
-             "increasing", r"\prod_j \|W_j\|_F"),
+    _PROD_FROB,
     (_XF, _DEPTH),
     Reference("golowich2018", "N. Golowich, A. Rakhlin, O. Shamir. Size-independent sample complexity of neural "
               "networks. COLT 2018.", "Theorem 1, with Mohri et al. Thm. 3.3",
@@ -156,8 +202,7 @@ golowich2018_frobenius = _margin_theorem(
 neyshabur2015_frobenius = _margin_theorem(
     "norm.neyshabur2015_frobenius", "Frobenius-norm margin bound by layer peeling (Neyshabur-Tomioka-Srebro)",
     2 ** (d - 1) * xf,
-    Quantity("prod_frob", "product over layers of Frobenius norms ||W_j||_F (upper end)", NONNEG, "model",
-             "increasing", r"\prod_j \|W_j\|_F"),
+    _PROD_FROB,
     (_XF, _DEPTH),
     Reference("neyshabur2015", "B. Neyshabur, R. Tomioka, N. Srebro. Norm-based capacity control in neural "
               "networks. COLT 2015.", "Theorem 1 / Corollary 2 (p = q = 2), with Mohri et al. Thm. 3.3",
@@ -173,7 +218,7 @@ _C1INF = 2 ** (d - 1) * sqrt(2 * sympy.log(2 * dim_in)) * xcol
 neyshabur2015_l1inf = _margin_theorem(
     "norm.neyshabur2015_l1inf", "l1-inf group-norm margin bound (Neyshabur-Tomioka-Srebro)", _C1INF,
     Quantity("prod_l1inf", "product over layers of ||W_j||_{1,inf} = max over units of the l1 norm of the unit's "
-             "incoming weights (upper end)", NONNEG, "model", "increasing"),
+             "incoming weights (upper end)", NONNEG, "kernel", "increasing"),
     (_XCOL, _DIN, _DEPTH),
     Reference("neyshabur2015", "B. Neyshabur, R. Tomioka, N. Srebro. Norm-based capacity control in neural "
               "networks. COLT 2015.", "Theorem 1 / Corollary 2 (p = 1, q = inf), with Mohri et al. Thm. 3.3",
@@ -184,8 +229,7 @@ neyshabur2015_l1inf = _margin_theorem(
 
 neyshabur2015_path = _margin_theorem(
     "norm.neyshabur2015_path", "l1 path-norm margin bound (Neyshabur-Tomioka-Srebro)", _C1INF,
-    Quantity("path_norm_l1", "l1 path norm: sum over input-output paths of the product of |weights| (forward pass of "
-             "an all-ones input through |W_j|; upper end)", NONNEG, "model", "increasing", r"\phi_1"),
+    _PATH_L1,
     (_XCOL, _DIN, _DEPTH),
     Reference("neyshabur2015", "B. Neyshabur, R. Tomioka, N. Srebro. Norm-based capacity control in neural "
               "networks. COLT 2015.", "Theorem 1 with the rescaling of Sec. 5 (path norm = min over rebalancings "
@@ -194,11 +238,43 @@ neyshabur2015_path = _margin_theorem(
      ("depth", "3"), ("path_norm_l1", "40"), ("delta", "0.05")),
 )
 
+# -- multiclass (k outputs): the reduction of the module docstring multiplies c by k and sums the data norm by class
+_GRS = Reference("golowich2018", "N. Golowich, A. Rakhlin, O. Shamir. Size-independent sample complexity of neural "
+                 "networks. COLT 2018.", "Theorem 1, with Mohri et al. Thm. 3.3 and the multiclass reduction",
+                 "REFERENCES.md [V]; multiclass reduction derived in theorems.norms")
+_MC_EX = (("m", "1437"), ("emp_margin_risk", "0.01"), ("margin", "2"), ("x_frob_class_sum", "1800"),
+          ("classes", "10"), ("delta", "0.05"))
+
+golowich2018_frobenius_multiclass = _margin_theorem(
+    "norm.golowich2018_frobenius_multiclass", "Size-independent Frobenius margin bound, k classes",
+    (sqrt(2 * sympy.log(2) * d) + 1) * xf_class, _PROD_FROB, (_XF_CLASS, _DEPTH), _GRS,
+    _MC_EX + (("prod_frob", "300"), ("depth", "3")), multiclass=True,
+)
+
+neyshabur2015_frobenius_multiclass = _margin_theorem(
+    "norm.neyshabur2015_frobenius_multiclass", "Frobenius-norm margin bound by layer peeling, k classes",
+    2 ** (d - 1) * xf_class, _PROD_FROB, (_XF_CLASS, _DEPTH),
+    Reference("neyshabur2015", "B. Neyshabur, R. Tomioka, N. Srebro. Norm-based capacity control in neural "
+              "networks. COLT 2015.", "Theorem 1 / Corollary 2 (p = q = 2), with Mohri et al. Thm. 3.3 and the "
+              "multiclass reduction", "re-derived in theorems.norms"),
+    _MC_EX + (("prod_frob", "300"), ("depth", "3")), multiclass=True,
+)
+
+neyshabur2015_path_multiclass = _margin_theorem(
+    "norm.neyshabur2015_path_multiclass", "l1 path-norm margin bound, k classes",
+    2 ** (d - 1) * sqrt(2 * sympy.log(2 * dim_in)) * xcol_class, _PATH_L1, (_XCOL_CLASS, _DIN, _DEPTH),
+    Reference("neyshabur2015", "B. Neyshabur, R. Tomioka, N. Srebro. Norm-based capacity control in neural "
+              "networks. COLT 2015.", "Theorem 1 with the rescaling of Sec. 5, with Mohri et al. Thm. 3.3 and the "
+              "multiclass reduction", "re-derived in theorems.norms"),
+    (("m", "1437"), ("emp_margin_risk", "0.01"), ("margin", "2"), ("x_col_max_class_sum", "300"), ("classes", "10"),
+     ("input_dim", "64"), ("depth", "3"), ("path_norm_l1", "40"), ("delta", "0.05")), multiclass=True,
+)
+
 _BFT = ("P. L. Bartlett, D. J. Foster, M. Telgarsky. Spectrally-normalized margin bounds for neural networks. "
         "NeurIPS 2017.")
 _RSPEC = Quantity("spectral_complexity", "R_A = (prod_i rho_i ||A_i||_2) (sum_i (||A_i^T - M_i^T||_{2,1} / "
                   "||A_i||_2)^(2/3))^(3/2): certified spectral norms (upper ends), (2,1) norms of the deviation from "
-                  "the reference matrices, rho_i the activation Lipschitz constants", NONNEG, "model", "increasing",
+                  "the reference matrices, rho_i the activation Lipschitz constants", NONNEG, "kernel", "increasing",
                   r"R_A")
 _WMAX = Quantity("max_params", "W: max over layers of the number of entries of A_i (>= the width; larger is "
                  "conservative)", POSITIVE_INT, "model", "increasing", "W")

@@ -119,3 +119,30 @@ def test_bartlett2017_rademacher_needs_m_ge_2():
     t = theorems.get("norm.bartlett2017_rademacher")
     with pytest.raises(HypothesisNotMet):
         t.evaluate(m=1, x_frob=1, spectral_complexity=1, margin=1, max_params=10)
+
+
+MC_CASES = [
+    ("norm.golowich2018_frobenius_multiclass", "prod_frob", "norm.golowich2018_frobenius",
+     {"depth": "3", "x_frob_class_sum": "1800"}),
+    ("norm.neyshabur2015_frobenius_multiclass", "prod_frob", "norm.neyshabur2015_frobenius",
+     {"depth": "2", "x_frob_class_sum": "1800"}),
+    ("norm.neyshabur2015_path_multiclass", "path_norm_l1", "norm.neyshabur2015_path",
+     {"depth": "3", "input_dim": "64", "x_col_max_class_sum": "300"}),
+]
+
+
+@pytest.mark.parametrize("tid,uname,binary,extra", MC_CASES, ids=[c[0] for c in MC_CASES])
+def test_multiclass_worked_example(tid, uname, binary, extra):
+    """c picks up the factor k and the per-class data norm (module docstring, multiclass reduction)."""
+    t = theorems.get(tid)
+    values = {"m": "1437", "emp_margin_risk": "0.01", "margin": "2", "classes": "10", "delta": "0.05", uname: "40",
+              **extra}
+    r = t.evaluate(**values)
+    data = {"x_frob": extra.get("x_frob_class_sum"), "x_col_max": extra.get("x_col_max_class_sum")}
+    with mp.workprec(PREC):
+        c1 = _c(binary, **{k: v for k, v in {**extra, **data}.items() if v is not None})
+        c = 10 * c1
+    assert contains(r, margin_union("0.01", c, "40", "2", "1437", "0.05"))
+    # k = 1 with the same data norm is the binary statement's value
+    one = t.evaluate(**dict(values, classes="1"))
+    assert contains(one, margin_union("0.01", c1, "40", "2", "1437", "0.05"))
