@@ -11,7 +11,8 @@ suffice). Then ``g_j(x) = sum_i (a+_{ji} [x_i > 0] + a-_{ji} [x_i < 0]) x_i``.
 Certified error. With ``p = a+ - W`` and ``q = a- - W`` (exact rationals: float weights are binary rationals and all
 arithmetic is done in :class:`fractions.Fraction`), on the box ``||x||_inf <= r``
 
-    ``sup_x (g_j(x) - (W x)_j) = r sum_i max(0, p_ji, -q_ji)``,  ``sup_x ((W x)_j - g_j(x)) = r sum_i max(0, -p_ji, q_ji)``
+    ``sup_x (g_j(x) - (W x)_j) = r sum_i max(0, p_ji, -q_ji)``,
+    ``sup_x ((W x)_j - g_j(x)) = r sum_i max(0, -p_ji, q_ji)``
 
 (each coordinate independently picks its sign and size), so the sup-norm error over the box is the maximum over ``j``
 of the larger of the two: an exact value, attained at a vertex of the box. The subset search runs in floats (meet in

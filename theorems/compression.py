@@ -27,6 +27,8 @@ Main statements, with probability ``>= 1 - delta`` over ``m`` i.i.d. training ex
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import sympy
 
 from theorems._checks import at_least, le
@@ -44,7 +46,6 @@ from theorems._theorem import (
     Reference,
     Theorem,
 )
-from fractions import Fraction
 
 __all__ = ["occam_kl", "occam_binomial", "catoni_union", "occam_catoni", "code_kl"]
 

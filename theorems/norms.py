@@ -46,9 +46,11 @@ sub-additive, ``R(F - G) <= R(F) + R(G)``, and ``R(max(F_1..F_l)) <= sum_j R(F_j
 |a - b|/2`` and the contraction lemma), and the terms with ``y_i != c`` vanish, so the margin class has
 ``R_S <= k sum_c (m_c/m) R_{S_c}(H) <= k c(X_c summed over c) u / m``: ``c`` picks up a factor ``k`` and its data
 norm becomes the sum over classes of the per-class norm (e.g. ``sum_c ||X_c||_F <= sqrt(k) ||X||_F``). Each output
-``f_j`` is a one-output network whose norm product (or path norm) is at most the whole network's. Bartlett-Foster-Telgarsky's own union over (s_i, b_i,
-gamma) (their Lemma A.9 / Thm. 3.1) was not confirmed: their margin bound is registered as ``order``, and so is
-Neyshabur-Bhojanapalli-Srebro 2018 (explicit constants only inside its proof).
+``f_j`` is a one-output network whose norm product (or path norm) is at most the whole network's.
+
+Not confirmed, so ``order``: Bartlett-Foster-Telgarsky's own union over ``(s_i, b_i, gamma)`` (their Lemma A.9 /
+Thm. 3.1), hence their margin bound (their Lemma A.8 is registered as a ``bound`` on the Rademacher complexity of a
+class with given constraints); Neyshabur-Bhojanapalli-Srebro 2018 (explicit constants only inside its proof).
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ import sympy
 
 from theorems._checks import at_least
 from theorems._registry import register
-from theorems._theorem import NONNEG, POSITIVE, POSITIVE_INT, Hypothesis, Quantity, Reference, Theorem
 from theorems._interval import Interval, enclose
+from theorems._theorem import NONNEG, POSITIVE, POSITIVE_INT, Hypothesis, Quantity, Reference, Theorem
 
 __all__ = ["hardt2016_convex", "hardt2016_strongly_convex", "hardt2016_nonconvex"]
 

@@ -46,7 +46,8 @@ def catoni_union(emp, kl, gamma, m, delta, alpha="0.0001"):
     """Lotfi et al. 2022: the union over gamma in the form of their code."""
     with mp.workprec(PREC):
         al, g = F(alpha), F(gamma)
-        budget = (1 + al) / g * (F(kl) + mpmath.log(1 / F(delta)) + 2 * mpmath.log(2 + mpmath.log(g) / mpmath.log(1 + al)))
+        union = 2 * mpmath.log(2 + mpmath.log(g) / mpmath.log(1 + al))
+        budget = (1 + al) / g * (F(kl) + mpmath.log(1 / F(delta)) + union)
         a = g / F(m)
         return (1 - mpmath.exp(-a * (F(emp) + budget))) / (1 - mpmath.exp(-a))
 

@@ -12,7 +12,8 @@ from mpmath import mp
 
 import theorems
 from boundcert.errors import HypothesisNotMet, InvalidInput
-from catalogue_ref import PREC, F, binom_tail_inv_bracket, catoni, catoni_union, code_kl, contains, kl_inv_bracket, meets
+from catalogue_ref import (PREC, F, binom_tail_inv_bracket, catoni, catoni_union, code_kl, contains, kl_inv_bracket,
+                           meets)
 
 # Zhou et al. 2019, ImageNet (ILSVRC-2012): m = 1,281,167 training images; the compressed model takes 350 KiB
 # = 350 * 1024 * 8 = 2,867,200 bits (assumed to include all side information); train top-1 accuracy 65%, so
