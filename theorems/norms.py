@@ -91,8 +91,9 @@ _EMP = Quantity(
     "fraction of training examples with margin y f(x) < margin (or an upper bound on it)",
     PROBABILITY, "data", "increasing", r"\hat{L}_\gamma",
 )
-_GAMMA = Quantity("margin", "margin gamma > 0 (any value; the bound holds for all margins at once)", POSITIVE,
-                  "user", None, r"\gamma")
+_GAMMA = Quantity("margin", "margin gamma > 0 (any value; the bound holds for all margins at once). The statement "
+                  "is non-increasing in it for a fixed emp_margin_risk (which itself grows with the margin)", POSITIVE,
+                  "user", "decreasing", r"\gamma")
 _XF = Quantity("x_frob", "||X||_F = sqrt(sum_i ||x_i||_2^2) over the m training inputs (upper end)", NONNEG, "data",
                "increasing", r"\|X\|_F")
 _DEPTH = Quantity("depth", "number of weight layers d", POSITIVE_INT, "model", "increasing", "d")

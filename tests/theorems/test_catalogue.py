@@ -103,3 +103,13 @@ def test_refuses_unknown_and_missing_quantities(t):
     needed = next(iter(base))
     with pytest.raises(InvalidInput):
         t.evaluate(**{k: v for k, v in base.items() if k != needed})
+
+
+def test_cli_prints_a_lower_bound_with_its_lower_end():
+    from certify.cli import main
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["theorems", "eval", "robust.tsuzuku2018_radius", "logit_margin=3.2", "lipschitz=12.5"]) == 0
+    line = buf.getvalue().splitlines()[1]
+    assert ">= 0.18101933598375616624" in line and "<=" not in line
