@@ -26,6 +26,10 @@ Rademacher complexity of the classes (empirical, on the sample):
   ``R_S(F_gamma) <= 4/m + 9 ln(m)/sqrt(m) sqrt(ln(2W)) (4 ||X||_F / (gamma sqrt(m))) R_A`` with the spectral
   complexity ``R_A = (prod_i rho_i s_i) (sum_i (b_i/s_i)^(2/3))^(3/2)``.
 
+Biases. A ReLU network with biases is the bias-free network on inputs ``(x, 1)`` with augmented matrices
+``[[W_k, b_k], [0, 1]]`` (the constant unit passes ReLU unchanged; the last layer is ``[W_d, b_d]``), so every result
+below applies with all norms (and ``||X||_F``, the column norms) taken on the augmented matrices and inputs.
+
 From complexity to risk (derived; the "standard terms"). Mohri, Rostamizadeh, Talwalkar, *Foundations of Machine
 Learning* (2nd ed., 2018), Thm. 3.3: for a class ``G`` of functions into [0, 1], with probability ``>= 1 - delta``,
 for all ``g in G``: ``E g <= E_S g + 2 R_S(G) + 3 sqrt(ln(2/delta)/(2m))``. With the 1-Lipschitz ramp loss at margin 1
@@ -94,14 +98,16 @@ _EMP = Quantity(
 _GAMMA = Quantity("margin", "margin gamma > 0 (any value; the bound holds for all margins at once). The statement "
                   "is non-increasing in it for a fixed emp_margin_risk (which itself grows with the margin)", POSITIVE,
                   "user", "decreasing", r"\gamma")
-_XF = Quantity("x_frob", "||X||_F = sqrt(sum_i ||x_i||_2^2) over the m training inputs (upper end)", NONNEG, "data",
-               "increasing", r"\|X\|_F")
+_XF = Quantity("x_frob", "||X||_F = sqrt(sum_i ||x_i||_2^2) over the m training inputs (inputs (x, 1) when biases "
+               "are folded in; upper end)", NONNEG, "data", "increasing", r"\|X\|_F")
 _DEPTH = Quantity("depth", "number of weight layers d", POSITIVE_INT, "model", "increasing", "d")
 
 _IID = Hypothesis("h_iid", "the training examples are drawn i.i.d. from the data distribution")
 _BINARY = Hypothesis("h_binary", "labels y in {-1, +1}; f has one real output; an error is y f(x) <= 0")
 _HOMOG = Hypothesis("h_homogeneous_activation",
-                    "no biases; activations 1-Lipschitz and positively homogeneous (ReLU, leaky ReLU), sigma(0) = 0")
+                    "activations 1-Lipschitz and positively homogeneous (ReLU, leaky ReLU); biases, if any, folded in "
+                    "(augmented matrices [[W, b], [0, 1]], inputs (x, 1)) and every norm taken on the augmented "
+                    "matrices and inputs")
 
 _MOHRI = ("M. Mohri, A. Rostamizadeh, A. Talwalkar. Foundations of Machine Learning, 2nd ed. MIT Press, 2018.")
 _BOUNDED = "0-1 risk P[y f(x) <= 0] of the network f"
