@@ -29,7 +29,13 @@ import numpy as np
 from boundcert.errors import InvalidInput
 from theorems._interval import Interval, enclose
 
-__all__ = ["SubsetSumTicket", "find_subset_sum_ticket", "subset_sum_nearest"]
+__all__ = [
+    "SubsetSumTicket",
+    "SubsetSumTicketNetwork",
+    "find_subset_sum_ticket",
+    "find_subset_sum_ticket_network",
+    "subset_sum_nearest",
+]
 
 _MAX_VALUES = 40
 
@@ -149,3 +155,52 @@ def find_subset_sum_ticket(
             down += max(Fraction(0), -p, q)
         err = max(err, r * up, r * down)
     return SubsetSumTicket(mask_first=mask_a, mask_second=mask_b, radius=r, error=err)
+
+
+@dataclass(frozen=True, slots=True)
+class SubsetSumTicketNetwork:
+    """Pensia's ticket for a whole target ReLU network ``W_l relu(... relu(W_1 x))``, one pruned block per layer.
+
+    ``error`` bounds ``sup_{||x||_inf <= radius} ||g(x) - f(x)||_inf`` exactly in rationals (see
+    :func:`find_subset_sum_ticket_network`).
+    """
+
+    blocks: tuple[SubsetSumTicket, ...]
+    radius: Fraction
+    error: Fraction
+
+    def error_interval(self) -> Interval:
+        """An enclosure of the certified error (for certificates)."""
+        return enclose(self.error)
+
+
+def _inf_norm(w: np.ndarray) -> Fraction:
+    """``||W||_{inf -> inf}`` = largest row l1 norm, exactly."""
+    return max(sum((abs(Fraction(float(v))) for v in row), Fraction(0)) for row in w)
+
+
+def find_subset_sum_ticket_network(
+    targets: list[np.ndarray], firsts: list[np.ndarray], seconds: list[np.ndarray], *,
+    radius: int | str | Fraction = 1,
+) -> SubsetSumTicketNetwork:
+    """Prune one random two-layer block per target layer; certify the error of the whole pruned network.
+
+    The target is ``f = W_l relu(W_{l-1} ... relu(W_1 x))``; the pruned network replaces each ``W_k`` by its block
+    ``g_k`` (:func:`find_subset_sum_ticket`), with the same ReLUs in between. With ``e_k`` the error after layer
+    ``k``, ``R_k`` a bound on ``||h_k||_inf`` for the target (``R_0 = radius``, ``R_k = ||W_k||_inf R_{k-1}``, ReLU
+    does not increase magnitudes) and ``eps_k(r)`` the block's exact error on the box of radius ``r`` (linear in
+    ``r``): ``e_k <= eps_k(R_{k-1} + e_{k-1}) + ||W_k||_inf e_{k-1}`` (the pruned input lies in the box of radius
+    ``R_{k-1} + e_{k-1}``; ReLU is 1-Lipschitz in each coordinate). All in exact rationals.
+    """
+    if not (len(targets) == len(firsts) == len(seconds)) or not targets:
+        raise InvalidInput("targets, firsts and seconds must be non-empty lists of the same length (one per layer)")
+    r0 = Fraction(radius)
+    if r0 <= 0:
+        raise InvalidInput(f"radius={radius!r} must be > 0")
+    blocks, bound, err = [], r0, Fraction(0)
+    for w, a, b in zip(targets, firsts, seconds):
+        unit = find_subset_sum_ticket(w, a, b, radius=1)
+        blocks.append(unit)
+        err = unit.error * (bound + err) + _inf_norm(np.asarray(w, dtype=np.float64)) * err
+        bound = _inf_norm(np.asarray(w, dtype=np.float64)) * bound
+    return SubsetSumTicketNetwork(blocks=tuple(blocks), radius=r0, error=err)

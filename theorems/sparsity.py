@@ -18,8 +18,10 @@ Main statements:
 * **Lueker 1998** (as used by Pensia et al., Cor. 3.3): ``n = O(log(1/min(eps, delta)))`` i.i.d. uniform[-1, 1]
   samples approximate every ``z in [-1, 1]`` by a subset sum within ``eps``, w.p. ``>= 1 - delta``.
 
-Constructive side: :func:`find_subset_sum_ticket` (in :mod:`theorems._tickets`) builds Pensia's ticket for one
-linear layer from given random weights and certifies its error on a box exactly (rational arithmetic).
+Constructive side (in :mod:`theorems._tickets`): :func:`find_subset_sum_ticket` builds Pensia's ticket for one
+linear layer from given random weights and certifies its error on a box exactly (rational arithmetic);
+:func:`find_subset_sum_ticket_network` does every layer of a target ReLU network and certifies the whole pruned
+network's sup-norm error on the box by propagating the per-layer errors exactly.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ import sympy
 
 from theorems._registry import register
 from theorems._theorem import POSITIVE_INT, Domain, Hypothesis, Quantity, Reference, Theorem
-from theorems._tickets import SubsetSumTicket, find_subset_sum_ticket, subset_sum_nearest
+from theorems._tickets import (
+    SubsetSumTicket,
+    SubsetSumTicketNetwork,
+    find_subset_sum_ticket,
+    find_subset_sum_ticket_network,
+    subset_sum_nearest,
+)
 
 __all__ = [
     "malach2020",
@@ -38,7 +46,9 @@ __all__ = [
     "burkholz2022",
     "lueker1998_subset_sum",
     "SubsetSumTicket",
+    "SubsetSumTicketNetwork",
     "find_subset_sum_ticket",
+    "find_subset_sum_ticket_network",
     "subset_sum_nearest",
 ]
 

@@ -120,3 +120,37 @@ def test_birdal_shape():
     with mp.workprec(PREC):
         ref = 2 * mpmath.sqrt((4 * 12 * mpmath.log(F(50000) * 100) ** 2 + mpmath.log(7 / F("0.05"))) / 50000)
     assert contains(r, ref)
+
+
+def test_ticket_network_error_is_certified():
+    """A 2-layer target: the exact pruned network never exceeds the propagated certificate (vertices and random
+    points of the box), and the certificate is not absurdly loose."""
+    from theorems.sparsity import find_subset_sum_ticket_network
+
+    rng = np.random.default_rng(11)
+    dims, n = [3, 4, 2], 28
+    targets = [rng.uniform(-0.5, 0.5, (dims[k + 1], dims[k])) for k in range(2)]
+    firsts = [rng.uniform(-1, 1, (dims[k] * n, dims[k])) for k in range(2)]
+    seconds = [rng.uniform(-1, 1, (dims[k + 1], dims[k] * n)) for k in range(2)]
+    net = find_subset_sum_ticket_network(targets, firsts, seconds, radius=2)
+
+    def exact(x):
+        h_t, h_p = list(x), list(x)
+        for k, (w, a, b, blk) in enumerate(zip(targets, firsts, seconds, net.blocks)):
+            t_out = [sum(Fraction(float(w[j, i])) * h_t[i] for i in range(len(h_t))) for j in range(w.shape[0])]
+            p_out = _pruned_exact(blk, a, b, h_p)
+            if k < len(targets) - 1:
+                t_out = [max(Fraction(0), v) for v in t_out]
+                p_out = [max(Fraction(0), v) for v in p_out]
+            h_t, h_p = t_out, p_out
+        return max(abs(p - t) for p, t in zip(h_p, h_t))
+
+    worst = Fraction(0)
+    points = [[s * 2 for s in signs] for signs in itertools.product((-1, 0, 1), repeat=3)]
+    points += [[Fraction(float(v)) for v in rng.uniform(-2, 2, 3)] for _ in range(30)]
+    for x in points:
+        worst = max(worst, exact([Fraction(v) for v in x]))
+    assert worst <= net.error
+    assert net.error < 50 * worst + Fraction(1, 10**6)
+    with pytest.raises(InvalidInput):
+        find_subset_sum_ticket_network(targets, firsts[:1], seconds)
