@@ -6,6 +6,7 @@ returns an :class:`Interval` that contains the exact value of the statement (out
 """
 
 from theorems import pac_bayes, test_set  # noqa: F401  (registers the theorems)
+from theorems import compression, dimensions, norms, robustness, sparsity, stability  # noqa: F401  (catalogue)
 from theorems._interval import (
     WORKING_PREC,
     Interval,

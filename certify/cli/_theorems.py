@@ -146,7 +146,8 @@ def _eval(args: argparse.Namespace) -> int:
     print(f"{t.id} ({t.kind}): [{lo}, {hi}]")
     if t.kind == "bound":
         conf = f" with probability >= {t.confidence}" if t.confidence is not None else ""
-        print(f"  {t.bounded} <= {hi}{conf} (for the inputs given)")
+        rel, end = (">=", lo) if t.relation == ">=" else ("<=", hi)  # a lower bound is certified by its lower end
+        print(f"  {t.bounded} {rel} {end}{conf} (for the inputs given)")
     else:
         print(f"  kind {t.kind}: this number is not a bound")
     assumed = [c.name for c in checks if c.status == "assumed"]

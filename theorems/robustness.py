@@ -1,0 +1,121 @@
+"""Certified robustness from a Lipschitz bound and the logit margin (Tsuzuku, Sato, Sugiyama 2018).
+
+Main statements. Let ``f: R^n -> R^K`` be the logit map, ``L`` any upper bound on its l2 -> l2 Lipschitz constant
+(product of certified layer spectral norms times activation constants; a residual block contributes
+``1 + L_block``), and ``M(x) = f_y(x) - max_{i != y} f_i(x)`` the logit margin of the predicted class ``y``.
+
+* **Lipschitz-margin certificate** (Tsuzuku et al. 2018, Prop. 1): if ``M(x) > sqrt(2) L eps`` the prediction is
+  constant on the l2 ball of radius ``eps`` around ``x``. Proof: ``|a_y - a_i| <= sqrt(2) ||a||_2``, so each
+  ``f_y - f_i`` is ``sqrt(2) L``-Lipschitz and stays positive on the ball. So the **certified radius** is
+  ``M(x) / (sqrt(2) L)``: the prediction is constant on every ball of smaller radius.
+  *Direction*: the radius is increasing in ``M`` and decreasing in ``L``; what is certified is the *lower* end of
+  its enclosure, ``M_lo / (sqrt(2) L_hi)``, from a lower bound on the margin and an upper bound on ``L``.
+* **Certified robust accuracy** on a sample: the fraction of points that are correctly classified *and* whose
+  margin's lower end exceeds ``sqrt(2) L_hi eps`` is a lower bound on the sample's robust accuracy at radius
+  ``eps`` (a deterministic statement about that sample).
+* **Robust error, test-set bound**: the robust 0-1 loss ``1[exists ||d||_2 <= eps : h(x + d) != y]`` is a fixed
+  {0, 1}-valued function of ``(x, y)`` once ``h`` and ``eps`` are fixed, so Langford's test-set bound (JMLR 2005,
+  Thm. 3.3) applies to it; the number of test points that are not certified is an upper bound on the number of
+  robust errors, and ``Bbar(m, k, delta)`` is non-decreasing in ``k``.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from theorems._checks import le
+from theorems._registry import register
+from theorems._symbols import BinomTailInv
+from theorems._theorem import NONNEG_INT, OPEN_UNIT, POSITIVE, POSITIVE_INT, Hypothesis, Quantity, Reference, Theorem
+
+__all__ = ["tsuzuku2018_radius", "certified_accuracy", "robust_error_test_set"]
+
+margin, lip, m, n_cert, k_unc, delta = sympy.symbols("logit_margin lipschitz m n_certified k_uncertified delta")
+
+_TSUZUKU = Reference(
+    "tsuzuku2018",
+    "Y. Tsuzuku, I. Sato, M. Sugiyama. Lipschitz-margin training: scalable certification of perturbation "
+    "invariance for deep neural networks. NeurIPS 2018.",
+    "Proposition 1",
+    "REFERENCES.md [V]; proof re-derived in theorems.robustness",
+)
+_LIP = Quantity("lipschitz", "upper bound L on the l2 Lipschitz constant of the logit map: product over layers of "
+                "certified spectral norms (upper ends) times activation Lipschitz constants", POSITIVE, "kernel",
+                "decreasing", "L")
+_H_LIP = Hypothesis("h_lipschitz_upper", "lipschitz is an upper bound on the Lipschitz constant of the whole logit map "
+                    "(l2 -> l2), including normalisation and residual layers")
+_H_EPS = Hypothesis("h_eps_fixed", "the radius eps and the network were fixed before the test sample was drawn")
+
+tsuzuku2018_radius = register(
+    Theorem(
+        id="robust.tsuzuku2018_radius",
+        title="Lipschitz-margin certified l2 radius (per sample)",
+        kind="bound",
+        statement=margin / (sympy.sqrt(2) * lip),
+        bounded="l2 distance from x to the nearest input with a different predicted class",
+        bounded_latex=r"\mathrm{dist}_2(x, \{x' : h(x') \ne h(x)\})",
+        quantities=(
+            Quantity("logit_margin", "M(x) = top logit minus runner-up logit at x, as an enclosure; must be > 0 "
+                     "for certain (its lower end is what counts)", POSITIVE, "model", "increasing", "M(x)"),
+            _LIP,
+        ),
+        hypotheses=(_H_LIP,),
+        reference=_TSUZUKU,
+        relation=">=",
+        holds_for="the one input x (deterministic); the certified radius is the LOWER end of the enclosure",
+        example=(("logit_margin", "3.2"), ("lipschitz", "12.5")),
+    )
+)
+
+certified_accuracy = register(
+    Theorem(
+        id="robust.certified_accuracy",
+        title="Certified robust accuracy on a sample (Lipschitz-margin)",
+        kind="bound",
+        statement=n_cert / m,
+        bounded="fraction of the sample classified correctly on the whole l2 ball of radius eps",
+        bounded_latex=r"\mathrm{acc}_{\varepsilon}(S)",
+        quantities=(
+            Quantity("n_certified", "number of sample points correctly classified with logit-margin lower end > "
+                     "sqrt(2) * lipschitz upper end * eps", NONNEG_INT, "derived", "increasing"),
+            Quantity("m", "number of sample points", POSITIVE_INT, "data", "decreasing"),
+        ),
+        hypotheses=(Hypothesis("h_k_le_m", r"$n_{cert} \le m$", le("n_certified", "m")), _H_LIP),
+        reference=_TSUZUKU,
+        relation=">=",
+        holds_for="the given sample (deterministic)",
+        example=(("n_certified", "812"), ("m", "1000")),
+    )
+)
+
+robust_error_test_set = register(
+    Theorem(
+        id="robust.robust_error_test_set",
+        title="Test-set bound on the robust error at radius eps",
+        kind="bound",
+        statement=BinomTailInv(m, k_unc, delta),
+        bounded="robust 0-1 risk P[exists ||d||_2 <= eps : h(x + d) != y] on the data distribution",
+        bounded_latex=r"\mathrm{err}^{\mathrm{rob}}_{\varepsilon}(h)",
+        quantities=(
+            Quantity("m", "number of held-out test examples", POSITIVE_INT, "data", "decreasing"),
+            Quantity("k_uncertified", "test points NOT certified robust at eps (misclassified, or margin lower end "
+                     "<= sqrt(2) * lipschitz upper end * eps)", NONNEG_INT, "derived", "increasing"),
+            Quantity("delta", "confidence parameter (failure probability)", OPEN_UNIT, "user", "decreasing",
+                     r"\delta"),
+        ),
+        hypotheses=(
+            Hypothesis("h_k_le_m", r"$k \le m$", le("k_uncertified", "m")),
+            Hypothesis("h_iid", "the test examples are drawn i.i.d. from the data distribution"),
+            _H_EPS,
+            _H_LIP,
+        ),
+        reference=Reference(
+            "langford2005", "J. Langford. Tutorial on practical prediction theory for classification. JMLR 6, 2005.",
+            "Theorem 3.3 applied to the robust 0-1 loss, with Tsuzuku et al. 2018 Prop. 1",
+            "REFERENCES.md [V]",
+        ),
+        confidence=1 - delta,
+        holds_for="the one network and radius fixed before the test sample is drawn",
+        example=(("m", "500"), ("k_uncertified", "94"), ("delta", "0.05")),
+    )
+)
