@@ -254,7 +254,15 @@ class Interval:
         o = enclose(other)
         with working_precision(WORKING_PREC):
             a, b = self._iv(), o._iv()
-            r = {"+": a + b, "-": a - b, "*": a * b, "/": _div(a, b), "r-": b - a, "r/": _div(b, a)}[op]
+            ops = {
+                "+": lambda: a + b,
+                "-": lambda: a - b,
+                "*": lambda: a * b,
+                "/": lambda: _div(a, b),
+                "r-": lambda: b - a,
+                "r/": lambda: _div(b, a),
+            }
+            r = ops[op]()  # only the requested operation: `0 / m` must not evaluate `m / 0`
             return Interval._from_iv(r)
 
     def __add__(self, other: object) -> "Interval":
