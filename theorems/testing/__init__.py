@@ -45,6 +45,14 @@ from theorems.testing._reference import (
     reference_value,
 )
 from theorems.testing._scenarios import GaussianLinear, Scenario, TeacherNetwork, Thresholds, Trials, log_upper
+from theorems.testing._user import (
+    STANDARD_QUANTITIES,
+    LoadedTheorem,
+    TheoremTestReport,
+    load_theorem,
+    make_bound,
+    test_theorem,
+)
 from theorems.testing._strategies import (
     format_exact,
     in_domain,
@@ -56,6 +64,12 @@ from theorems.testing._strategies import (
 
 __all__ = [
     "Counterexample",
+    "LoadedTheorem",
+    "STANDARD_QUANTITIES",
+    "TheoremTestReport",
+    "load_theorem",
+    "make_bound",
+    "test_theorem",
     "DEFAULT_FIXED",
     "GaussianLinear",
     "PropertyViolation",
