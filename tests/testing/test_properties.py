@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import mpmath
 import pytest
 import sympy
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 import theorems
 from boundcert.errors import InvalidInput
@@ -25,7 +25,7 @@ from theorems.testing import (
 )
 from hypothesis import strategies as st
 
-from conftest import ALL, FAST_EXAMPLES, SLOW_EXAMPLES, ids
+from proptest_support import ALL, FAST_EXAMPLES, SLOW_EXAMPLES, ids
 
 _HC = [HealthCheck.filter_too_much, HealthCheck.too_slow]
 
@@ -40,6 +40,8 @@ def _enclosure(theorem, n, max_int):
     def prop(values):
         check_enclosure(theorem, values)
 
+    if theorem.example:
+        prop = example(theorem.example_values())(prop)  # the documented example is always checked
     prop()
 
 

@@ -12,7 +12,7 @@ import theorems
 from theorems.testing import format_exact, in_domain, inputs, invalid_values, meets_hypotheses, quantity_values
 from theorems import Domain
 
-from conftest import ALL, FAST_EXAMPLES, ids
+from proptest_support import ALL, FAST_EXAMPLES, ids
 
 _SET = settings(max_examples=FAST_EXAMPLES * 3, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])

@@ -28,7 +28,7 @@ from theorems.testing import (
     weaken_delta,
 )
 
-from conftest import BOUNDS, ids
+from proptest_support import BOUNDS, ids
 
 
 # -- ground truth: the closed-form / enumerated true risk is the risk of the data the scenario draws --------------

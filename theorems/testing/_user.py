@@ -15,7 +15,9 @@ from typing import Callable, Mapping, Sequence
 
 import sympy
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import example as hypothesis_example
 from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
 
 from boundcert.errors import InvalidInput
@@ -180,7 +182,11 @@ class TheoremTestReport:
         return "\n".join(lines)
 
 
-def _run_property(strategy: st.SearchStrategy, check: Callable[[object], None], examples: int, seed: int) -> str:
+def _run_property(
+    strategy: st.SearchStrategy, check: Callable[[object], None], examples: int, seed: int, known: object = None
+) -> str:
+    """Run ``check`` on ``examples`` drawn cases (plus the theorem's documented example ``known``)."""
+
     @hypothesis_seed(seed)
     @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck),
               phases=[Phase.explicit, Phase.generate, Phase.shrink], report_multiple_bugs=False)
@@ -188,8 +194,12 @@ def _run_property(strategy: st.SearchStrategy, check: Callable[[object], None], 
     def prop(case: object) -> None:
         check(case)
 
+    if known is not None:
+        prop = hypothesis_example(known)(prop)
     try:
         prop()
+    except Unsatisfiable:
+        return "skipped: no drawn input met the domains and mechanical hypotheses"
     except AssertionError as exc:
         return str(exc).splitlines()[0] if str(exc) else repr(exc)
     except Exception as exc:  # noqa: BLE001  (a crash on valid input is a failure to report, not to raise)
@@ -226,8 +236,11 @@ def test_theorem(
         check_refuses_unmet_hypotheses(th, v)
 
     valid = inputs(th, max_int=max_int)
-    checks.append(("enclosure contains the 256-bit reference", _run_property(valid, enclosure, examples, seed)))
-    checks.append(("invalid inputs are refused", _run_property(valid, refusals, max(5, examples // 3), seed)))
+    known = th.example_values() or None
+    checks.append(("enclosure contains the 256-bit reference",
+                   _run_property(valid, enclosure, examples, seed, known)))
+    checks.append(("invalid inputs are refused",
+                   _run_property(valid, refusals, max(5, examples // 3), seed, known)))
     if any(q.monotone in ("increasing", "decreasing") for q in th.quantities):
         checks.append(("declared monotonicities hold",
                        _run_property(monotone_cases(th, max_int=max_int), monotone, examples, seed)))
