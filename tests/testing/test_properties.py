@@ -7,11 +7,9 @@ from types import SimpleNamespace
 
 import mpmath
 import pytest
-import sympy
 from hypothesis import HealthCheck, example, given, settings
 
 import theorems
-from boundcert.errors import InvalidInput
 from theorems._interval import Interval
 from theorems.testing import (
     PropertyViolation,

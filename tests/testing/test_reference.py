@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mpmath
-import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -14,7 +14,8 @@ variance is largest), and both a tiny ``delta`` (Hoeffding-type exponents are th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable, Mapping, Sequence
 
 import mpmath
@@ -183,10 +184,7 @@ def _upper_float(x: mpmath.mpf) -> float:
 def _failure_probability(theorem: Theorem, values: Mapping[str, object]) -> float:
     if theorem.confidence is None:
         return 0.0
-    subs = {}
-    for s in theorem.confidence.free_symbols:
-        v = values[s.name]
-        subs[s] = sympy.Rational(str(v)) if isinstance(v, str) else sympy.nsimplify(v, rational=True)
+    subs = {s: sympy.Rational(Fraction(values[s.name])) for s in theorem.confidence.free_symbols}
     return float(1 - theorem.confidence.subs(subs))
 
 
@@ -201,7 +199,8 @@ def _run_one(
     names = [q.name for q in theorem.quantities]
     cache: dict[tuple, float] = {}
     bounds = np.empty(trials)
-    first: dict[str, object] | None = None
+    conf_names = {s.name for s in theorem.confidence.free_symbols} if theorem.confidence is not None else set()
+    fail_probs: dict[tuple, float] = {}
     for i in range(trials):
         row = {k: v for k, v in {**draws.row(i), **extra}.items() if k in names}
         key = tuple(sorted(row.items()))
@@ -211,8 +210,10 @@ def _run_one(
             except (InvalidInput, HypothesisNotMet) as exc:
                 raise InvalidInput(f"scenario {scenario.describe()} does not fit theorem {theorem.id}: {exc}") from None
         bounds[i] = cache[key]
-        first = first or row
-    delta = _failure_probability(theorem, first or {})
+        ckey = tuple(sorted((k, v) for k, v in row.items() if k in conf_names))
+        if ckey not in fail_probs:
+            fail_probs[ckey] = _failure_probability(theorem, row)
+    delta = max(fail_probs.values())  # trials with different deltas: test against the largest (conservative)
     viol = bounds < draws.true_risk
     v = int(viol.sum())
     p = float(binom.sf(v - 1, trials, delta)) if v > 0 else 1.0

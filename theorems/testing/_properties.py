@@ -6,7 +6,6 @@ failed test) with the inputs and numbers that show the problem, and returns quie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Mapping
 
@@ -99,7 +98,7 @@ def check_monotone(
 
 
 def _bigger(quantity_domain, value: object, how: int) -> object | None:
-    x = Fraction(value) if not isinstance(value, str) else Fraction(value)
+    x = Fraction(value)  # ints and the exact strings of format_exact
     if quantity_domain.integer:
         cand = x + (1 if how == 0 else max(1, x))
     else:

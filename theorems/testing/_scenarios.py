@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, Mapping, Sequence
 
@@ -34,6 +34,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from boundcert.errors import InvalidInput
+from theorems.testing._strategies import format_exact
 
 __all__ = ["Trials", "Scenario", "GaussianLinear", "Thresholds", "TeacherNetwork", "log_upper"]
 
@@ -204,8 +205,6 @@ class Thresholds(Scenario):
 
 
 def _exact(f: Fraction) -> str | int:
-    from theorems.testing._strategies import format_exact
-
     return format_exact(f)
 
 
