@@ -110,7 +110,8 @@ catoni = register(
         bounded=_BOUNDED,
         bounded_latex=r"L_{\mathcal{D}}(Q)",
         quantities=(
-            _M,
+            # not monotone in m: Phi^-1_{gamma/m}(q) decreases in m for q < 1 but increases for q > 1 (vacuous)
+            Quantity("m", _M.meaning, _M.domain, _M.source, None),
             _EMP,
             _KL,
             _DELTA,

@@ -1,0 +1,157 @@
+"""An independent high-precision evaluation of a theorem's statement (the oracle of the property tests).
+
+Nothing here uses the interval code of :mod:`theorems`: the sympy statement is lambdified to plain :mod:`mpmath`
+at ``prec`` bits (256 by default), inputs are read as exact rationals with :class:`fractions.Fraction`, and the two
+special functions have their own implementations:
+
+* ``kl^{-1}(q, c)``: bisection on ``[q, 1]`` of ``p -> kl(q||p) - c`` at ``prec + 64`` bits;
+* ``Bbar(m, k, delta)``: bisection on ``[0, 1]`` of ``p -> I_{1-p}(m-k, k+1) - delta`` with mpmath's regularized
+  incomplete beta function (hypergeometric series), not the term recurrence the library uses.
+
+Accuracy claim (not a proof): the returned value is within :func:`reference_tolerance` of the exact value. That
+tolerance, about ``2^-(prec-40)`` relative, is what the enclosure check allows on top of the enclosure itself; it is
+some 2^-100 below the width of any enclosure the library returns for a non-trivial input.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+from typing import Mapping
+
+import mpmath
+import sympy
+
+from boundcert.errors import InvalidInput
+
+__all__ = ["reference_value", "reference_tolerance", "ref_kl", "ref_kl_inv", "ref_binom_tail", "ref_binom_tail_inv"]
+
+REFERENCE_PREC = 256
+
+
+def _fraction(v: object, name: str) -> Fraction:
+    if isinstance(v, bool):
+        raise InvalidInput(f"{name}={v!r} is a bool: give a number")
+    if isinstance(v, (int, Fraction)):
+        return Fraction(v)
+    if isinstance(v, float):
+        return Fraction(v)
+    if isinstance(v, str):
+        s = v.strip().replace("_", "")
+        try:
+            return Fraction(s)
+        except (ValueError, ZeroDivisionError):
+            pass
+        try:
+            return Fraction(float.fromhex(s))
+        except (ValueError, OverflowError):
+            pass
+    lo, hi = getattr(v, "lo", None), getattr(v, "hi", None)
+    if lo is not None and lo == hi:
+        man, exp = (lo if isinstance(lo, mpmath.mpf) else mpmath.mpf(lo)).man_exp
+        return Fraction(man) * Fraction(2) ** exp
+    raise InvalidInput(f"{name}={v!r}: the reference evaluator takes exact numbers (int, decimal string, float)")
+
+
+def _mpf(f: Fraction) -> mpmath.mpf:
+    return mpmath.mpf(f.numerator) / f.denominator
+
+
+def ref_kl(q: mpmath.mpf, p: mpmath.mpf) -> mpmath.mpf:
+    """Binary kl divergence in plain mpmath at the current precision (``0 ln 0 = 0``, ``+inf`` at the poles)."""
+    out = mpmath.mpf(0)
+    if q > 0:
+        if p <= 0:
+            return mpmath.inf
+        out += q * mpmath.log(q / p)
+    if q < 1:
+        if p >= 1:
+            return mpmath.inf
+        out += (1 - q) * mpmath.log((1 - q) / (1 - p))
+    return out
+
+
+def _bisect(pred, a: mpmath.mpf, b: mpmath.mpf, bits: int) -> mpmath.mpf:
+    """Largest-ish point with ``pred`` true: ``pred(a)`` true, ``pred(b)`` false; halve to width ``2^-bits``."""
+    width = mpmath.ldexp(1, -bits)
+    while b - a > width:
+        mid = (a + b) / 2
+        if pred(mid):
+            a = mid
+        else:
+            b = mid
+    return (a + b) / 2
+
+
+def ref_kl_inv(q: object, c: object) -> mpmath.mpf:
+    """``sup{p in [q, 1] : kl(q||p) <= c}`` by bisection at the current precision + 64 bits."""
+    q, c = mpmath.mpf(q), mpmath.mpf(c)
+    if c <= 0:
+        return q
+    if q >= 1:
+        return mpmath.mpf(1)
+    out_prec = mpmath.mp.prec
+    with mpmath.workprec(out_prec + 64):
+        if ref_kl(q, mpmath.mpf(1) - mpmath.ldexp(1, -(out_prec + 32))) <= c:
+            return mpmath.mpf(1)
+        r = _bisect(lambda p: ref_kl(q, p) <= c, q, mpmath.mpf(1), out_prec + 16)
+    return +r
+
+
+def ref_binom_tail(m: int, k: int, p: mpmath.mpf) -> mpmath.mpf:
+    """``P[Binomial(m, p) <= k] = I_{1-p}(m-k, k+1)`` by mpmath's regularized incomplete beta function."""
+    if k >= m or p <= 0:
+        return mpmath.mpf(1)
+    if p >= 1:
+        return mpmath.mpf(0)
+    return mpmath.betainc(m - k, k + 1, 0, 1 - p, regularized=True)
+
+
+def ref_binom_tail_inv(m: object, k: object, delta: object) -> mpmath.mpf:
+    """``max{p in [0,1] : P[Binomial(m, p) <= k] >= delta}`` by bisection at the current precision + 64 bits."""
+    mm, kk = int(m), int(k)
+    if mm != m or kk != k:
+        raise InvalidInput(f"binomial tail inversion needs integers, got m={m}, k={k}")
+    d = mpmath.mpf(delta)
+    if kk >= mm:
+        return mpmath.mpf(1)
+    out_prec = mpmath.mp.prec
+    with mpmath.workprec(out_prec + 64):
+        r = _bisect(lambda p: ref_binom_tail(mm, kk, p) >= d, mpmath.mpf(0), mpmath.mpf(1), out_prec + 16)
+    return +r
+
+
+_FUNCS = {"KlInv": ref_kl_inv, "BinomTailInv": ref_binom_tail_inv}
+
+
+@lru_cache(maxsize=256)
+def _compiled(statement: sympy.Expr, names: tuple[str, ...]):
+    return sympy.lambdify([sympy.Symbol(n) for n in names], statement, modules=[_FUNCS, "mpmath"])
+
+
+def reference_value(theorem: object, values: Mapping[str, object], prec: int = REFERENCE_PREC) -> mpmath.mpf:
+    """The theorem's statement at ``values``, computed independently of the library's interval code.
+
+    Args:
+        theorem: a :class:`theorems.Theorem` (only its ``statement`` is read).
+        values: exact inputs by quantity name (ints, decimal/fraction/hex strings, floats taken exactly).
+        prec: working precision in bits (default 256).
+    Returns:
+        an ``mpmath.mpf`` within :func:`reference_tolerance` of the exact value.
+    """
+    statement = theorem.statement  # type: ignore[attr-defined]
+    names = tuple(sorted(s.name for s in statement.free_symbols))
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise InvalidInput(f"reference_value: missing quantity {missing[0]!r}")
+    with mpmath.workprec(prec):
+        args = [_mpf(_fraction(values[n], n)) for n in names]
+        out = _compiled(statement, names)(*args)
+        out = mpmath.mpf(out)
+        return +out
+
+
+def reference_tolerance(value: mpmath.mpf, prec: int = REFERENCE_PREC) -> mpmath.mpf:
+    """The claimed accuracy of :func:`reference_value`: ``2^-(prec-40) * max(1, |value|)``."""
+    with mpmath.workprec(prec):
+        return mpmath.ldexp(1, -(prec - 40)) * max(mpmath.mpf(1), abs(value))
