@@ -225,7 +225,8 @@ def certify(
     values = {name: p.value for name, p in provided.items()}
     enclosed = t.enclose_inputs(values)
     checks = t.check_hypotheses(enclosed)
-    result = theorems.eval_tree(t.tree(), enclosed)
+    witnesses: list[dict[str, Any]] = []
+    result = theorems.eval_tree(t.tree(), enclosed, witnesses)
     info = dict(model_info or {})
     info["sha256"] = model_sha256(model)
     return Certificate(
@@ -252,4 +253,5 @@ def certify(
         environment=environment(),
         reproduce=reproduce,
         created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        witnesses=tuple(witnesses),
     )
