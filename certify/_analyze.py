@@ -47,7 +47,8 @@ def _spectral(W2: np.ndarray, frob: Interval) -> tuple[Interval, str]:
 
     col = max(sum_enclosure(W2[:, j], True).lo for j in range(W2.shape[1]))
     row = max(sum_enclosure(W2[i], True).lo for i in range(W2.shape[0]))
-    lo = isqrt(Interval(enclose(0).lo, max(col, row))).lo
+    mx = max(col, row)
+    lo = isqrt(Interval(mx, mx)).lo
     a = np.abs(W2)
     n = max(W2.shape) + 2
     schur = float(a.sum(0).max()) * float(a.sum(1).max()) * (1 + 4 * n * 2.0**-53) + 1e-300

@@ -43,7 +43,7 @@ def bound_terms(cert: Certificate) -> list[tuple[str, float]]:
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -67,14 +67,12 @@ def _figures(cert: Certificate, layers: Sequence[LayerRow], margins: np.ndarray 
             ax.legend()
         ax.set_xlabel("certified logit margin (lower end)")
         ax.set_ylabel("examples")
-        fig.tight_layout()
         figs["report-margins.png"] = _png(fig)
     terms = bound_terms(cert)
     fig, ax = plt.subplots(figsize=(6, 1.6 + 0.4 * len(terms)))
     ax.barh([t[0] for t in terms], [t[1] for t in terms], color="#228833")
     ax.set_xlabel("upper end of the term")
     ax.set_title(f"{cert.theorem['id']}: bound {cert.result.hi_str(6)}")
-    fig.tight_layout()
     figs["report-terms.png"] = _png(fig)
     if layers:
         fig, ax = plt.subplots(figsize=(6, 3))
@@ -83,7 +81,6 @@ def _figures(cert: Certificate, layers: Sequence[LayerRow], margins: np.ndarray 
         ax.bar(x + 0.2, [float(r.spectral_hi) for r in layers], 0.4, label="spectral (upper)")
         ax.set_xticks(x, [r.name for r in layers], rotation=30)
         ax.legend()
-        fig.tight_layout()
         figs["report-layers.png"] = _png(fig)
     return figs
 

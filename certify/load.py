@@ -258,6 +258,7 @@ def to_network(module: Any) -> Network:
     mods = dict(gm.named_modules())
     nodes: list[Node] = []
     alias: dict[str, str] = {}
+    used: set[str] = set()
 
     def src(a: Any) -> str:
         if not isinstance(a, fx.Node):
@@ -292,7 +293,10 @@ def to_network(module: Any) -> Network:
             alias[n.name] = src(n.args[0])
             continue
         inputs = tuple(src(a) for a in n.args[: 2 if isinstance(layer, Add) else 1])
-        nodes.append(Node(n.name, layer, inputs))
+        name = str(n.target) if n.op == "call_module" and str(n.target) not in used else n.name
+        used.add(name)
+        alias[n.name] = name
+        nodes.append(Node(name, layer, inputs))
     if not nodes:
         raise InvalidInput("the model has no layers: give a classifier network")
     return Network(tuple(nodes))
