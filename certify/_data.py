@@ -186,8 +186,12 @@ def load_data_file(path: str | Path) -> Dataset:
     else:
         import torch
 
+        import warnings
+
         try:
-            obj = torch.load(str(p), map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                obj = torch.load(str(p), map_location="cpu", weights_only=True)
         except Exception as exc:
             raise InvalidInput(f"{str(p)!r} cannot be loaded with weights_only=True ({type(exc).__name__}): save "
                                "tensors x and y as a dict or an .npz") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import operator
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,12 @@ def _with_state(arch: str | None, state: dict[str, Any], path: Path) -> Any:
 
 
 def _load_file(path: Path, arch: str | None) -> tuple[Any, str]:
+    with warnings.catch_warnings():  # torch's deprecation/protocol warnings would break the one-line error contract
+        warnings.simplefilter("ignore")
+        return _load_file_quiet(path, arch)
+
+
+def _load_file_quiet(path: Path, arch: str | None) -> tuple[Any, str]:
     import torch
 
     if not path.is_file():
