@@ -197,7 +197,8 @@ def _claim(t: Theorem, result: Interval, delta_text: str) -> str:
         else:
             value = theorems.eval_tree(theorems.to_tree(t.confidence), {"delta": enclose(delta_text)})
             conf = f"With probability at least {value.lo_str(8)} over the sample, "
-    text = f"{conf}the {t.bounded} is at most {result.hi_str(6)}."
+    end = f"at least {result.lo_str(6)}" if t.relation == ">=" else f"at most {result.hi_str(6)}"
+    text = f"{conf}the {t.bounded} is {end}."
     return text[0].upper() + text[1:]
 
 

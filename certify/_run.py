@@ -81,9 +81,13 @@ def run_job(model: str, data: str, theorem: str, delta: str = "0.05", *, out: st
 
 
 def ranking(result: RunResult) -> list[dict[str, str]]:
-    rows = [{"theorem": tid, "bound": c.result.hi_str(6), "bounded": str(c.theorem["bounded"])}
-            for tid, c in result.certificates.items()]
-    return sorted(rows, key=lambda r: float(r["bound"]))
+    """Upper bounds (relation <=) first, smallest bound first; then lower bounds (relation >=), by their lower end."""
+    rows = []
+    for tid, c in result.certificates.items():
+        upper = theorems.get(tid).relation == "<="
+        rows.append({"theorem": tid, "relation": "<=" if upper else ">=",
+                     "bound": c.result.hi_str(6) if upper else c.result.lo_str(6), "bounded": str(c.theorem["bounded"])})
+    return sorted(rows, key=lambda r: (r["relation"] != "<=", float(r["bound"]) * (1 if r["relation"] == "<=" else -1)))
 
 
 def _script(result: RunResult, model_arg: str, data_arg: str, names: dict[str, str]) -> str:
@@ -120,8 +124,9 @@ def write_outputs(result: RunResult, out: Path, loaded: LoadedModel, ds: Dataset
                                             "note": "each certificate holds at its own delta; picking the smallest "
                                                     "after the fact needs a union bound (delta / N each)"},
                                            indent=2, sort_keys=True) + "\n"
-        texts["ranking.md"] = "\n".join(["| rank | theorem | bound | bounded |", "|---|---|---|---|"] + [
-            f"| {i + 1} | {r['theorem']} | {r['bound']} | {r['bounded']} |" for i, r in enumerate(rank)]) + "\n"
+        texts["ranking.md"] = "\n".join(["| rank | theorem | relation | bound | bounded |", "|---|---|---|---|---|"] + [
+            f"| {i + 1} | {r['theorem']} | {r['relation']} | {r['bound']} | {r['bounded']} |"
+            for i, r in enumerate(rank)]) + "\n"
     paths = {}
     for name, content in texts.items():
         target = out / name

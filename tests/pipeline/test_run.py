@@ -177,3 +177,16 @@ def test_bad_inputs_one_line_exit_2_no_certificate(capsys, files, tmp_path):
         assert len(err.strip().splitlines()) == 1 and match in err, (label, err)
         assert not (out / "certificate.json").exists(), label
     assert not (tmp_path / "marker").exists()
+
+
+@pytest.mark.parametrize("theorem", ["robust.robust_error_test_set", "robust.certified_accuracy"])
+def test_robustness_bounds(capsys, files, tmp_path, theorem):
+    f = files["mlp"]
+    out = tmp_path / "r"
+    code, _, err = run(capsys, "run", f["torchscript"], "--data", f["test"], "--theorem", theorem, "--eps", "0.01",
+                       "--out", out)
+    assert code == 0, err
+    cert = json.loads((out / "certificate.json").read_text())
+    statuses = {h["name"]: h["status"] for h in cert["hypotheses"]}
+    assert statuses["h_lipschitz_upper"] == "checked" and "eps=0.01" in json.dumps(cert["inputs"])
+    assert run(capsys, "check", out / "certificate.json")[0] == 0
