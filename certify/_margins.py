@@ -142,8 +142,11 @@ def _batchnorm(lo: np.ndarray, hi: np.ndarray, L: BatchNorm) -> tuple[np.ndarray
 
 def logit_enclosure(net: Network, x: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)`` with ``lo <= f(x) <= hi`` for the exact real network ``f`` at every stored input row."""
+    from tqdm import tqdm
+
     los, his = [], []
-    for i in range(0, x.shape[0], batch):
+    starts = range(0, x.shape[0], batch)
+    for i in tqdm(starts, desc="certified logits", unit="batch", leave=False, disable=None if len(starts) > 8 else True):
         los_b, his_b = _forward(net, np.asarray(x[i : i + batch], dtype=np.float64))
         los.append(los_b), his.append(his_b)
     return np.concatenate(los), np.concatenate(his)

@@ -72,7 +72,8 @@ class Fail(Exception):
 
 
 class Precision(Fail):
-    """A step that might verify at a higher precision (an interval touches a singularity through rounding)."""
+    """A step that might verify at a higher precision (an interval touches a singularity through rounding, or a
+    witness sits closer to the exact inverse than the rounding at this precision)."""
 
 
 # ---------------------------------------------------------------- exact intake
@@ -269,10 +270,10 @@ def _verify_kl_inv(q: Iv, c: Iv, a: tuple, b: tuple) -> None:
     c_lo = _ZERO if libmp.mpf_sign(c.lo) < 0 else c.lo  # kl_inv(q, c) = q for c <= 0: constant on (-inf, 0]
     if not _le(a, q.lo):  # else kl_inv >= q >= a trivially
         if not (_lt(a, _ONE) and _le(_kl_bound(q.lo, a, prec).hi, c_lo)):
-            raise Fail("kl_inv witness: kl(q.lo||a) <= c.lo is not proven")
+            raise Precision("kl_inv witness: kl(q.lo||a) <= c.lo is not proven")
     if not _le(_ONE, b):
         if not (_le(q.hi, b) and _lt(c.hi, _kl_bound(q.hi, b, prec).lo)):
-            raise Fail("kl_inv witness: kl(q.hi||b) > c.hi is not proven")
+            raise Precision("kl_inv witness: kl(q.hi||b) > c.hi is not proven")
 
 
 def _tail(m: int, k: int, p: tuple, prec: int, up: bool) -> tuple:
@@ -313,9 +314,9 @@ def _verify_binom(m_: Iv, k_: Iv, d: Iv, a: tuple, b: tuple) -> None:
             raise Fail("binom_tail_inv witness: b < 1 but k >= m")
         return
     if libmp.mpf_sign(a) > 0 and not (_lt(a, _ONE) and _le(d.hi, _tail(m, k, a, prec, up=False))):
-        raise Fail("binom_tail_inv witness: Bin(m, k, a) >= delta.hi is not proven")
+        raise Precision("binom_tail_inv witness: Bin(m, k, a) >= delta.hi is not proven")
     if not _le(_ONE, b) and not (libmp.mpf_sign(b) > 0 and _lt(_tail(m, k, b, prec, up=True), d.lo)):
-        raise Fail("binom_tail_inv witness: Bin(m, k, b) < delta.lo is not proven")
+        raise Precision("binom_tail_inv witness: Bin(m, k, b) < delta.lo is not proven")
 
 
 # ---------------------------------------------------------------- the tree

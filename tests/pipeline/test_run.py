@@ -58,6 +58,9 @@ def test_end_to_end_certify_and_check(capsys, files, kind, fmt, tmp_path):
         code, stdout, _ = run(capsys, "check", out / "certificate.json", "--model", f[fmt], "--data", data)
         assert (code, stdout.strip()) == (0, "VERIFIED")
         if theorem == NORM:
+            import jsonschema
+
+            jsonschema.validate(cert, json.loads((ROOT / "docs" / "certificate.schema.json").read_text()))
             assert "data:image/png;base64," in (out / "report.html").read_text()
             assert "Assumed, not checked" in (out / "report.md").read_text()
 
@@ -190,3 +193,16 @@ def test_robustness_bounds(capsys, files, tmp_path, theorem):
     statuses = {h["name"]: h["status"] for h in cert["hypotheses"]}
     assert statuses["h_lipschitz_upper"] == "checked" and "eps=0.01" in json.dumps(cert["inputs"])
     assert run(capsys, "check", out / "certificate.json")[0] == 0
+
+
+def test_analyze_uses_the_certified_kernel_once_it_lands(files):
+    kernels = pytest.importorskip("kernels")
+    if not hasattr(kernels, "spectral_norm"):
+        pytest.skip("kernels.spectral_norm has not landed in main yet (issue 3)")
+    from certify._analyze import analyze_network
+    from certify.load import load_model
+
+    rows = analyze_network(load_model(files["mlp"]["torchscript"]).network)
+    for r in rows:
+        assert r.spectral_source == "kernels.spectral_norm"
+        assert float(r.spectral_lo) <= float(r.spectral_hi)
