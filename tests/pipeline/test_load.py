@@ -128,3 +128,24 @@ def test_unsupported_layer_is_named_with_the_theorems_it_rules_out():
     m = nn.Sequential(nn.Linear(64, 10), nn.Softplus(), nn.Linear(10, 10))
     loaded = load_model(m)
     assert loaded.network is None and "Softplus" in loaded.unsupported and "norm.*" in loaded.unsupported
+
+
+def test_data_files_npz_and_torch(tmp_path):
+    from certify._data import load_data
+
+    x = np.random.default_rng(0).random((5, 64)).astype(np.float32)
+    y = np.arange(5) % 3
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y)}, tmp_path / "d.pt")
+    torch.save((torch.from_numpy(x), torch.from_numpy(y)), tmp_path / "t.pt")
+    hashes = set()
+    for name in ("d.npz", "d.pt", "t.pt"):
+        d = load_data(tmp_path / name)
+        assert np.array_equal(d.x, x) and np.array_equal(d.y, y) and len(d.file_sha256) == 64
+        hashes.add(d.sha256)
+    assert len(hashes) == 1  # the canonical hash does not depend on the file format
+    np.savez(tmp_path / "bad.npz", a=x)
+    with pytest.raises(InvalidInput, match="x=..., y=..."):
+        load_data(tmp_path / "bad.npz")
+    with pytest.raises(InvalidInput, match="not a built-in"):
+        load_data("nope")
