@@ -124,18 +124,18 @@ def _rebuild_sequential(scripted: Any, path: Path) -> Any:
     import torch.nn as nn
 
     if getattr(scripted, "original_name", "") != "Sequential":
-        raise InvalidInput(f"{str(path)!r} is TorchScript of a {getattr(scripted, 'original_name', '?')}: give its "
-                           "architecture with --arch MODULE:FACTORY (only Sequential models are rebuilt)")
+        return scripted  # runs for test-set bounds; fx cannot trace it, so network-level bounds are refused (named)
     layers = []
     for name, child in scripted.named_children():
         kind = getattr(child, "original_name", "")
         cls = getattr(nn, kind, None)
         if cls is None or kind not in _REBUILD:
-            raise InvalidInput(f"TorchScript layer {name} ({kind}) cannot be rebuilt: give --arch MODULE:FACTORY")
+            layers.append(child)  # an unknown layer stays scripted; to_network names it (test-set bounds still run)
+            continue
         layers.append(_REBUILD[kind](child))
     seq = nn.Sequential(*layers)
     seq.load_state_dict(dict(scripted.state_dict()))
-    return seq
+    return seq.eval()
 
 
 def _rb_linear(c: Any) -> Any:
@@ -247,7 +247,8 @@ def _module_layer(m: Any, name: str) -> Any:
         return Pool(kind, _pair(m.kernel_size), _pair(stride), _pair(m.padding))
     if isinstance(m, (nn.Dropout, nn.Identity)):
         return None  # identity in eval mode
-    raise InvalidInput(f"layer {name} ({type(m).__name__}) is not supported by certify's network loader: this rules "
+    kind = getattr(m, "original_name", type(m).__name__)
+    raise InvalidInput(f"layer {name} ({kind}) is not supported by certify's network loader: this rules "
                        f"out {RULED_OUT}; replace it or certify with a test_set.* bound")
 
 
@@ -257,8 +258,12 @@ def to_network(module: Any) -> Network:
     import torch.fx as fx
     import torch.nn.functional as F
 
+    class _Tracer(fx.Tracer):
+        def is_leaf_module(self, m: Any, qualname: str) -> bool:  # a scripted submodule is one (named) layer
+            return isinstance(m, torch.jit.ScriptModule) or super().is_leaf_module(m, qualname)
+
     try:
-        gm = fx.symbolic_trace(module)
+        gm = fx.GraphModule(module, _Tracer().trace(module))
     except Exception as exc:
         raise InvalidInput(f"the model cannot be traced by torch.fx ({type(exc).__name__}): this rules out "
                            f"{RULED_OUT}") from None
