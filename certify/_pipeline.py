@@ -26,7 +26,7 @@ from fractions import Fraction
 
 import theorems
 from boundcert import __version__
-from boundcert.errors import HypothesisNotMet, InvalidInput
+from boundcert.errors import HypothesisNotMet, InvalidInput, UnsoundEnvironment
 from certify._certificate import Certificate, InputRecord
 from certify._data import Dataset, load_data
 from theorems import Interval, Theorem, enclose, parse_exact
@@ -162,6 +162,22 @@ def _resolve_data(data: object) -> Dataset:
     raise InvalidInput(f"data ({type(data).__name__}) is not usable: give (x, y) arrays, a Dataset or a built-in name")
 
 
+def check_environment() -> None:
+    """Refuse an environment that voids the rounding model: subnormals flushed to zero (numpy or torch), TF32 on."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    tiny = np.float64(2.0**-1022)
+    numpy_ftz = (np.array([tiny]) / 2.0)[0] == 0.0
+    torch_ftz = bool((torch.tensor([float(tiny)], dtype=torch.float64) / 2.0)[0] == 0.0)
+    if numpy_ftz or torch_ftz:
+        raise UnsoundEnvironment(
+            "this process flushes subnormal numbers to zero (e.g. torch.set_flush_denormal(True) or a -ffast-math "
+            "library): the certified error bounds assume gradual underflow; run in a default floating-point mode"
+        )
+
+
 def predict_check(ctx: RunContext) -> None:
     """Run the model once on the data (cached): shape and label mismatches are refused before any provider runs."""
     ctx.predictions()
@@ -271,6 +287,7 @@ def certify(
     opts = {"margin": margin, "eps": eps or "0.1"}
     ctx = RunContext(model=loaded.module, data=ds, delta=d, delta_text=delta_text, cache=cache, theorem=t,
                      options=opts)
+    check_environment()
     predict_check(ctx)
     provided = {}
     for name in sorted(needed):

@@ -149,3 +149,19 @@ def test_data_files_npz_and_torch(tmp_path):
         load_data(tmp_path / "bad.npz")
     with pytest.raises(InvalidInput, match="not a built-in"):
         load_data("nope")
+
+
+def test_flushed_subnormals_are_refused():
+    from boundcert.errors import UnsoundEnvironment
+    from certify import certify
+    from certify.zoo import digits_mlp
+
+    x, y = np.zeros((3, 64), np.float32), np.zeros(3, np.int64)
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush denormals")
+    try:
+        with pytest.raises(UnsoundEnvironment, match="subnormal"):
+            certify(digits_mlp(), (x, y))
+    finally:
+        torch.set_flush_denormal(False)
+    certify(digits_mlp(), (x, y))
