@@ -206,3 +206,26 @@ def test_analyze_uses_the_certified_kernel_once_it_lands(files):
     for r in rows:
         assert r.spectral_source == "kernels.spectral_norm"
         assert float(r.spectral_lo) <= float(r.spectral_hi)
+
+
+@pytest.mark.slow
+def test_fashion_mnist_end_to_end(capsys, tmp_path):
+    """Fashion-MNIST from the Debian package: an MLP trained 1 epoch, certified on the 10000 test images with the
+    test-set bound and a norm bound on 10000 training images, checked."""
+    from certify._data import FASHION_MNIST_DIR, Dataset, load_builtin
+    from certify._demo import train_classifier
+
+    if not FASHION_MNIST_DIR.exists():
+        pytest.skip("dataset-fashion-mnist is not installed")
+    train = load_builtin("fashion-mnist", "train")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    sub4d = Dataset.from_arrays(train.x[:10000], train.y[:10000], name="fm-train-10k")
+    model = train_classifier(model, sub4d, epochs=1, progress=False)
+    torch.jit.script(model).save(str(tmp_path / "fm.pt"))
+    np.savez(tmp_path / "train.npz", x=sub4d.x, y=sub4d.y)
+    for theorem, data in (("test_set.binomial_tail", "fashion-mnist"), (NORM, tmp_path / "train.npz")):
+        out = tmp_path / theorem
+        code, _, err = run(capsys, "run", tmp_path / "fm.pt", "--data", data, "--theorem", theorem, "--out", out)
+        assert code == 0, err
+        assert run(capsys, "check", out / "certificate.json")[0] == 0
