@@ -6,4 +6,15 @@ Every public function states its rounding model in its docstring. ``kernels`` im
 
 from kernels._enclosure import Enclosure
 
-__all__ = ["Enclosure"]
+# topology and dynamics (issue 7): measures are *_estimate / *Estimate, mst_length is an Enclosure
+from kernels._mst import mst_length
+from kernels._phdim import PHDimEstimate, ph_dim, ph_dim_loss
+
+__all__ = [
+    "Enclosure",
+    # topology and dynamics (issue 7)
+    "mst_length",
+    "PHDimEstimate",
+    "ph_dim",
+    "ph_dim_loss",
+]
