@@ -50,7 +50,7 @@ def test_matches_scipy(metric: str, n: int, d: int) -> None:
     check(rng.standard_normal((n, d)) * 3.0 + 50.0, metric)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     X=hnp.arrays(
         np.float64,

@@ -42,10 +42,10 @@ def test_bg_bad_input(bad: np.ndarray) -> None:
 @pytest.mark.parametrize("alpha", [2.0, 3.0, 4.5])
 def test_hill_ks_on_pareto(alpha: float) -> None:
     rng = np.random.default_rng(int(alpha * 10))
-    lam = 0.3 * (1.0 + rng.pareto(alpha - 1.0, size=20_000))  # density ~ lambda^-alpha above 0.3
+    lam = 0.3 * (1.0 + rng.pareto(alpha - 1.0, size=4_000))  # density ~ lambda^-alpha above 0.3
     fit = kernels.powerlaw_fit_estimate(lam)
-    assert abs(fit.alpha - alpha) < 0.1 and fit.method == "ww"
-    assert 0 < fit.D < 0.05 and fit.n_tail >= 10 and fit.n_fit == 20_000
+    assert abs(fit.alpha - alpha) < 0.2 and fit.method == "ww"
+    assert 0 < fit.D < 0.08 and fit.n_tail >= 10 and fit.n_fit == 4_000
     assert math.isclose(fit.sigma, (fit.alpha - 1) / math.sqrt(fit.n_tail), rel_tol=1e-12)
 
 
