@@ -207,7 +207,7 @@ class TrajectoryRecorder:
                         self._ratios = [min(self._ratios[0], r), max(self._ratios[1], r), self._ratios[2] + 1]
             self._prev = (w, y)  # type: ignore[assignment]
             if self._anchor is None:
-                self._anchor = (w, y)  # type: ignore[assignment]
+                self._anchor = self._prev
             it = y.numpy()
         else:
             it = w.numpy()
