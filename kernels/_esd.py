@@ -34,8 +34,11 @@ import math
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
+import contextlib
+
 import numba
 import numpy as np
+import scipy.linalg
 
 from boundcert.errors import InvalidInput
 
@@ -112,6 +115,14 @@ def conv2d_matrices(weight: object) -> list[np.ndarray]:
     return [w[:, :, i, j] for i in range(w.shape[2]) for j in range(w.shape[3])]
 
 
+def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def esd(matrices: object) -> np.ndarray:
     """Sorted eigenvalues of ``W^T W`` pooled over the matrices (squared singular values), float64."""
     mats = _as_matrices(matrices)
@@ -119,16 +130,20 @@ def esd(matrices: object) -> np.ndarray:
     for W in mats:
         A = W.T if W.shape[0] < W.shape[1] else W  # A is tall: the Gram A^T A is the smaller one
         groups.setdefault(A.shape, []).append(A)
-    evals = []
-    for As in groups.values():
+    grams = []
+    for As in groups.values():  # Gram products: BLAS level 3, all threads
         if len(As) == 1:
-            A = As[0]
-            G = A.T @ A
-            evals.append(np.linalg.eigvalsh(G))
+            grams.append(As[0].T @ As[0])
         else:
             S = np.stack(As)
-            G = np.matmul(S.transpose(0, 2, 1), S)
-            evals.append(np.linalg.eigvalsh(G).ravel())
+            grams.append(np.matmul(S.transpose(0, 2, 1), S))
+    evals = []
+    with _one_blas_thread():  # LAPACK's tridiagonalisation gains little from threads and suffers under load
+        for G in grams:
+            if G.ndim == 2:
+                evals.append(scipy.linalg.eigvalsh(G, driver="evd", overwrite_a=True, check_finite=False))
+            else:
+                evals.append(np.linalg.eigvalsh(G).ravel())
     lam = np.concatenate(evals)
     np.maximum(lam, 0.0, out=lam)
     lam.sort()
