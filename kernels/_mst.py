@@ -299,13 +299,15 @@ def mst_length(points: object, metric: Metric = "euclidean", *, device: Device =
         if path == "gemm":
             lo = gemm_lo
         else:
-            c = np.sqrt(vals)  # bitwise the lengths Prim compared (same loop, same order)
-            rho, abs_err = gamma(d + 3), up(math.sqrt(d) * 2.0**-537 * math.sqrt(2.0)) * 2.0
+            c = np.sqrt(vals)  # the lengths Prim compared (same loop, same order of operations)
+            # rho = gamma_{d+3} plus two roundings of slack, in case the compiler contracted a multiply-add
+            # differently in the two loops (the values would then differ by an ulp or two)
+            rho, abs_err = gamma(d + 5), up(math.sqrt(d) * 2.0**-537 * math.sqrt(2.0)) * 2.0
             lo = down(down(fsum_down(c) * down(1.0 - rho)) - up((n - 1) * abs_err))
     else:
         gd = gamma(d)
         hi_e = np.nextafter(vals / down(1.0 - gd), np.inf)
-        lo = down(fsum_down(vals) * down(1.0 - gd))
+        lo = down(fsum_down(vals) * down(1.0 - gamma(d + 2)))  # two roundings of slack, as above
     hi = fsum_up(hi_e)
     lo = max(lo, 0.0)
     if lo > hi:
