@@ -221,9 +221,12 @@ def _gemm_lower_matrix(X: np.ndarray) -> np.ndarray:
     return _gemm_lower_inplace(G, r, K, c2)
 
 
-def distance_matrix(points: np.ndarray, metric: Metric = "euclidean", *, method: str = "auto") -> np.ndarray:
-    """Float64 pairwise distances (a measure: GEMM for Euclidean ``d >= 32``, else direct sums)."""
-    X = as_points(points)
+def distance_matrix(points: np.ndarray, metric: Metric = "euclidean", *, method: str = "auto",
+                    checked: bool = False) -> np.ndarray:
+    """Float64 pairwise distances (a measure: GEMM for Euclidean ``d >= 32``, else direct sums).
+
+    ``checked=True`` skips the argument checks (for callers that already ran ``as_points``)."""
+    X = points if checked else as_points(points)
     code = check_metric(metric)
     if method == "auto":
         method = "gemm" if (code == 0 and X.shape[1] >= GEMM_MIN_DIM) else "direct"

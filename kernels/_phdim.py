@@ -156,7 +156,7 @@ def ph_dim(
     used = np.unique(np.concatenate(samples))
     remap = np.full(N, -1, dtype=np.int64)
     remap[used] = np.arange(used.size)
-    D = distance_matrix(X[used], metric)
+    D = distance_matrix(X if used.size == N else X[used], metric, checked=True)
     flat = np.concatenate([remap[s] for s in samples]).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum([s.size for s in samples])]).astype(np.int64)
     E = _mst_sums(D, flat, offsets, float(alpha)).reshape(sizes.size, n_repeats)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
+import numba
 import numpy as np
 
 from boundcert.errors import InvalidInput
@@ -16,6 +18,27 @@ Device = Literal["auto", "cpu", "cuda"]
 METRIC_CODES: dict[str, int] = {"euclidean": 0, "manhattan": 1}
 
 _MAX_ABS = 2.0**500  # keeps every squared difference and every sum of them finite
+
+
+@numba.njit(fastmath=False, parallel=True, cache=True)
+def _max_abs(x):
+    """max |x_i| in one pass without a temporary (NaN if any entry is NaN, inf if any is infinite)."""
+    flat = x.reshape(-1)
+    n = flat.shape[0]
+    nchunks = 64
+    part = np.zeros(nchunks)
+    for c in numba.prange(nchunks):
+        m = 0.0
+        for i in range(c * n // nchunks, (c + 1) * n // nchunks):
+            v = abs(flat[i])
+            if not v <= m:  # also catches NaN
+                m = v
+        part[c] = m
+    m = 0.0
+    for c in range(nchunks):
+        if not part[c] <= m:
+            m = part[c]
+    return m
 
 
 def check_metric(metric: object) -> int:
@@ -63,8 +86,9 @@ def as_points(points: object, name: str = "points", *, min_points: int = 1) -> n
     if arr.dtype.kind in "iu" and arr.size and int(np.max(np.abs(arr.astype(np.float64)))) >= 2**53:
         raise InvalidInput(f"{name} holds integers >= 2**53 that float64 cannot store exactly: pass floats")
     x = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(x)):
+    amax = float(_max_abs(x)) if x.size else 0.0
+    if not math.isfinite(amax):
         raise InvalidInput(f"{name} contains NaN or Inf: remove or fix those points")
-    if x.size and float(np.max(np.abs(x))) > _MAX_ABS:
+    if amax > _MAX_ABS:
         raise InvalidInput(f"{name} has coordinates above 2**500 in absolute value: rescale the points")
     return x
