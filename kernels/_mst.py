@@ -24,7 +24,9 @@ Rounding model and enclosure (binary64, round to nearest, ``u = 2**-53``, ``gamm
   ``|g_ij - d~_ij^2| <= gamma_{d+4} (|x~_i| + |x~_j|)^2`` and ``|x~_i|^2 <= G_ii / (1 - gamma_d)``; centring moves
   each point by at most ``u |x~_i| / (1 - u)``. Hence ``L_ij = sqrt(max(0, g_ij - K (r_i + r_j)^2)) - 2u (r_i + r_j)``
   with ``K = gamma_{d+4}/(1 - gamma_d)`` and ``r_i >= sqrt(G_ii)`` is a lower bound on ``d_ij``; every operation
-  computing ``L`` is followed by a step of one ulp in the safe direction.
+  computing ``L`` is followed by a step of one ulp in the safe direction. Where this bound is loose (pairs much
+  closer than their norms), up to 32 such partners per point (closest first) get ``max(L_ij, c_ij (1 - rho) - a)``
+  with the direct-sum bound below: the maximum of two lower bounds is one.
 
 Why the result encloses the exact MST length ``W*`` (exact real distances of the stored float points):
 
@@ -181,6 +183,48 @@ def _gemm_lower_inplace(G, r, K, c2):
 
 
 @numba.njit(fastmath=False, parallel=True, cache=True)
+def _loose_pairs(G2, r, K, tau, kmax):
+    """Per row, up to kmax partners j whose GEMM bound is loose (K (r_i + r_j)^2 > tau g_ij), smallest g first.
+
+    G2 holds the computed squared distances g_ij (a measure, only used to choose pairs)."""
+    n = G2.shape[0]
+    out = np.full((n, kmax), -1, dtype=np.int64)
+    for i in numba.prange(n):
+        cand = np.empty(n, dtype=np.int64)
+        m = 0
+        for j in range(n):
+            if j != i:
+                t = r[i] + r[j]
+                if K * t * t > tau * G2[i, j]:
+                    cand[m] = j
+                    m += 1
+        if m > kmax:
+            vals = np.empty(m)
+            for q in range(m):
+                vals[q] = G2[i, cand[q]]
+            order = np.argsort(vals)
+            for q in range(kmax):
+                out[i, q] = cand[order[q]]
+        else:
+            for q in range(m):
+                out[i, q] = cand[q]
+    return out
+
+
+@numba.njit(fastmath=False, parallel=True, cache=True)
+def _refine_lower(L, X, a, b, one_minus_rho, abs_err):
+    """L[a_e, b_e] = L[b_e, a_e] = max(L, direct lower bound c (1 - rho) - abs_err), every step rounded down."""
+    for e in numba.prange(a.shape[0]):
+        i, j = a[e], b[e]
+        c = math.sqrt(_sq_or_l1(X, i, j, 0))
+        lo = np.nextafter(np.nextafter(c * one_minus_rho, -np.inf) - abs_err, -np.inf)
+        if lo > L[i, j]:
+            L[i, j] = lo
+            L[j, i] = lo
+    return L
+
+
+@numba.njit(fastmath=False, parallel=True, cache=True)
 def _gemm_estimate_inplace(G):
     """Overwrite G with the usual float estimate sqrt(max(0, G_ii + G_jj - 2 G_ij)) (a measure, not a bound)."""
     n = G.shape[0]
@@ -218,7 +262,29 @@ def _gemm_lower_matrix(X: np.ndarray) -> np.ndarray:
     K = up(K * up(1.0 + 8 * U))  # slack for the products in the kernel (already stepped, kept as margin)
     c2 = up(2.0 * U * up(1.0 + 4 * gd))
     r = np.nextafter(np.sqrt(np.maximum(np.diag(G), 0.0)), np.inf)
-    return _gemm_lower_inplace(G, r, K, c2)
+    # where the GEMM bound is loose (pairs much closer than the points' norms), take the larger of it and the
+    # direct-sum bound (both are proven lower bounds, so is their maximum); the smallest candidates per row first
+    diag = np.diag(G).copy()
+    G2 = np.maximum(diag[:, None] + diag[None, :] - 2.0 * G, 0.0)
+    tau = max(1e-13, 4.0 * gamma(d + 5))
+    pairs = _loose_pairs(G2, r, K, tau, 32)
+    del G2
+    L = _gemm_lower_inplace(G, r, K, c2)
+    i = np.repeat(np.arange(X.shape[0], dtype=np.int64), pairs.shape[1])
+    j = pairs.ravel()
+    keep = j >= 0
+    i, j = i[keep], j[keep]
+    code = np.unique(np.minimum(i, j) * X.shape[0] + np.maximum(i, j))
+    a, b = code // X.shape[0], code % X.shape[0]
+    rho, abs_err = _direct_slack(d)
+    return _refine_lower(L, X, a.astype(np.int64), b.astype(np.int64), down(1.0 - rho), abs_err)
+
+
+def _direct_slack(d: int) -> tuple[float, float]:
+    """(rho, a) with d_xy >= c (1 - rho) - a for a directly computed Euclidean length c (module docstring);
+    rho = gamma_{d+3} plus two roundings of slack, in case the compiler contracted a multiply-add differently
+    in two loops computing the same length (the values would then differ by an ulp or two)."""
+    return gamma(d + 5), up(math.sqrt(d) * 2.0**-537 * math.sqrt(2.0)) * 2.0
 
 
 def distance_matrix(points: np.ndarray, metric: Metric = "euclidean", *, method: str = "auto",
@@ -303,9 +369,7 @@ def mst_length(points: object, metric: Metric = "euclidean", *, device: Device =
             lo = gemm_lo
         else:
             c = np.sqrt(vals)  # the lengths Prim compared (same loop, same order of operations)
-            # rho = gamma_{d+3} plus two roundings of slack, in case the compiler contracted a multiply-add
-            # differently in the two loops (the values would then differ by an ulp or two)
-            rho, abs_err = gamma(d + 5), up(math.sqrt(d) * 2.0**-537 * math.sqrt(2.0)) * 2.0
+            rho, abs_err = _direct_slack(d)
             lo = down(down(fsum_down(c) * down(1.0 - rho)) - up((n - 1) * abs_err))
     else:
         gd = gamma(d)
