@@ -29,14 +29,19 @@ def _max_abs(x):
     part = np.zeros(nchunks)
     for c in numba.prange(nchunks):
         m = 0.0
+        bad = False
         for i in range(c * n // nchunks, (c + 1) * n // nchunks):
             v = abs(flat[i])
-            if not v <= m:  # also catches NaN
+            if v != v:
+                bad = True
+            elif v > m:
                 m = v
-        part[c] = m
+        part[c] = np.nan if bad else m
     m = 0.0
     for c in range(nchunks):
-        if not part[c] <= m:
+        if part[c] != part[c]:
+            return np.nan
+        if part[c] > m:
             m = part[c]
     return m
 
