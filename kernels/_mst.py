@@ -326,7 +326,7 @@ def _tree(X: np.ndarray, code: int, path: str) -> tuple[np.ndarray, str, float]:
     """Parent array, the path used, and (GEMM path) a proven lower bound on the MST length."""
     n, d = X.shape
     if path == "auto":
-        path = "gemm" if (code == 0 and d >= GEMM_MIN_DIM and 3 <= n <= 30000) else "direct"
+        path = "gemm" if (code == 0 and d >= GEMM_MIN_DIM and 3 <= n <= 20000) else "direct"  # two n x n float64 matrices
     if n == 1:
         return np.array([-1], dtype=np.int64), path, 0.0
     if path == "gemm":
