@@ -1,9 +1,10 @@
 """kernels: quantities computed on weights and data, each returned as a proven :class:`Enclosure`.
 
 Every public function states its rounding model in its docstring. ``kernels`` imports neither
-``theorems`` nor ``certify``.
+``theorems`` nor ``certify``. Names ending in ``_estimate`` are uncertified plain floats.
 """
 
 from kernels._enclosure import Enclosure
+from kernels._spectral import RtolNotReached, spectral_norm, spectral_norm_estimate
 
-__all__ = ["Enclosure"]
+__all__ = ["Enclosure", "RtolNotReached", "spectral_norm", "spectral_norm_estimate"]
