@@ -123,3 +123,21 @@ def sumsq_bounds(x: np.ndarray) -> tuple[float, float]:
     lo = max(div_down(sub_down(s, abs_term), up(1.0 + g)), 0.0)
     hi = div_up(add_up(s, abs_term), down(1.0 - g))
     return lo, hi
+
+
+# ---------------------------------------------------------------- elementwise (numpy) directed rounding
+# Each result is bumped one ulp outward unconditionally: always sound, at most one ulp loose.
+
+def vup(x: np.ndarray) -> np.ndarray:
+    return np.nextafter(x, np.inf)
+
+
+def vdown(x: np.ndarray) -> np.ndarray:
+    return np.nextafter(x, -np.inf)
+
+
+def vsumsq_upper(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """Upper bounds of ``sum x^2`` over ``axis`` (any order): ``(s + N eta) / (1 - gamma_N)``."""
+    n = int(np.prod([x.shape[a] for a in axis]))
+    s = np.sum(x * x, axis=axis)
+    return vup(vup(vup(s + up(n * ETA)) / down(1.0 - gamma(max(n, 1)))))
