@@ -6,7 +6,13 @@ Every public function states its rounding model in its docstring. ``kernels`` im
 
 from kernels._enclosure import Enclosure
 from kernels._conv import conv_spectral_norm, conv_spectral_norm_estimate
+from kernels._norms import (
+    distance_to_init, frobenius_norm, max_abs, nonzero_count, norm_1_inf, norm_21, parameter_count, sparsity,
+)
 from kernels._spectral import RtolNotReached, spectral_norm, spectral_norm_estimate
 
 __all__ = [
-    "Enclosure", "conv_spectral_norm", "conv_spectral_norm_estimate", "RtolNotReached", "spectral_norm", "spectral_norm_estimate"]
+    "Enclosure", "conv_spectral_norm", "conv_spectral_norm_estimate", "distance_to_init", "frobenius_norm",
+    "max_abs", "nonzero_count", "norm_1_inf", "norm_21", "parameter_count", "sparsity", "RtolNotReached",
+    "spectral_norm", "spectral_norm_estimate",
+]
