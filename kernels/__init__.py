@@ -6,12 +6,16 @@ Every public function states its rounding model in its docstring. ``kernels`` im
 
 from kernels._enclosure import Enclosure
 from kernels._conv import conv_spectral_norm, conv_spectral_norm_estimate
+from kernels._layers import Activation, ConvLayer, DenseLayer, Residual
+from kernels._network import LipschitzUpper, Margins, lipschitz_upper, logit_margins, path_norm
 from kernels._norms import (
     distance_to_init, frobenius_norm, max_abs, nonzero_count, norm_1_inf, norm_21, parameter_count, sparsity,
 )
 from kernels._spectral import RtolNotReached, spectral_norm, spectral_norm_estimate
 
 __all__ = [
+    "Activation", "ConvLayer", "DenseLayer", "Residual", "LipschitzUpper", "Margins", "lipschitz_upper",
+    "logit_margins", "path_norm",
     "Enclosure", "conv_spectral_norm", "conv_spectral_norm_estimate", "distance_to_init", "frobenius_norm",
     "max_abs", "nonzero_count", "norm_1_inf", "norm_21", "parameter_count", "sparsity", "RtolNotReached",
     "spectral_norm", "spectral_norm_estimate",

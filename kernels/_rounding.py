@@ -61,12 +61,22 @@ def sub_down(a: float, b: float) -> float:
     return add_down(a, -b)
 
 
+def _mul_exact(a: float, b: float, p: float) -> bool:
+    """True when ``p = fl(a b)`` is certainly exact: a zero, or a power-of-two factor and a normal result."""
+    if a == 0.0 or b == 0.0:
+        return True
+    pow2 = abs(math.frexp(a)[0]) == 0.5 or abs(math.frexp(b)[0]) == 0.5
+    return pow2 and math.isfinite(p) and abs(p) >= 2.0**-1022
+
+
 def mul_up(a: float, b: float) -> float:
-    return up(a * b)
+    p = a * b
+    return p if _mul_exact(a, b, p) else up(p)
 
 
 def mul_down(a: float, b: float) -> float:
-    return down(a * b)
+    p = a * b
+    return p if _mul_exact(a, b, p) else down(p)
 
 
 def div_up(a: float, b: float) -> float:
