@@ -30,7 +30,7 @@ from kernels._conv_ops import _pair, tap_norm_sum_upper
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._rounding import (
-    ETA, add_up, div_down, div_up, gamma, mul_up, sqrt_down, sqrt_up, sub_down, sumsq_bounds, up,
+    ETA, add_up, div_down, div_up, gamma, mul_up, sqrt_down, sqrt_up, sub_down, sumsq_bounds, up, vsumsq_upper,
 )
 from kernels._spectral import RtolNotReached, norm_ratio_lower, pow2_scale, unscale_down, unscale_up
 
@@ -56,7 +56,7 @@ def _half_frequencies(nh: int, nw: int) -> np.ndarray:
     return np.array(keep, dtype=np.int64)
 
 
-def fourier_blocks(k: np.ndarray, g: ConvGeometry) -> tuple[np.ndarray, float, int]:
+def fourier_blocks(k: np.ndarray, g: ConvGeometry, freqs: np.ndarray) -> tuple[np.ndarray, float, int]:
     """Realified polyphase blocks ``R_f`` (shape (F, 2 c_out, 2 S c_in)), the uniform error ``delta`` with
     ``||R_f - R_f^exact||_2 <= delta``, and ``S = s_h s_w``; the operator norm is ``max_f ||R_f^exact|| / sqrt(S)``.
 
@@ -69,7 +69,6 @@ def fourier_blocks(k: np.ndarray, g: ConvGeometry) -> tuple[np.ndarray, float, i
     mh, mw = nh // sh, nw // sw
     length = nh * nw
     cos_t, sin_t = _twiddles(length)
-    freqs = _half_frequencies(mh, mw)
     a = np.arange(kh)[:, None]
     b = np.arange(kw)[None, :]
     kmat = k.reshape(co * ci, kh * kw)
@@ -156,17 +155,42 @@ def _block_estimates(gram: np.ndarray) -> np.ndarray:
     return est
 
 
+CHUNK_BYTES = 192 * 2**20  # memory for one chunk of realified blocks
+
+
+def _chunks(k: np.ndarray, g: ConvGeometry):
+    """Frequency chunks of the half grid, sized so one chunk of blocks stays near CHUNK_BYTES."""
+    (nh, nw), (sh, sw) = g.grid, g.fourier_stride
+    freqs = _half_frequencies(nh // sh, nw // sw)
+    per_block = 8 * (2 * k.shape[0]) * (2 * sh * sw * k.shape[1]) * 2  # blocks + Gram, roughly
+    size = max(1, CHUNK_BYTES // max(per_block, 1))
+    return [freqs[i:i + size] for i in range(0, len(freqs), size)]
+
+
 def _enclose_scaled(k: np.ndarray, g: ConvGeometry, rtol: float) -> tuple[float, float, str]:
-    r, delta, s_count = fourier_blocks(k, g)
-    gram, gerr = batched_gram(r)
-    est2 = _block_estimates(gram)
-    top = int(np.argmax(est2))
+    chunks = _chunks(k, g)
+    s_count = g.fourier_stride[0] * g.fourier_stride[1]
     sq_s = sqrt_down(float(s_count))
     sq_s_up = sqrt_up(float(s_count))
+    best = (-1.0, None)
+    cache = None
+    for freqs in chunks:  # pass 1: heuristic top eigenvalue of every block
+        r, delta, _ = fourier_blocks(k, g, freqs)
+        gram, gerr = batched_gram(r)
+        est2 = _block_estimates(gram)
+        i = int(np.argmax(est2))
+        if est2[i] > best[0]:
+            best = (float(est2[i]), freqs[i:i + 1])
+        if len(chunks) == 1:
+            cache = (gram, gerr)
+    top_r, delta, _ = fourier_blocks(k, g, best[1])
+    top_gram, _ = batched_gram(top_r)
+    est_top = best[0]
     # rigorous lower end
     if g.exact:
-        rt = r[top] if r.shape[1] >= r.shape[2] else r[top].T
-        gt = gram[top]
+        r0 = top_r[0]
+        rt = r0 if r0.shape[0] >= r0.shape[1] else r0.T
+        gt = top_gram[0]
         _, vec = scipy.linalg.eigh(gt, subset_by_index=[gt.shape[0] - 1, gt.shape[0] - 1])
         fro_hi = sqrt_up(sumsq_bounds(rt)[1])
         lo_r = sub_down(norm_ratio_lower(rt, vec[:, 0], fro_hi), delta)
@@ -174,22 +198,34 @@ def _enclose_scaled(k: np.ndarray, g: ConvGeometry, rtol: float) -> tuple[float,
     else:
         lo = _spatial_lower(k, g)
     # one shared alpha for every block
-    base = max(mul_up(lo, sq_s_up) if lo > 0 else 0.0, math.sqrt(max(float(est2[top]), 0.0)))
+    base = max(mul_up(lo, sq_s_up) if lo > 0 else 0.0, math.sqrt(max(est_top, 0.0)))
     hi = math.inf
     step = rtol / 2.0
     for _ in range(40):
         alpha = mul_up(base, up(1.0 + step))
-        if certify_blocks(gram, gerr, mul_up(alpha, alpha)):
+        if _certify_all(k, g, chunks, cache, mul_up(alpha, alpha)):
             hi = div_up(add_up(alpha, delta), sq_s)
             break
         step *= 4.0
-    if math.isinf(hi):  # Cholesky never succeeded: fall back to the Frobenius norm of every block
-        fro = float(np.max(np.sqrt(np.sum(r * r, axis=(1, 2))))) * (1 + 2**-40) + 2**-1000
-        hi = div_up(add_up(fro, delta), sq_s)
+    if math.isinf(hi):  # Cholesky never succeeded: fall back to the largest Frobenius norm of a block
+        fro = 0.0
+        for freqs in chunks:
+            r, _, _ = fourier_blocks(k, g, freqs)
+            fro = max(fro, float(np.max(vsumsq_upper(r, axis=(1, 2)))))
+        hi = div_up(add_up(sqrt_up(fro), delta), sq_s)
     note = "" if hi == 0.0 or (hi - lo) <= rtol * hi else f"; rtol not reached: gap {(hi - lo) / hi:.3g}"
     if note and not g.exact:
         note += " (zero-padding / partial-output embedding)"
     return lo, hi, note
+
+
+def _certify_all(k, g, chunks, cache, alpha2: float) -> bool:
+    """Pass 2: every block of every chunk certified at the shared ``alpha2`` (recomputed unless cached)."""
+    for freqs in chunks:
+        gram, gerr = cache if cache is not None else batched_gram(fourier_blocks(k, g, freqs)[0])
+        if not certify_blocks(gram, gerr, alpha2):
+            return False
+    return True
 
 
 def _spatial_lower(k: np.ndarray, g: ConvGeometry, iters: int = 300) -> float:

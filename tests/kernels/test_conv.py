@@ -117,3 +117,27 @@ def test_zero_kernel_and_bad_inputs():
         kernels.conv_spectral_norm(np.ones((3, 3)), 5)
     with pytest.raises(InvalidInput, match="cuda"):
         kernels.conv_spectral_norm(np.ones((1, 1, 3, 3)), 5, device="cuda")
+
+
+@pytest.mark.parametrize("mode", ["circular", "zeros"])
+def test_chunked_frequencies_give_a_sound_enclosure(mode, monkeypatch):
+    import kernels._conv as conv
+
+    k = np.random.default_rng(12).standard_normal((3, 2, 3, 3))
+    whole = _enc(k, (6, 6), padding=1, padding_mode=mode, stride=2)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)  # one block per chunk
+    assert len(conv._chunks(k, conv.geometry(k.shape, 6, 2, 1, mode))) > 1
+    chunked = _enc(k, (6, 6), padding=1, padding_mode=mode, stride=2)
+    m = operator_matrix(k, (6, 6), 2, 1, mode, 1)
+    s = np.linalg.svd(m, compute_uv=False)[0]
+    err = 10 * max(m.shape) * 2.0**-53 * s
+    for enc in (whole, chunked):
+        assert enc.lo <= s + err and s - err <= enc.hi
+    assert abs(chunked.hi - whole.hi) <= 1e-12 * whole.hi  # same alpha up to the estimate's last bits
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv_cases())
+def test_contains_top_singular_value_of_explicit_operator_slow(case):
+    test_contains_top_singular_value_of_explicit_operator.hypothesis.inner_test(case)

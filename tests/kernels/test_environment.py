@@ -12,6 +12,14 @@ from boundcert.errors import UnsoundEnvironment
 CERTIFIED = [
     lambda: kernels.spectral_norm(np.eye(2)),
     lambda: kernels.conv_spectral_norm(np.ones((1, 1, 3, 3)), 4, padding=1),
+    lambda: kernels.frobenius_norm(np.eye(2)),
+    lambda: kernels.norm_21(np.eye(2)),
+    lambda: kernels.norm_1_inf(np.eye(2)),
+    lambda: kernels.max_abs(np.eye(2)),
+    lambda: kernels.distance_to_init(np.eye(2), np.zeros((2, 2))),
+    lambda: kernels.path_norm([kernels.DenseLayer(np.eye(2))]),
+    lambda: kernels.logit_margins([kernels.DenseLayer(np.eye(2))], np.ones((1, 2)), np.array([0])),
+    lambda: kernels.lipschitz_upper([kernels.DenseLayer(np.eye(2))]),
 ]
 
 
