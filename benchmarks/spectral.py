@@ -21,6 +21,10 @@ import torch
 import kernels
 
 
+def _say(*parts: object) -> None:
+    print(*parts, flush=True)
+
+
 def _median_time(fn, repeats: int):
     times, out = [], None
     for _ in range(repeats):
@@ -35,8 +39,8 @@ def dense(n: int, repeats: int) -> None:
     wt = torch.from_numpy(w)
     t_torch, s_torch = _median_time(lambda: float(torch.linalg.matrix_norm(wt, ord=2)), repeats)
     t_ours, enc = _median_time(lambda: kernels.spectral_norm(w, rtol=1e-6), repeats)
-    print(f"dense float32 {n}x{n}: torch.linalg.matrix_norm(ord=2) {t_torch:.3f} s (value {s_torch!r}, not rigorous)")
-    print(f"  kernels.spectral_norm: {t_ours:.3f} s  ratio {t_ours / t_torch:.3f}  rel gap {enc.rel_gap:.3g}  "
+    _say(f"dense float32 {n}x{n}: torch.linalg.matrix_norm(ord=2) {t_torch:.3f} s (value {s_torch!r}, not rigorous)")
+    _say(f"  kernels.spectral_norm: {t_ours:.3f} s  ratio {t_ours / t_torch:.3f}  rel gap {enc.rel_gap:.3g}  "
           f"[{enc.lo!r}, {enc.hi!r}]  torch value inside: {enc.contains(s_torch)}")
 
 
@@ -75,12 +79,12 @@ def resnet(mode: str, repeats: int, quick: bool) -> None:
     t_base, est = _median_time(baseline, repeats)
     t_ours, encs = _median_time(certified, repeats)
     gaps = [e.rel_gap for e in encs]
-    print(f"ResNet-18 conv stack ({len(layers)} convs, padding_mode={mode}, width {16 if quick else 64}): "
+    _say(f"ResNet-18 conv stack ({len(layers)} convs, padding_mode={mode}, width {16 if quick else 64}): "
           f"certified {t_ours:.3f} s, uncertified FFT+SVD {t_base:.3f} s, ratio {t_ours / t_base:.2f}")
-    print(f"  per-layer rel gap: max {max(gaps):.3g}, median {statistics.median(gaps):.3g}; "
+    _say(f"  per-layer rel gap: max {max(gaps):.3g}, median {statistics.median(gaps):.3g}; "
           f"all <= 1e-4: {all(g <= 1e-4 for g in gaps)}")
     for (co, ci, k, hw, s, p), e, g in zip(layers, encs, est):
-        print(f"    {co:4d}x{ci:4d}x{k}x{k} in {hw:2d} s{s} p{p}: [{e.lo:.9g}, {e.hi:.9g}] gap {e.rel_gap:.2e} fft {g:.9g}")
+        _say(f"    {co:4d}x{ci:4d}x{k}x{k} in {hw:2d} s{s} p{p}: [{e.lo:.9g}, {e.hi:.9g}] gap {e.rel_gap:.2e} fft {g:.9g}")
 
 
 def main() -> None:
