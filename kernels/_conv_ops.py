@@ -90,16 +90,22 @@ def _padded(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
     return np.pad(x, ((0, 0), (ph, ph), (pw, pw)), mode="wrap" if g.mode == "circular" else "constant")
 
 
+def _taps(k: np.ndarray) -> np.ndarray:
+    """``k`` as contiguous (kh, kw, c_out, c_in) so each tap is a BLAS-ready matrix (same values, exact)."""
+    return np.ascontiguousarray(np.transpose(k, (2, 3, 0, 1)))
+
+
 def forward(k: np.ndarray, x: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """``conv2d(pad(x), k, stride)`` in float64; ``x`` of shape (c_in, H, W). Each output is a sum of
     ``c_in kh kw`` products in some order."""
     xp = _padded(x, g)
     (oh, ow), (sh, sw) = g.out_hw, g.stride
+    kt = _taps(k)
     y = np.zeros((g.c_out, oh * ow))
     for a in range(g.kernel[0]):
         for b in range(g.kernel[1]):
             patch = xp[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw].reshape(g.c_in, -1)
-            y += k[:, :, a, b] @ patch
+            y += kt[a, b] @ patch
     return y.reshape(g.c_out, oh, ow)
 
 
@@ -107,10 +113,11 @@ def adjoint(k: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """The transpose of :func:`forward` (heuristic use only: power iteration / Lanczos)."""
     (h, w), (ph, pw), (oh, ow), (sh, sw) = g.input_hw, g.padding, g.out_hw, g.stride
     gp = np.zeros((g.c_in, h + 2 * ph, w + 2 * pw))
-    y2 = y.reshape(g.c_out, -1)
+    y2 = np.ascontiguousarray(y.reshape(g.c_out, -1))
+    kt = _taps(k)
     for a in range(g.kernel[0]):
         for b in range(g.kernel[1]):
-            gp[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw] += (k[:, :, a, b].T @ y2).reshape(g.c_in, oh, ow)
+            gp[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw] += (kt[a, b].T @ y2).reshape(g.c_in, oh, ow)
     if g.mode == "zeros":
         return gp[:, ph:ph + h, pw:pw + w].copy()
     rows = np.zeros((g.c_in, h, w + 2 * pw))
