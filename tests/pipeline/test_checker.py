@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 from fractions import Fraction
-from pathlib import Path
 
 import mpmath
 import pytest
@@ -59,13 +58,15 @@ def test_real_certificates_verify(certs, tid):
 
 
 def _shift(text: str, rel: Fraction, up: bool) -> str:
-    """``text`` (exact or decimal) moved by the relative amount ``rel`` (absolute when it is 0), written as hex."""
+    """``text`` (exact or decimal) moved by the relative amount ``rel`` (absolute when it is 0): exact hex when the
+    result is dyadic, else the exact fraction ``P/Q`` (the checker reads both exactly)."""
     v = parse_exact(text)
     step = abs(v) * rel if v else rel
     w = v + step if up else v - step
-    with mpmath.workprec(400):
-        return exact_hex(mpmath.mpf(w.numerator) / w.denominator) if Fraction(w).denominator & (
-            Fraction(w).denominator - 1) == 0 else str(w)
+    if w.denominator & (w.denominator - 1):
+        return str(w)
+    with mpmath.workprec(max(64, w.numerator.bit_length() + 8)):
+        return exact_hex(mpmath.mpf(w.numerator) / w.denominator)
 
 
 REL = Fraction(1, 10**9)

@@ -4,7 +4,6 @@ network's output."""
 
 from __future__ import annotations
 
-import os
 import pickle
 
 import numpy as np
