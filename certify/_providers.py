@@ -313,6 +313,17 @@ def _lip_layer(node: Any, shape: tuple[int, ...]) -> tuple[Interval, tuple[int, 
 def _lipschitz(ctx: RunContext) -> Provided:
     if "lipschitz" not in ctx.cache:
         net = _net(ctx)
+        from certify._kernel_layers import to_kernel_layers
+
+        layers = to_kernel_layers(net, tuple(ctx.data.x.shape[1:]))
+        if layers is not None:
+            import kernels
+
+            lip = kernels.lipschitz_upper(layers)
+            ctx.cache["lipschitz"] = Provided(Interval(enclose(0).lo, enclose(lip.upper).hi), f"kernel:{lip.source}",
+                                              "product of certified per-layer spectral norms (upper ends) and "
+                                              "activation Lipschitz constants")
+            return ctx.cache["lipschitz"]
         if not net.is_chain:
             raise HypothesisNotMet("the network has residual connections: no certified Lipschitz bound here")
         out, shape = enclose(1), tuple(ctx.data.x.shape[1:])
@@ -332,7 +343,9 @@ def _certified_count(ctx: RunContext) -> tuple[int, str]:
     if enclose(t).hi < thr:  # the float nearest to the upper end fell below it
         t = float(np.nextafter(t, np.inf))
     n = int(np.count_nonzero(margins(ctx) > t))
-    return n, f"eps={eps}: certified iff margin lower end > sqrt(2) * lipschitz * eps (<= {t!r})"
+    lip = _lipschitz(ctx)
+    return n, (f"eps={eps}: certified iff margin lower end > sqrt(2) * lipschitz * eps (<= {t!r}); lipschitz <= "
+               f"{lip.value.hi_str(8)} from {lip.source}")
 
 
 @register_provider("n_certified")
