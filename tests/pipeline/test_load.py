@@ -4,6 +4,7 @@ network's output."""
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -164,3 +165,21 @@ def test_flushed_subnormals_are_refused():
     finally:
         torch.set_flush_denormal(False)
     certify(digits_mlp(), (x, y))
+
+
+def test_kernel_layer_conversion_and_lipschitz_sources():
+    kernels = pytest.importorskip("kernels")
+    if not hasattr(kernels, "lipschitz_upper"):
+        pytest.skip("kernels.lipschitz_upper has not landed in main yet")
+    from certify import certify
+    from certify._kernel_layers import to_kernel_layers
+
+    model, _, test = trained("cnn")
+    net = load_model(model).network
+    layers = to_kernel_layers(net, tuple(test.x.shape[1:]))
+    assert [type(x).__name__ for x in layers] == ["ConvLayer", "Activation", "ConvLayer", "Activation", "DenseLayer"]
+    assert layers[2].input_hw == (8, 8) and layers[4].weight.shape == (10, 128)
+    assert to_kernel_layers(load_model(_cnn()).network, (1, 8, 8)) is None  # BatchNorm, pools, residual
+    cert = certify(model, test, theorem="robust.certified_accuracy", eps="0.01")
+    assert "kernels.lipschitz_upper" in cert.inputs[-1].detail or "kernels.lipschitz_upper" in json.dumps(
+        cert.to_dict()["inputs"])
