@@ -84,6 +84,8 @@ def parse_number(text: object, what: str) -> tuple[Fraction | None, tuple | None
     m = _HEX.match(text)
     if m:
         man, exp = int(m.group(2), 16), int(m.group(3))
+        if abs(exp) > 1 << 20 or man.bit_length() > 1 << 16:
+            raise Fail(f"{what}={text[:40]!r}... is out of the range a certificate may use")
         return None, libmp.from_man_exp(-man if m.group(1) else man, exp)
     try:
         return Fraction(text), None
