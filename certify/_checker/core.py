@@ -5,7 +5,8 @@ Like a SAT proof checker, it does not search: it re-checks the steps a certifica
 1. ``format_version`` is 1 and the required fields are present;
 2. every hypothesis has a status (``checked`` or ``assumed``);
 3. the confidence matches delta: ``delta.total`` is a decimal in (0, 1), the split spends exactly ``delta.total``,
-   the ``delta`` input's enclosure contains it, and a claim with a confidence names ``1 - delta.total``;
+   the ``delta`` input's enclosure contains it, and a claim with a confidence names ``1 - delta.total``; a
+   data-sourced ``m`` equals ``data.n``;
 4. the statement tree, re-evaluated from the recorded input enclosures with its own outward-rounded interval
    arithmetic, gives an interval contained in the claimed result ``[lo, hi]`` (decimal and exact ends);
    special functions are *verified, not recomputed*: each ``kl_inv`` / ``binom_tail_inv`` node takes the next
@@ -439,6 +440,14 @@ def _check_delta(cert: dict[str, Any]) -> None:
         raise Fail(f"the claim does not state the confidence 1 - {d['total']}")
 
 
+def _check_sample_size(cert: dict[str, Any]) -> None:
+    """A data-sourced ``m`` must be the recorded number of examples ``data.n``."""
+    rec, n = cert["inputs"].get("m"), cert["data"].get("n") if isinstance(cert["data"], dict) else None
+    if isinstance(rec, dict) and rec.get("source") == "data" and n is not None:
+        if not (_fraction(rec.get("lo"), "input m lo") == _fraction(rec.get("hi"), "input m hi") == n):
+            raise Fail(f"input m is not data.n={n!r}")
+
+
 def _check_result(cert: dict[str, Any], got: Iv) -> None:
     res = cert["result"]
     if not isinstance(res, dict):
@@ -483,6 +492,7 @@ def check(cert: Any, *, model: str | None = None, data: str | None = None) -> Ch
         _check_structure(cert)
         _check_hypotheses(cert)
         _check_delta(cert)
+        _check_sample_size(cert)
         for prec in PRECISIONS:
             try:
                 got = evaluate(cert, prec)

@@ -93,6 +93,7 @@ def test_every_number_tampered_to_unproven_is_rejected(certs, tid):
                                                c["delta"]["split"][0].__setitem__("delta", "0.1"))))
     cases.append(("delta.split", lambda c: c["delta"]["split"][0].__setitem__("delta", "0.04")))
     cases.append(("format_version", lambda c: c.__setitem__("format_version", 2)))
+    cases.append(("data.n", lambda c: c["data"].__setitem__("n", c["data"]["n"] + 1)))
     cases.append(("hypothesis status", lambda c: c["hypotheses"][0].__setitem__("status", "ok")))
     if '"num"' in json.dumps(base["theorem"]["statement_tree"]):
         cases.append(("tree number", lambda c: _retree(c)))
