@@ -33,6 +33,10 @@ from boundcert.errors import HypothesisNotMet, InvalidInput
 from theorems._theorem import Theorem
 from theorems._tree import tree_symbols
 from theorems.testing._mean_test import mean_p_value
+from theorems.testing._scenario_codes import CodedThresholds
+from theorems.testing._scenario_margin import CircleMargin
+from theorems.testing._scenario_robust import CertifiedSample, RobustRadius, RobustTestSet
+from theorems.testing._scenario_sgd import SGDStability
 from theorems.testing._scenarios import GaussianLinear, Scenario, TeacherNetwork, Thresholds, Trials
 
 __all__ = [
@@ -197,7 +201,41 @@ def default_scenarios(theorem: Theorem, *, quick: bool = False) -> list[Scenario
             Thresholds(m=100, delta="0.1", n_hyp=32, eta=0.1, posterior="erm"),
             TeacherNetwork(m=100, delta="0.2", mode="pac_bayes", eta=0.05),
         ]
-    return [s for s in test_set + pac_bayes if applicable(theorem, s)]
+    catalogue = _catalogue_scenarios(quick)
+    return [s for s in test_set + pac_bayes + catalogue if applicable(theorem, s)]
+
+
+def _catalogue_scenarios(quick: bool) -> list[Scenario]:
+    """Scenarios of the catalogue bounds (Occam, robustness, margin, stability), matched by quantity names."""
+    out: list[Scenario] = [
+        CodedThresholds(m=30, delta="0.001", levels=(1,), theta=0.5, eta=0.3),
+        CodedThresholds(m=50, delta="0.1", levels=(1, 2, 3, 4, 5), select="srm"),
+        RobustTestSet(m=30, delta="0.001", eps=0.2),
+        CertifiedSample(m=50, eps=0.2),
+        RobustRadius(),
+        CircleMargin(m=2000, delta="0.05", depth=1, eta=0.05, n_students=4),
+        CircleMargin(m=2000, delta="0.05", depth=2, width=2, eta=0.02, n_students=2, spread=0.05, margin_frac=0.3),
+        SGDStability(n=5, loss="logistic", steps=10, step=1.0),
+        SGDStability(n=5, loss="ridge", steps=50, step=1.0, lam=0.5, radius=2.0),
+        SGDStability(n=5, loss="sigmoid", steps=20, step=10.0),
+    ]
+    if not quick:
+        out += [
+            CodedThresholds(m=8, delta="0.5", levels=(1, 2)),
+            CodedThresholds(m=200, delta="0.01", levels=(3, 4, 5, 6), theta=0.37, eta=0.1),
+            RobustTestSet(m=100, delta="0.3", eps=0.5, separation=2.0),
+            RobustTestSet(m=10, delta="0.5", eps=0.0, separation=0.2, dim=4),
+            CertifiedSample(m=7, eps=1.0, separation=3.0),
+            RobustRadius(grid=32, offset=1 / 64),
+            CircleMargin(m=10000, delta="0.01", depth=1, eta=0.1, margin_frac=0.3),
+            CircleMargin(m=2000, delta="0.2", depth=2, width=4, eta=0.05, n_students=4, spread=0.1),
+            CircleMargin(m=20000, delta="0.05", depth=2, width=2, eta=0.02, n_students=2, spread=0.05,
+                         margin_frac=0.3),
+            SGDStability(n=10, loss="logistic", steps=50, step=0.5),
+            SGDStability(n=20, loss="ridge", steps=200, step=0.25, lam=0.1, radius=5.0),
+            SGDStability(n=20, loss="sigmoid", steps=100, step=4.0),
+        ]
+    return out
 
 
 def _upper_float(x: mpmath.mpf) -> float:
