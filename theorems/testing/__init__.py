@@ -12,7 +12,7 @@ catching it a feature. It needs the ``test`` extra (``hypothesis``); ``import th
   :class:`Thresholds`, :class:`TeacherNetwork`): run learn-then-bound many times on problems whose true risk is
   known exactly, count ``bound < true risk``, exact binomial test of ``rate <= delta``, tightness. Catalogue
   problems: :class:`CodedThresholds` (Occam bounds), :class:`RobustTestSet`, :class:`CertifiedSample`,
-  :class:`RobustRadius` (robustness), :class:`CircleMargin` (norm-based margin bounds), :class:`SGDStability`
+  :class:`RobustRadius` (robustness), :class:`CircleMargin`, :class:`CircleMulticlass` (norm-based margin bounds), :class:`SGDStability`
   (stability bounds, in expectation: an empirical Bernstein test of the mean, :func:`mean_p_value`).
 * **Mutants** (:func:`weaken_delta`, :func:`drop_sqrt`, :func:`drop_factor`, :func:`scale_quantity`): copies with
   a weakened constant, to check that the harness has the power to catch one.
@@ -49,7 +49,7 @@ from theorems.testing._reference import (
 )
 from theorems.testing._mean_test import mean_lower_confidence, mean_p_value
 from theorems.testing._scenario_codes import CodedThresholds
-from theorems.testing._scenario_margin import CircleMargin
+from theorems.testing._scenario_margin import CircleMargin, CircleMulticlass
 from theorems.testing._scenario_robust import CertifiedSample, RobustRadius, RobustTestSet
 from theorems.testing._scenario_sgd import SGDStability
 from theorems.testing._scenarios import GaussianLinear, Scenario, TeacherNetwork, Thresholds, Trials, log_upper
@@ -73,6 +73,7 @@ from theorems.testing._strategies import (
 __all__ = [
     "CertifiedSample",
     "CircleMargin",
+    "CircleMulticlass",
     "CodedThresholds",
     "RobustRadius",
     "RobustTestSet",

@@ -34,7 +34,7 @@ from theorems._theorem import Theorem
 from theorems._tree import tree_symbols
 from theorems.testing._mean_test import mean_p_value
 from theorems.testing._scenario_codes import CodedThresholds
-from theorems.testing._scenario_margin import CircleMargin
+from theorems.testing._scenario_margin import CircleMargin, CircleMulticlass
 from theorems.testing._scenario_robust import CertifiedSample, RobustRadius, RobustTestSet
 from theorems.testing._scenario_sgd import SGDStability
 from theorems.testing._scenarios import GaussianLinear, Scenario, TeacherNetwork, Thresholds, Trials
@@ -215,6 +215,7 @@ def _catalogue_scenarios(quick: bool) -> list[Scenario]:
         RobustRadius(),
         CircleMargin(m=2000, delta="0.05", depth=1, eta=0.05, n_students=4),
         CircleMargin(m=2000, delta="0.05", depth=2, width=2, eta=0.02, n_students=2, spread=0.05, margin_frac=0.3),
+        CircleMulticlass(m=2000, delta="0.05", classes=2, n_students=2, margin_frac=0.4),
         SGDStability(n=5, loss="logistic", steps=10, step=1.0),
         SGDStability(n=5, loss="ridge", steps=50, step=1.0, lam=0.5, radius=2.0),
         SGDStability(n=5, loss="sigmoid", steps=20, step=10.0),
@@ -231,6 +232,8 @@ def _catalogue_scenarios(quick: bool) -> list[Scenario]:
             CircleMargin(m=2000, delta="0.2", depth=2, width=4, eta=0.05, n_students=4, spread=0.1),
             CircleMargin(m=20000, delta="0.05", depth=2, width=2, eta=0.02, n_students=2, spread=0.05,
                          margin_frac=0.3),
+            CircleMulticlass(m=20000, delta="0.05", classes=2, n_students=2, margin_frac=0.4),
+            CircleMulticlass(m=3000, delta="0.2", classes=3, depth=2, spread=0.1, margin_frac=0.3),
             SGDStability(n=10, loss="logistic", steps=50, step=0.5),
             SGDStability(n=20, loss="ridge", steps=200, step=0.25, lam=0.1, radius=5.0),
             SGDStability(n=20, loss="sigmoid", steps=100, step=4.0),

@@ -39,7 +39,7 @@ from boundcert.errors import InvalidInput
 from theorems.testing._scenarios import Scenario, Trials, _check_common, _chunks
 from theorems.testing._strategies import format_exact
 
-__all__ = ["CircleMargin"]
+__all__ = ["CircleMargin", "CircleMulticlass"]
 
 _UP = 1 + 1e-9
 
@@ -151,4 +151,92 @@ class CircleMargin(Scenario):
         per["emp_margin_risk"] = [format_exact(Fraction(-(-int(c) * g // self.m), g)) for c in in_margin]
         shared = {"m": self.m, "delta": self.delta, "x_frob": _sqrt_upper(2 * self.m * (1 + 1e-12)),
                   "x_col_max": _sqrt_upper(self.m * (1 + 1e-12)), "input_dim": 3, "depth": self.depth}
+        return Trials(per, shared, risk[chosen])
+
+
+@dataclass(frozen=True)
+class CircleMulticlass(Scenario):
+    """Multiclass margin bounds: ``classes`` sectors of the circle, a ``k``-output network chosen by ERM.
+
+    The population is that of :class:`CircleMargin`; the teacher's outputs are ``a_c.x`` with ``a_c = 2 (cos phi_c,
+    sin phi_c, 0)``, ``phi_c = 2 pi c / k`` (depth 2: ``V relu(U x)`` with ``U = [A; -A]``, ``V = [I, -I]``, the same
+    function); the label is the teacher's class, replaced with probability ``eta`` by one of the others, uniformly.
+    Exact: the risk ``P[argmax_j f_j(x) != y]`` by enumeration (a tie in the argmax is an error; no candidate has a
+    near-tie within ``1e-9``), ``sum_c ||X_c||_F = sum_c sqrt(2 m_c)`` and ``sum_c max_col ||X_{c,col}||_2 =
+    sum_c sqrt(m_c)`` from the class counts ``m_c``, rounded up to a multiple of ``1/2``; norms of the whole network
+    (``||W||_F`` or ``||U||_F ||V||_F``; the l1 path norm ``1^T |V| |U| 1``, all outputs summed) rounded up;
+    ``emp_margin_risk``: ``#{i : f_{y_i}(x_i) - max_{j != y_i} f_j(x_i) < margin + 1e-9} / m`` rounded up to a multiple
+    of ``1/emp_grid``.
+    """
+
+    m: int
+    delta: str
+    classes: int = 3
+    depth: Literal[1, 2] = 1
+    eta: float = 0.05
+    n_students: int = 4
+    spread: float = 0.2
+    margin_frac: float = 0.2
+    points: int = 240
+    net_seed: int = 11
+    emp_grid: int = 500
+    provides = frozenset({"m", "emp_margin_risk", "margin", "x_frob_class_sum", "x_col_max_class_sum", "classes",
+                          "input_dim", "depth", "prod_frob", "path_norm_l1", "delta"})
+
+    def _population(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict[str, str]]]:
+        """(teacher class per point, outputs (S, N, k), risks (S,), margins (S,), norms per candidate)."""
+        k = self.classes
+        if k < 2 or self.depth not in (1, 2):
+            raise InvalidInput(f"classes={k} (>= 2) and depth={self.depth!r} (1 or 2) required")
+        t = 2 * np.pi * (np.arange(self.points) + 0.5) / self.points
+        x = np.stack([np.cos(t), np.sin(t), np.ones_like(t)], 1)
+        phi = 2 * np.pi * np.arange(k) / k
+        a = 2 * np.stack([np.cos(phi), np.sin(phi), np.zeros(k)], 1)
+        teacher = [a] if self.depth == 1 else [np.vstack([a, -a]), np.hstack([np.eye(k), -np.eye(k)])]
+        label = (x @ a.T).argmax(1)
+        r = np.random.default_rng(self.net_seed)
+        outs, norms = [], []
+        for _ in range(self.n_students):
+            p = [w + self.spread * r.standard_normal(w.shape) for w in teacher]
+            f = x @ p[0].T if self.depth == 1 else np.maximum(x @ p[0].T, 0) @ p[1].T
+            outs.append(f)
+            frob = np.prod([np.linalg.norm(w) for w in p])
+            path = (np.abs(p[0]) @ np.ones(3)).sum() if self.depth == 1 else (np.abs(p[1]) @ np.abs(p[0]) @ np.ones(3)).sum()
+            norms.append({"prod_frob": _upper_decimal(float(frob) * _UP), "path_norm_l1": _upper_decimal(float(path) * _UP)})
+        f = np.stack(outs)  # (S, N, k)
+        top2 = np.sort(f, axis=2)[..., -2:]
+        if np.any(top2[..., 1] - top2[..., 0] <= 1e-9):
+            raise InvalidInput(f"a candidate has a near-tie in its argmax: change net_seed={self.net_seed}")
+        pred = f.argmax(2)
+        risk = np.where(pred == label, self.eta, 1 - self.eta).mean(1)
+        gaps = top2[..., 1] - top2[..., 0]
+        return label, f, risk, self.margin_frac * gaps.max(1), norms
+
+    def draw(self, n: int, rng: np.random.Generator) -> Trials:
+        _check_common(self.m, self.delta)
+        k = self.classes
+        label, f, risk, margins, norms = self._population()
+        chosen = np.empty(n, dtype=np.int64)
+        in_margin = np.empty(n, dtype=np.int64)
+        counts = np.empty((n, k), dtype=np.int64)
+        for a, z in _chunks(n, self.m * self.n_students * k):
+            idx = rng.integers(0, self.points, (z - a, self.m))
+            flip = rng.random((z - a, self.m)) < self.eta
+            y = np.where(flip, (label[idx] + rng.integers(1, k, (z - a, self.m))) % k, label[idx])
+            fs = f[:, idx]  # (S, trials, m, k)
+            fy = np.take_along_axis(fs, np.broadcast_to(y[None, ..., None], fs.shape[:3] + (1,)), 3)[..., 0]
+            other = np.where(np.arange(k) == y[None, ..., None], -np.inf, fs).max(3)
+            marg = (fy - other).transpose(1, 0, 2)  # (trials, S, m)
+            c = (marg <= 0).sum(2).argmin(1)
+            chosen[a:z] = c
+            in_margin[a:z] = (marg[np.arange(z - a), c] < margins[c, None] + 1e-9).sum(1)
+            counts[a:z] = (y[..., None] == np.arange(k)).sum(1)
+        g = self.emp_grid
+        per = {key: [norms[c][key] for c in chosen] for key in norms[0]}
+        per["margin"] = [_upper_decimal(float(margins[c])) for c in chosen]
+        per["emp_margin_risk"] = [format_exact(Fraction(-(-int(c) * g // self.m), g)) for c in in_margin]
+        half_up = lambda v: format_exact(Fraction(math.ceil(2 * v * (1 + 1e-9)), 2))  # noqa: E731
+        per["x_frob_class_sum"] = [half_up(float(np.sqrt(2 * row).sum())) for row in counts]
+        per["x_col_max_class_sum"] = [half_up(float(np.sqrt(row).sum())) for row in counts]
+        shared = {"m": self.m, "delta": self.delta, "classes": k, "input_dim": 3, "depth": self.depth}
         return Trials(per, shared, risk[chosen])
