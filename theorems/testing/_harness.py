@@ -84,6 +84,7 @@ class ScenarioResult:
     mean_true_risk: float
     counterexample: Counterexample | None = None
     claim: str = "per_trial"
+    relation: str = "<="
 
     @property
     def rate(self) -> float:
@@ -109,7 +110,8 @@ class ScenarioResult:
         return (
             f"{verdict:7} {self.scenario}: {self.violations}/{self.trials} violations (rate {self.rate:.4g}, "
             f"allowed {self.failure_probability:.4g}), p = {self.p_value:.3g}; mean bound {self.mean_bound:.4f}, "
-            f"mean true risk {self.mean_true_risk:.4f}, tightness {self.tightness:.4f}"
+            f"mean true {'value' if self.relation == '>=' else 'risk'} {self.mean_true_risk:.4f}, "
+            f"tightness {self.tightness:.4f}"
         )
 
 
@@ -295,7 +297,8 @@ def _run_one(
         row = {k: val for k, val in {**draws.row(i), **extra}.items() if k in names}
         cx = Counterexample(row, float(bounds[i]), float(draws.true_risk[i]), scenario.relation)
     return ScenarioResult(
-        scenario.describe(), trials, v, delta, p, threshold, float(bounds.mean()), float(draws.true_risk.mean()), cx
+        scenario.describe(), trials, v, delta, p, threshold, float(bounds.mean()), float(draws.true_risk.mean()), cx,
+        relation=scenario.relation,
     )
 
 
