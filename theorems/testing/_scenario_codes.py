@@ -8,6 +8,9 @@ lengths in ``levels``. Learning: ``"erm"``, the empirical risk minimiser over al
 ``k/m + sqrt((l ln 2 + 2 ln l + ln(pi^2/6) + ln(1/delta)) / (2m))`` (structural risk minimisation: the chosen
 length depends on the sample, which the bounds allow since they hold for every code at once).
 
+``gamma`` (Catoni forms): per trial the value on the grid ``m 2^-j`` that minimises the bound; the union over
+``gamma`` in ``compression.occam_catoni`` allows a data-dependent choice.
+
 Exact: the true risk of threshold ``t`` is ``eta + (1 - 2 eta) |t - theta|`` (float, error ~1e-16); ``k`` is an
 integer count, ``emp_risk = k/m`` an exact fraction, ``code_bits = l`` an integer.
 
@@ -46,7 +49,7 @@ class CodedThresholds(Scenario):
     theta: float = 0.3
     eta: float = 0.2
     select: Literal["erm", "srm"] = "erm"
-    provides = frozenset({"m", "k", "emp_risk", "code_bits", "delta"})
+    provides = frozenset({"m", "k", "emp_risk", "code_bits", "gamma", "delta"})
     binds = frozenset({"code_bits"})
 
     def _codes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +80,21 @@ class CodedThresholds(Scenario):
         k = errs[np.arange(n), i]
         return Trials(
             {"k": k.tolist(), "emp_risk": [format_exact(Fraction(int(c), self.m)) for c in k],
-             "code_bits": bits[i].tolist()},
+             "code_bits": bits[i].tolist(), "gamma": self._gamma(k / self.m, bits[i]).tolist()},
             {"m": self.m, "delta": self.delta},
             risk[i],
         )
+
+    def _gamma(self, emp: np.ndarray, bits: np.ndarray) -> np.ndarray:
+        """Per trial, the ``gamma`` on the grid ``m 2^-j >= 1`` that minimises the Catoni-union form (floats).
+
+        Choosing ``gamma`` after seeing the sample is allowed: the union over ``gamma`` is paid in the statement.
+        """
+        grid = np.array([g for g in (self.m / 2.0**j for j in range(12)) if g >= 1])
+        kl = bits * math.log(2) + 2 * np.log(bits) + math.log(math.pi**2 / 6)
+        alpha = 1e-4
+        budget = (1 + alpha) / grid * (kl[:, None] + math.log(1 / float(self.delta))
+                                       + 2 * np.log(2 + np.log(grid) / math.log1p(alpha)))
+        a = grid / self.m
+        val = -np.expm1(-a * (emp[:, None] + budget)) / -np.expm1(-a)
+        return grid[val.argmin(1)]
