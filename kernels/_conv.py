@@ -24,6 +24,7 @@ import scipy.sparse.linalg as spla
 
 from boundcert.errors import InvalidInput
 from kernels._arrays import Device, as_float64, resolve_device
+from kernels._device import tag_source
 from kernels._cholesky import batched_gram, certify_blocks
 from kernels._conv_ops import ConvGeometry, PaddingMode, adjoint, dilate, forward, geometry, ratio_lower
 from kernels._conv_ops import _pair, tap_norm_sum_upper
@@ -107,7 +108,7 @@ def conv_spectral_norm(weight: Any, input_hw: tuple[int, int] | int, *, stride: 
         rtol: target relative gap; reached when the Fourier form is the layer itself (circular padding with
             ``k = 2p + 1`` and stride dividing the input; ``p = 0`` zero padding with full output), otherwise the
             gap is what the zero-padding embedding allows (reported in ``source``).
-        device: ``"auto"`` or ``"cpu"``.
+        device: ``"auto"`` or ``"cpu"`` (``"cuda"`` is refused: no CUDA path for this kernel yet).
 
     Rounding model: binary64, round-to-nearest, gradual underflow (checked). The kernel is scaled by a
     power of two; the blocks ``P_uv`` are formed by real GEMMs against twiddles computed at 80 bits and
@@ -119,14 +120,14 @@ def conv_spectral_norm(weight: Any, input_hw: tuple[int, int] | int, *, stride: 
     Reference: Sedghi, Gupta, Long, "The singular values of convolutional layers", ICLR 2019.
     """
     check_environment("kernels.conv_spectral_norm")
-    resolve_device(device, "kernels.conv_spectral_norm")
+    dev = resolve_device(device, "kernels.conv_spectral_norm")  # no CUDA path yet: "cuda" is refused
     if not (isinstance(rtol, (int, float)) and 0.0 < rtol < 1.0):
         raise InvalidInput(f"rtol={rtol!r}: a relative gap in (0, 1) is needed, e.g. 1e-4")
     k = as_float64(weight, "weight", ndim=4)
     k = dilate(k, _pair(dilation, "dilation", 1))
     g = geometry(k.shape, input_hw, stride, padding, padding_mode)
     if k.size == 0 or not np.any(k):
-        return Enclosure(0.0, 0.0, SOURCE)
+        return Enclosure(0.0, 0.0, tag_source(SOURCE, dev))
     ks, e, _ = pow2_scale(k)
     # kernel entries lost to underflow (only when scaling down): each <= eta, operator norm <= t sqrt(co ci) eta
     kerr = 0.0 if np.array_equal(np.ldexp(ks, e), k) else up(up(k.shape[2] * k.shape[3] * math.sqrt(g.c_out * g.c_in)) * ETA)
@@ -136,7 +137,7 @@ def conv_spectral_norm(weight: Any, input_hw: tuple[int, int] | int, *, stride: 
     if note:
         warnings.warn(f"kernels.conv_spectral_norm: rtol={rtol!r} not reached ({note.strip('; ')}); "
                       f"returning the proven enclosure [{lo!r}, {hi!r}]", RtolNotReached, stacklevel=2)
-    return Enclosure(lo, hi, SOURCE + note)
+    return Enclosure(lo, hi, tag_source(SOURCE, dev) + note)
 
 
 def _block_estimates(gram: np.ndarray) -> np.ndarray:
