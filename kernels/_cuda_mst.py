@@ -117,9 +117,22 @@ def _pairwise(X, D, metric):
         D[i, j] = 0.0 if i == j else _dist_dev(X, min(i, j), max(i, j), metric)
 
 
-def distance_matrix_cuda(X: np.ndarray, metric: int) -> np.ndarray:
-    """Float64 pairwise distances computed on the device (a measure; symmetric, the (min, max) order of each
-    pair as in the CPU direct matrix)."""
+def distance_matrix_cuda(X: np.ndarray, metric: int, *, method: str = "auto") -> np.ndarray:
+    """Float64 pairwise distances computed on the device (a measure, used by :func:`kernels.ph_dim`).
+
+    ``method="direct"``: the numba.cuda kernel (symmetric, each pair summed in the (min, max) order of the CPU
+    direct matrix); ``"gemm"``: Euclidean through the float64 Gram matrix of the centred points on a torch CUDA
+    device (cuBLAS dgemm, never TF32), the CPU GEMM estimate of :func:`kernels._mst.distance_matrix`.
+    ``"auto"``: GEMM for Euclidean ``d >= 32`` when torch has CUDA, else direct.
+    """
+    from kernels._device import torch_cuda_available
+    from kernels._mst import GEMM_MIN_DIM
+
+    if method == "auto":
+        use_gemm = metric == 0 and X.shape[1] >= GEMM_MIN_DIM and torch_cuda_available()
+        method = "gemm" if use_gemm else "direct"
+    if method == "gemm":
+        return gram_distances_torch(X, "cuda")
     n = X.shape[0]
     dX = cuda.to_device(np.ascontiguousarray(X, dtype=np.float64))
     dD = cuda.device_array((n, n), dtype=np.float64)
@@ -127,3 +140,23 @@ def distance_matrix_cuda(X: np.ndarray, metric: int) -> np.ndarray:
     grid = ((n + 15) // 16, (n + 15) // 16)
     _pairwise[grid, tpb](dX, dD, metric)
     return dD.copy_to_host()
+
+
+def gram_distances_torch(X: np.ndarray, device: str) -> np.ndarray:
+    """``sqrt(max(0, G_ii + G_jj - 2 G_ij))`` for ``G`` the float64 Gram matrix of the centred points, formed on
+    a torch device (a measure; the tests run it on a torch CPU device)."""
+    import torch
+
+    from kernels._environment import check_environment
+
+    check_environment("kernels.ph_dim")  # TF32 never reaches float64 GEMMs; refuse a TF32 environment anyway
+    t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64)).to(device)
+    t = t - t.mean(dim=0)
+    g = t @ t.T
+    del t
+    diag = torch.diagonal(g).clone()
+    d2 = (diag[:, None] + diag[None, :]) - 2.0 * g
+    del g
+    d = torch.sqrt(torch.clamp(d2, min=0.0))
+    d.fill_diagonal_(0.0)
+    return d.to("cpu").numpy()

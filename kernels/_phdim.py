@@ -135,8 +135,9 @@ def ph_dim(
         seed: seed of ``numpy.random.default_rng`` for the samples.
         sampling: ``"independent"`` (a fresh sample per size, as Birdal et al.) or ``"nested"`` (prefixes of one
             permutation per repeat).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; on ``"cuda"`` the float64 distance matrix is computed by the
-            numba.cuda kernel of :mod:`kernels._cuda_mst` (direct sums) and the per-sample Prim runs on the host.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; on ``"cuda"`` the float64 distance matrix is computed on the
+            GPU (:func:`kernels._cuda_mst.distance_matrix_cuda`: a float64 Gram GEMM through torch for Euclidean
+            ``d >= 32``, else the numba.cuda direct kernel) and the per-sample Prim runs on the host.
     """
     dev = check_device(device, "kernels.ph_dim", has_cuda_path=True)
     code = check_metric(metric)

@@ -153,6 +153,18 @@ def test_ph_dim_cuda_distances_and_estimate():
             assert a.dimension == pytest.approx(b.dimension, rel=1e-12)
 
 
+def test_ph_dim_gram_distances_torch():
+    """The GPU GEMM distance path (torch) run on a torch CPU device: it equals the CPU GEMM estimate closely."""
+    pytest.importorskip("torch")
+    from kernels._cuda_mst import gram_distances_torch
+
+    X = 5.0 + np.random.default_rng(4).standard_normal((25, 40))
+    D = gram_distances_torch(X, "cpu")
+    ref = distance_matrix(X, "euclidean", method="direct")
+    np.testing.assert_allclose(D, ref, rtol=1e-9, atol=0)
+    assert np.all(np.diag(D) == 0.0)
+
+
 # ---------------------------------------------------------------- group norms
 
 def _matrices():
