@@ -9,9 +9,10 @@
 
 The CUDA kernels keep the CPU rounding model (see each kernel's module): device binary64 ``+ - * /`` and
 ``sqrt`` are IEEE round-to-nearest; the compiler may contract ``a * b + c`` into one FMA (one rounding instead of
-two). Higham's ``gamma_n`` bounds (Lemma 3.1, sec. 3.1) hold with or without FMA and for any summation order, so
-the device computes float sums whose error is bounded a priori, and the outward rounding of the enclosure's ends
-is done on the host (no directed rounding on the device). float32 is never used for accumulation.
+two); binary64 subnormals are always kept on the device (flush-to-zero applies to float32 only) and ``sqrt``
+is correctly rounded. Higham's ``gamma_n`` bounds (Lemma 3.1, sec. 3.1) hold with or without FMA and for any
+summation order, so the device computes float sums whose error is bounded a priori, and the outward rounding of
+the enclosure's ends is done on the host (no directed rounding on the device). float32 never accumulates.
 """
 
 from __future__ import annotations
