@@ -291,8 +291,8 @@ def test_spectral_cuda_refusals():
         with pytest.raises(InvalidInput, match="torch built with CUDA"):
             resolve_torch_device("cuda", "k")
         assert kernels.spectral_norm(w, device="auto").source.endswith("[device=cpu]")
-    with pytest.raises(InvalidInput, match="no certified CUDA path"):
-        kernels.conv_spectral_norm(np.ones((1, 1, 3, 3)), 5, device="cuda")
+        with pytest.raises(InvalidInput, match="torch built with CUDA"):
+            kernels.conv_spectral_norm(np.ones((1, 1, 3, 3)), 5, device="cuda")
     old = torch.backends.cuda.matmul.allow_tf32
     try:
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -328,3 +328,25 @@ def test_spectral_torch_backend_contains_sigma(shape):
     else:
         s = np.linalg.norm(a, 2)
         assert lo <= s * (1 + 1e-12) and s * (1 - 1e-12) <= hi
+
+
+@pytest.mark.parametrize("mode,stride,pad", [("circular", 1, 1), ("zeros", 2, 1)])
+def test_conv_torch_backend_matches_host(mode, stride, pad):
+    """The GPU code path of the per-frequency certificate (batched Gram + Cholesky through torch) on a torch CPU
+    device: same blocks, same error terms and shifts; the enclosure contains the host path's lower end and the
+    uncertified FFT value, and the two paths agree to the requested gap."""
+    pytest.importorskip("torch")
+    from kernels._conv import _enclose_scaled
+    from kernels._conv_ops import geometry
+    from kernels._spectral import pow2_scale
+
+    rng = np.random.default_rng(2)
+    k = rng.standard_normal((3, 2, 3, 3))
+    g = geometry(k.shape, (6, 6), stride, pad, mode)
+    ks, _, _ = pow2_scale(k)
+    lo_t, hi_t, _ = _enclose_scaled(ks, g, 1e-4, "cpu")
+    lo_h, hi_h, _ = _enclose_scaled(ks, g, 1e-4)
+    assert lo_t == lo_h  # the lower end is computed on the host in both paths
+    fft = kernels.conv_spectral_norm_estimate(ks, (6, 6), stride=stride, padding=pad, padding_mode=mode, method="fft")
+    assert hi_t >= fft * (1 - 1e-12) and hi_t == pytest.approx(hi_h, rel=1e-6)
+    assert 0.0 < lo_t <= hi_t
