@@ -67,6 +67,11 @@ def main() -> None:
         torch.backends.cudnn.allow_tf32 = False
     except ImportError:
         pass
+    from kernels._device import cuda_usable
+
+    if args.device == "cuda" and not cuda_usable():
+        raise SystemExit("--device cuda: no CUDA GPU is usable here (set NUMBA_ENABLE_CUDASIM=1 for the simulator, "
+                         "tiny sizes only); use --device cpu")
     layers = resnet18_layers(args.width, args.hw, 10, seed=0)
     n_params = sum(int(np.prod(lay.weight.shape)) for lay in _flat(layers))
     rng = np.random.default_rng(1)

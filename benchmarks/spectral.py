@@ -109,6 +109,9 @@ def main() -> None:
     torch.set_num_threads(2)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch.cuda.is_available() is False here (no GPU); the CUDA path of the "
+                         "certificates runs through torch's cuBLAS/cuSOLVER; use --device cpu")
     if not args.skip_dense:
         n = args.n or (512 if args.quick else 4096)
         dense(n, args.repeats, args.device, baseline=not args.no_baseline)

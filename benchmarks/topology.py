@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         pass
     import numba
 
+    from kernels._device import cuda_usable
+
+    if args.device == "cuda" and not cuda_usable():
+        raise SystemExit("--device cuda: no CUDA GPU is usable here (set NUMBA_ENABLE_CUDASIM=1 for the simulator, "
+                         "tiny sizes only); use --device cpu")
     numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
     if args.config:
         configs = [tuple(int(v) for v in c.split(",")) for c in args.config]
