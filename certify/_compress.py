@@ -37,7 +37,7 @@ from certify._posterior import file_sha256, mlp_init
 from theorems import enclose
 
 __all__ = ["Decoder", "quantise", "rebuild", "train_subspace", "count_errors", "compression_certificate",
-           "weights_sha256", "QuantMethod"]
+           "weights_sha256", "QuantMethod", "CompressionConfig", "CompressionResult", "run_compression"]
 
 QuantMethod = Literal["kmeans", "uniform"]
 
@@ -157,8 +157,9 @@ def train_subspace(decoder: Decoder, x: np.ndarray, y: np.ndarray, *, epochs: in
     torch.manual_seed(seed)
     P = torch.from_numpy(decoder.projection().astype(np.float32))
     w0 = torch.from_numpy(decoder.w0())
-    z = torch.nn.Parameter(torch.zeros(decoder.d))
-    opt = torch.optim.Adam([z], lr=lr)
+    u = torch.nn.Parameter(torch.zeros(decoder.d))  # z = u / sqrt(d): P z has O(1) entries per unit of u
+    opt = torch.optim.Adam([u], lr=lr)
+    root = math.sqrt(decoder.d)
     xt = torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1)))
     yt = torch.from_numpy(y.astype(np.int64))
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -168,7 +169,7 @@ def train_subspace(decoder: Decoder, x: np.ndarray, y: np.ndarray, *, epochs: in
         order = torch.from_numpy(rng.permutation(len(yt)))
         for i in range(0, len(yt), batch):
             idx = order[i : i + batch]
-            flat = w0 + P @ z
+            flat = w0 + P @ (u / root)
             h, j = xt[idx], 0
             for li, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
                 W = flat[j : j + a * b].view(b, a)
@@ -182,7 +183,7 @@ def train_subspace(decoder: Decoder, x: np.ndarray, y: np.ndarray, *, epochs: in
             loss.backward()
             opt.step()
         bar.set_postfix(loss=f"{loss.item():.3f}")
-    return z.detach().numpy().astype(np.float64)
+    return u.detach().numpy().astype(np.float64) / root
 
 
 def best_gamma(m: int, k: int, code_bits: int, delta: str) -> int:
@@ -245,3 +246,67 @@ def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path,
         created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         extra=ex,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionConfig:
+    """One compression run (seeds: ``seed`` for the decoder's ``w0``/``P`` and for training)."""
+
+    sizes: tuple[int, ...]
+    kind: Literal["direct", "subspace"] = "subspace"
+    d: int = 1000
+    n_levels: int = 8
+    method: QuantMethod = "kmeans"
+    prune: float = 0.0
+    epochs: int = 5
+    lr: float = 1e-2
+    batch: int = 256
+    delta: str = "0.05"
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionResult:
+    certificate: Certificate
+    certificate_path: Path
+    code_path: Path
+    estimates: dict
+
+
+def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
+                    out: str | Path, *, data_info: dict, reproduce: str = "", progress: bool = True
+                    ) -> CompressionResult:
+    """Train (subspace coordinates, or a plain MLP for ``direct``), quantise, code, certify; writes ``model.code``
+    and ``certificate.json`` in ``out``."""
+    import torch
+
+    from certify._pacbayes import train_network
+
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    out = Path(out)
+    x = np.ascontiguousarray(train[0].reshape(len(train[0]), -1), dtype=np.float32)
+    y = np.asarray(train[1])
+    xt, yt = np.ascontiguousarray(test[0].reshape(len(test[0]), -1), dtype=np.float32), np.asarray(test[1])
+    dec = Decoder(cfg.sizes, cfg.kind, d=cfg.d if cfg.kind == "subspace" else 0, seed=cfg.seed,
+                  sparse=cfg.kind == "direct" or cfg.prune > 0)
+    if cfg.kind == "subspace":
+        z = train_subspace(dec, x, y, epochs=cfg.epochs, lr=cfg.lr, batch=cfg.batch, seed=cfg.seed,
+                           progress=progress)
+    else:
+        ws = train_network(cfg.sizes, mlp_init(cfg.sizes, cfg.seed), x, y, epochs=cfg.epochs, lr=cfg.lr,
+                           batch=cfg.batch, seed=cfg.seed, progress=progress)
+        z = np.concatenate([w.ravel() for w in ws]).astype(np.float64)
+    n, scale = quantise(z, n_levels=cfg.n_levels, method=cfg.method, prune=cfg.prune)
+    code = encode_model(dec, n, scale)
+    cert = compression_certificate(
+        dec, code, out / "model.code", x, y, delta=cfg.delta, data=data_info,
+        extra={"config": {k: getattr(cfg, k) for k in cfg.__slots__}, "seeds": {"decoder_and_training": cfg.seed}},
+        reproduce=reproduce)
+    weights = rebuild(dec, code)
+    estimates = {"test_error_estimate": count_errors(weights, xt, yt) / len(yt),
+                 "train_error": cert.extra["train_errors"] / len(y), "code_bits": code.n_bits,
+                 "nonzero": int(np.count_nonzero(n)), "n_coded": int(n.size)}
+    cert = Certificate(**{**{f: getattr(cert, f) for f in cert.__slots__},
+                          "extra": {**cert.extra, "estimates": estimates}})
+    path = cert.save(out / "certificate.json")
+    return CompressionResult(cert, path, out / "model.code", estimates)

@@ -254,7 +254,7 @@ def optimize_posterior(net, x: np.ndarray, y: np.ndarray, *, m_bound: int, objec
             opt.zero_grad()
             obj.backward()
             opt.step()
-        bar.set_postfix(obj=f"{float(obj):.4f}", loss=f"{float(loss):.3f}")
+        bar.set_postfix(obj=f"{float(obj.detach()):.4f}", loss=f"{float(loss.detach()):.3f}")
     return float(lv.detach())
 
 
