@@ -2,7 +2,9 @@
 
 Trains :func:`certify.zoo.mnist1d_mlp` on MNIST-1D's 4000 training examples (seeded, CPU), saves it as safetensors,
 certifies its test error with Langford's test-set bound (``test_set.binomial_tail``) on the 1000 held-out examples,
-and writes ``certificate.json`` beside the model.
+and writes ``certificate.json`` beside the model. Unless ``pacbayes=False`` it then adds a PAC-Bayes certificate in a
+small configuration (:func:`certify._pacbayes.run_pacbayes`: MLP 40-128-10, prior learnt on half of the training
+set, f_quad posterior, per-example Monte Carlo) under ``pacbayes/``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class DemoResult:
     model_path: Path
     train_accuracy: float
     test_accuracy: float
+    pacbayes: object = None  # certify._pacbayes.PacBayesResult when the PAC-Bayes step ran
 
 
 def train_classifier(model, train: Dataset, *, epochs: int, lr: float = 1e-3, batch: int = 128, seed: int = 0,
@@ -63,7 +66,8 @@ def _accuracy(model, data: Dataset) -> float:
     return float(np.mean(pred == data.y))
 
 
-def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.05", progress: bool = True) -> DemoResult:
+def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.05", progress: bool = True,
+             pacbayes: bool = True) -> DemoResult:
     import torch
     from safetensors.torch import save_file
 
@@ -86,4 +90,13 @@ def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.
     model_path = out / "model.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(model_path))
     path = cert.save(out / "certificate.json")
-    return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test))
+    pb = None
+    if pacbayes:
+        from certify._pacbayes import PacBayesConfig, run_pacbayes
+
+        cfg = PacBayesConfig(sizes=(40, 128, 10), prior="data_dependent", objective="f_quad", prior_epochs=max(1, 2 * epochs // 3),
+                             posterior_epochs=max(1, epochs // 6), mc_passes=5, batch=128, posterior_lr=1e-3)
+        info = {"name": "mnist1d", "split": "train", "train_sha256": train.sha256, "test_sha256": test.sha256}
+        pb = run_pacbayes(cfg, (train.x, train.y), (test.x, test.y), out / "pacbayes", data_info=info,
+                          reproduce=f"certify demo --out {out} --delta {delta}", progress=progress)
+    return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test), pb)

@@ -5,5 +5,6 @@ Every public function states its rounding model in its docstring. ``kernels`` im
 """
 
 from kernels._enclosure import Enclosure
+from kernels._gaussian_kl import gaussian_kl_sums
 
-__all__ = ["Enclosure"]
+__all__ = ["Enclosure", "gaussian_kl_sums"]

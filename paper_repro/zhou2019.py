@@ -23,6 +23,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)  # one thread per run: the 2 cores are shared (and spin-waiting threads stall there)
 
     import theorems
     from certify._compress import CompressionConfig, run_compression
