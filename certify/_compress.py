@@ -263,6 +263,7 @@ class CompressionConfig:
     batch: int = 256
     delta: str = "0.05"
     seed: int = 0
+    finetune_epochs: int = 0  # direct decoder: masked retraining after pruning (Han et al. 2016 / Zhou et al. 2019)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +296,13 @@ def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray]
     else:
         ws = train_network(cfg.sizes, mlp_init(cfg.sizes, cfg.seed), x, y, epochs=cfg.epochs, lr=cfg.lr,
                            batch=cfg.batch, seed=cfg.seed, progress=progress)
+        if cfg.prune > 0 and cfg.finetune_epochs > 0:
+            flat = np.concatenate([w.ravel() for w in ws])
+            keep = (np.abs(flat) > np.quantile(np.abs(flat), cfg.prune)).astype(np.float32)
+            masks = _split(cfg.sizes, keep)
+            ws = train_network(cfg.sizes, [w * m_ for w, m_ in zip(ws, masks)], x, y, epochs=cfg.finetune_epochs,
+                               lr=cfg.lr, batch=cfg.batch, seed=cfg.seed + 1, progress=progress,
+                               desc="fine-tuning the pruned network", masks=masks)
         z = np.concatenate([w.ravel() for w in ws]).astype(np.float64)
     n, scale = quantise(z, n_levels=cfg.n_levels, method=cfg.method, prune=cfg.prune)
     code = encode_model(dec, n, scale)

@@ -180,14 +180,17 @@ def _bounded_ce(logits, y, p_min: float):
 
 def train_network(sizes: tuple[int, ...], init: list[np.ndarray], x: np.ndarray, y: np.ndarray, *, epochs: int,
                   lr: float = 1e-3, batch: int = 256, seed: int = 0, progress: bool = True,
-                  desc: str = "training") -> list[np.ndarray]:
-    """Deterministic MLP (Adam, cross-entropy) from ``init``; returns the trained weights (float32)."""
+                  desc: str = "training", masks: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Deterministic MLP (Adam, cross-entropy) from ``init``; returns the trained weights (float32).
+
+    ``masks``: 0/1 arrays; masked-out entries are held at 0 (fine-tuning after pruning)."""
     import torch
     import torch.nn.functional as F
     from tqdm import tqdm
 
     torch.manual_seed(seed)
     params = [torch.nn.Parameter(torch.from_numpy(t.copy())) for t in init]
+    mk = [torch.from_numpy(m.astype(np.float32)) for m in masks] if masks is not None else None
     opt = torch.optim.Adam(params, lr=lr)
     xt, yt = torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1))), torch.from_numpy(y.astype(np.int64))
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -206,6 +209,10 @@ def train_network(sizes: tuple[int, ...], init: list[np.ndarray], x: np.ndarray,
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if mk is not None:
+                with torch.no_grad():
+                    for p_, m_ in zip(params, mk):
+                        p_.mul_(m_)
         bar.set_postfix(loss=f"{loss.item():.3f}")
     return [p.detach().numpy().astype(np.float32) for p in params]
 
