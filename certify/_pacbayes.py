@@ -441,7 +441,7 @@ def run_pacbayes(cfg: PacBayesConfig, train: tuple[np.ndarray, np.ndarray], test
         "mean_network_test_error_estimate": _mean_error(list(post.mu), xt_, yt_),
         "mean_network_bound_set_error_estimate": _mean_error(list(post.mu), x[bi], y[bi]),
         "prior_mean_test_error_estimate": _mean_error(list(post.prior_mu), xt_, yt_),
-        "kl_estimate": float(kl.hi),
+        "kl_upper": float(kl.hi),  # the enclosure's upper end (rounded to a float for reading)
     }
     data = dict(data_info)
     data.update({"part": "bound part" if cfg.prior == "data_dependent" else "train", "n_bound": m, "split": split})
