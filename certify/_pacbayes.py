@@ -180,10 +180,11 @@ def _bounded_ce(logits, y, p_min: float):
 
 def train_network(sizes: tuple[int, ...], init: list[np.ndarray], x: np.ndarray, y: np.ndarray, *, epochs: int,
                   lr: float = 1e-3, batch: int = 256, seed: int = 0, progress: bool = True,
-                  desc: str = "training", masks: list[np.ndarray] | None = None) -> list[np.ndarray]:
+                  desc: str = "training", masks: list[np.ndarray] | None = None, shift: int = 0) -> list[np.ndarray]:
     """Deterministic MLP (Adam, cross-entropy) from ``init``; returns the trained weights (float32).
 
-    ``masks``: 0/1 arrays; masked-out entries are held at 0 (fine-tuning after pruning)."""
+    ``masks``: 0/1 arrays; masked-out entries are held at 0 (fine-tuning after pruning). ``shift``: augment 1-d
+    inputs by a random circular shift in ``[-shift, shift]`` per batch (MNIST-1D's signals are translated)."""
     import torch
     import torch.nn.functional as F
     from tqdm import tqdm
@@ -201,6 +202,8 @@ def train_network(sizes: tuple[int, ...], init: list[np.ndarray], x: np.ndarray,
         for i in range(0, len(yt), batch):
             idx = order[i : i + batch]
             h = xt[idx]
+            if shift:
+                h = torch.roll(h, int(rng.integers(-shift, shift + 1)), dims=1)
             for li in range(n_layers):
                 h = F.linear(h, params[2 * li], params[2 * li + 1])
                 if li < n_layers - 1:
@@ -343,6 +346,7 @@ class PacBayesConfig:
     seed: int = 0
     split_seed: int = 1
     p_min: float = 1e-4
+    prior_shift: int = 0  # circular-shift augmentation of 1-d inputs when training the prior / the network
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,7 +403,8 @@ def run_pacbayes(cfg: PacBayesConfig, train: tuple[np.ndarray, np.ndarray], test
         n_prior = int(round(cfg.prior_fraction * len(y)))
         pi, bi = split_indices(len(y), n_prior, cfg.split_seed)
         prior_w = train_network(cfg.sizes, w0, x[pi], y[pi], epochs=cfg.prior_epochs, lr=cfg.lr, batch=cfg.batch,
-                                seed=cfg.seed, progress=progress, desc="prior (prior part only)")
+                                seed=cfg.seed, progress=progress, desc="prior (prior part only)",
+                                shift=cfg.prior_shift)
         mean_init = prior_w
         theorem_id = "pac_bayes.kl"
         log_var = 2 * math.log(float(cfg.sigma_prior))
@@ -412,7 +417,7 @@ def run_pacbayes(cfg: PacBayesConfig, train: tuple[np.ndarray, np.ndarray], test
         bi = np.arange(len(y))
         prior_w = w0
         mean_init = train_network(cfg.sizes, w0, x, y, epochs=cfg.prior_epochs, lr=cfg.lr, batch=cfg.batch,
-                                  seed=cfg.seed, progress=progress, desc="network (from w0)")
+                                  seed=cfg.seed, progress=progress, desc="network (from w0)", shift=cfg.prior_shift)
         theorem_id = "pac_bayes.dziugaite_roy2017"
         log_var = math.log(float(cfg.grid_c)) - 300 / cfg.grid_b  # a start inside the grid; learnt below
         learn_var = True

@@ -8,8 +8,10 @@ and the Monte Carlo term with delta' = 0.01; the bound is kl^-1 with the rigorou
 
 * **binary Fashion-MNIST** (label > 4; the paper's binary MNIST task on Fashion-MNIST): T-100 (784-100-2; theirs
   T-600), m = 60000, a few epochs (CPU scale). Paper (binary MNIST, T-600): bound 0.161, test error 0.034 [V].
-* **MNIST-1D** (4000 train / 1000 test): MLP 40-600-10 (T-600-style), data-independent prior as in the paper, and a
+* **MNIST-1D** (4000 train / 1000 test): MLP 40-512-512-10, data-independent prior as in the paper, and a
   data-dependent prior (learnt on half the training set, bound on the other half; target: non-vacuous, < 0.5).
+  The network / prior is trained with random circular shifts of the signal (+-4 samples) as augmentation: without
+  it an MLP trained on 2000 MNIST-1D examples errs on ~0.48 of held-out data and the bound stays above 0.5.
 
 Monte Carlo: independent per-example draws (kl bound on the mean of n*m independent losses, see
 certify._pacbayes.mc_emp_upper) instead of the paper's 150000 whole-network samples: the same role, far cheaper.
@@ -48,17 +50,17 @@ def main(argv=None) -> int:
     # binary Fashion-MNIST, data-independent prior (the paper's setting)
     tr, te, info = load_xy("fashion-mnist", binary=True, n_train=2000 if q else None, n_test=500 if q else None)
     cfg = PacBayesConfig(sizes=(784, 32 if q else 100, 2), prior="data_independent", objective="dziugaite_roy",
-                         prior_epochs=1 if q else 4, posterior_epochs=1 if q else 3, mc_passes=1 if q else 2,
-                         posterior_lr=1e-3)
+                         prior_epochs=1 if q else 5, posterior_epochs=1 if q else 4, mc_passes=1 if q else 2,
+                         posterior_lr=2e-4)
     runs.append(("binary FMNIST T-100, prior at init (union over lambda)", 0.161, 1.0,
                  run_pacbayes(cfg, tr, te, out_dir / name / "fmnist_binary", data_info=info, progress=True)))
     # MNIST-1D, data-independent and data-dependent priors
     tr, te, info = load_xy("mnist1d")
     for prior, obj in (("data_independent", "dziugaite_roy"), ("data_dependent", "f_quad")):
-        cfg = PacBayesConfig(sizes=(40, 64 if q else 600, 10), prior=prior, objective=obj,
+        cfg = PacBayesConfig(sizes=(40, 64, 10) if q else (40, 512, 512, 10), prior=prior, objective=obj,
                              prior_epochs=2 if q else 60, posterior_epochs=1 if q else 30, mc_passes=1 if q else 20,
-                             posterior_lr=1e-3, lr=1e-3, batch=128)
-        runs.append((f"MNIST-1D 40-600-10, {prior.replace('_', '-')} prior", None,
+                             posterior_lr=2e-4, lr=1e-3, batch=128, sigma_prior="0.02", prior_shift=4)
+        runs.append((f"MNIST-1D 40-512-512-10, {prior.replace('_', '-')} prior", None,
                      0.5 if prior == "data_dependent" else 1.0,
                      run_pacbayes(cfg, tr, te, out_dir / name / f"mnist1d_{prior}", data_info=info, progress=True)))
     rows = []
@@ -77,7 +79,7 @@ def main(argv=None) -> int:
                         why="measurement beside the bound"))
     minutes = (time.time() - t0) / 60
     scale = ("quick smoke run (subsamples, tiny nets)" if q else
-             "binary FMNIST m=60000 T-100 4+3 epochs; MNIST-1D 4000 train, 40-600-10, 60+30 epochs; 2 shared CPU cores")
+             "binary FMNIST m=60000 T-100 4+3 epochs; MNIST-1D 4000 train, 40-512-512-10 (shift augmentation), 60+30 epochs; 2 shared CPU cores")
     write_results(name, paper=PAPER, claim=CLAIM, scale=scale, rows=rows,
                   certificates=[r.certificate.to_dict() for _, _, _, r in runs],
                   extra={"run_minutes": round(minutes, 2), "estimates": {l: r.estimates for l, _, _, r in runs}},

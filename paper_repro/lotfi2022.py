@@ -6,7 +6,7 @@ training in a random subspace (intrinsic dimension d; here w = w0 + P z with a s
 is exact integer arithmetic), quantisation of z with learned (k-means) levels, a real coder (canonical Huffman here;
 they use arithmetic coding), and Catoni's bound with their union over gamma (alpha = 1e-4) under the code-length
 prior. The certificate is about the rebuilt network, whose training errors are counted exactly. CPU scale: MLP
-784-64-10, d = 1500, 20 epochs.
+784-64-10, d = 1000, 20 epochs.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def main(argv=None) -> int:
         scale = "quick smoke run: 2000 examples, 784-16-10, d=100"
     else:
         tr, te, info = load_xy("fashion-mnist")
-        cfg = CompressionConfig(sizes=(784, 64, 10), kind="subspace", d=1500, n_levels=16, epochs=20, lr=5e-2,
+        cfg = CompressionConfig(sizes=(784, 64, 10), kind="subspace", d=1000, n_levels=16, epochs=20, lr=5e-2,
                                 batch=1024)
-        scale = "Fashion-MNIST m=60000, MLP 784-64-10, subspace d=1500, 16 k-means levels, Huffman, 20 epochs; 1 CPU thread"
+        scale = "Fashion-MNIST m=60000, MLP 784-64-10, subspace d=1000, 16 k-means levels, Huffman, 20 epochs; 1 CPU thread"
     r = run_compression(cfg, tr, te, out_dir / name, data_info=info,
                         reproduce="python paper_repro/lotfi2022.py" + (" --quick" if args.quick else ""))
     b = float(r.certificate.result.hi)
