@@ -283,7 +283,9 @@ def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray]
 
     from certify._pacbayes import train_network
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    from certify._jobs import torch_threads
+
+    torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
     out = Path(out)
     x = np.ascontiguousarray(train[0].reshape(len(train[0]), -1), dtype=np.float32)
     y = np.asarray(train[1])

@@ -73,7 +73,9 @@ def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.
 
     from certify.zoo import mnist1d_mlp
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    from certify._jobs import torch_threads
+
+    torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
     out = Path(out)
     train, test = load_builtin("mnist1d", "train"), load_builtin("mnist1d", "test")
     torch.manual_seed(0)
@@ -95,7 +97,8 @@ def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.
         from certify._pacbayes import PacBayesConfig, run_pacbayes
 
         cfg = PacBayesConfig(sizes=(40, 128, 10), prior="data_dependent", objective="f_quad", prior_epochs=max(1, 2 * epochs // 3),
-                             posterior_epochs=max(1, epochs // 6), mc_passes=5, batch=128, posterior_lr=1e-3)
+                             posterior_epochs=max(1, epochs // 6), mc_passes=5, batch=128, posterior_lr=1e-3,
+                             prior_shift=4)
         info = {"name": "mnist1d", "split": "train", "train_sha256": train.sha256, "test_sha256": test.sha256}
         pb = run_pacbayes(cfg, (train.x, train.y), (test.x, test.y), out / "pacbayes", data_info=info,
                           reproduce=f"certify demo --out {out} --delta {delta}", progress=progress)

@@ -6,7 +6,22 @@ import numpy as np
 
 from certify._data import load_builtin
 
-__all__ = ["load_xy", "parse_sizes"]
+__all__ = ["load_xy", "parse_sizes", "torch_threads"]
+
+
+def torch_threads(max_threads: int = 2) -> int:
+    """Threads for torch on this machine now: ``max_threads``, or 1 when the load average says the cores are busy.
+
+    On a shared machine OpenMP threads spin-wait for each other while other processes hold the cores; measured
+    here (2 cores, load ~10): one thread was 2-10x faster than two for the same MLP step.
+    """
+    import os
+
+    try:
+        busy = os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5
+    except OSError:
+        busy = False
+    return 1 if busy else max(1, max_threads)
 
 
 def load_xy(name: str, *, binary: bool = False, n_train: int | None = None, n_test: int | None = None):

@@ -392,7 +392,9 @@ def run_pacbayes(cfg: PacBayesConfig, train: tuple[np.ndarray, np.ndarray], test
     """The whole path of the module docstring; writes ``posterior.safetensors`` and ``certificate.json`` in ``out``."""
     import torch
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    from certify._jobs import torch_threads
+
+    torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
     torch.backends.cuda.matmul.allow_tf32 = False
     out = Path(out)
     x, y = train
