@@ -13,7 +13,13 @@ project = "boundcert"
 author = "the boundcert developers"
 copyright = "2026, the boundcert developers"
 release = boundcert.__version__
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx.ext.napoleon", "sphinx.ext.viewcode"]
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax bundled: the docs render formulas with no network
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+]
 html_theme = "furo"
 html_title = f"boundcert {release}"
 exclude_patterns = ["_build"]

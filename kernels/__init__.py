@@ -1,10 +1,55 @@
 """kernels: quantities computed on weights and data, each returned as a proven :class:`Enclosure`.
 
 Every public function states its rounding model in its docstring. ``kernels`` imports neither
-``theorems`` nor ``certify``.
+``theorems`` nor ``certify``. Names ending in ``_estimate`` are uncertified plain floats.
 """
 
 from kernels._enclosure import Enclosure
 from kernels._gaussian_kl import gaussian_kl_sums
+from kernels._conv import conv_spectral_norm, conv_spectral_norm_estimate
+from kernels._layers import Activation, ConvLayer, DenseLayer, Residual
+from kernels._network import LipschitzUpper, Margins, lipschitz_upper, logit_margins, path_norm
+from kernels._norms import (
+    distance_to_init, frobenius_norm, max_abs, nonzero_count, norm_1_inf, norm_21, parameter_count, sparsity,
+)
+from kernels._spectral import RtolNotReached, spectral_norm, spectral_norm_estimate
 
-__all__ = ["Enclosure", "gaussian_kl_sums"]
+# topology and dynamics (issue 7): measures are *_estimate / *Estimate, mst_length is an Enclosure
+from kernels._mst import mst_length
+from kernels._phdim import PHDimEstimate, ph_dim, ph_dim_loss
+from kernels._tails import TailIndexEstimate, bg_tail_index_estimate, trajectory_tail_index_estimate
+from kernels._esd import (
+    ESDMetricsEstimate,
+    PowerLawEstimate,
+    conv2d_matrices,
+    esd,
+    esd_metrics_estimate,
+    powerlaw_fit_estimate,
+    stable_rank_estimate,
+)
+
+__all__ = [
+    # norms, spectral norms, networks (issue 3)
+    "Activation", "ConvLayer", "DenseLayer", "Residual", "LipschitzUpper", "Margins", "lipschitz_upper",
+    "logit_margins", "path_norm",
+    "Enclosure", "conv_spectral_norm", "conv_spectral_norm_estimate", "distance_to_init", "frobenius_norm",
+    "max_abs", "nonzero_count", "norm_1_inf", "norm_21", "parameter_count", "sparsity", "RtolNotReached",
+    "spectral_norm", "spectral_norm_estimate",
+    # PAC-Bayes (issue 6): exact sums of the diagonal-Gaussian KL
+    "gaussian_kl_sums",
+    # topology and dynamics (issue 7)
+    "mst_length",
+    "PHDimEstimate",
+    "ph_dim",
+    "ph_dim_loss",
+    "TailIndexEstimate",
+    "bg_tail_index_estimate",
+    "trajectory_tail_index_estimate",
+    "ESDMetricsEstimate",
+    "PowerLawEstimate",
+    "conv2d_matrices",
+    "esd",
+    "esd_metrics_estimate",
+    "powerlaw_fit_estimate",
+    "stable_rank_estimate",
+]

@@ -4,8 +4,9 @@ Nothing here uses the interval code of :mod:`theorems`: the sympy statement is l
 at ``prec`` bits (256 by default), inputs are read as exact rationals with :class:`fractions.Fraction`, and the two
 special functions have their own implementations:
 
-* ``kl^{-1}(q, c)``: bisection on ``[q, 1]`` of ``p -> kl(q||p) - c`` at ``prec + 64`` bits (kl written with
-  ``log1p``; geometric steps for tiny roots; the closed form ``1 - e^{-c}`` at ``q = 0``);
+* ``kl^{-1}(q, c)``: Newton on ``p -> kl(q||p) - c`` at ``prec + 64`` bits from a coarse bisection, accepted only
+  when a tight bracket around the root is checked, else bisection (kl written with ``log1p``; geometric steps for
+  tiny roots; the closed form ``1 - e^{-c}`` at ``q = 0``);
 * ``Bbar(m, k, delta)``: Newton on ``p -> I_{1-p}(m-k, k+1) - delta`` with mpmath's regularized incomplete beta
   function (hypergeometric series, not the term recurrence the library uses), accepted only when a tight bracket
   around the root is checked, else bisection.
@@ -106,9 +107,30 @@ def ref_kl_inv(q: object, c: object) -> mpmath.mpf:
             return -mpmath.expm1(-c)  # kl(0||p) = -ln(1-p) <= c  <=>  p <= 1 - e^-c
         if ref_kl(q, mpmath.mpf(1) - mpmath.ldexp(1, -(out_prec + 32))) <= c:
             return mpmath.mpf(1)
-        start = q if q > 0 else mpmath.ldexp(1, -(out_prec + 64))
-        r = _bisect(lambda p: ref_kl(q, p) <= c, start, mpmath.mpf(1), out_prec + 16)
+        r = _kl_newton(q, c, out_prec + 16)
+        if r is None:
+            r = _bisect(lambda p: ref_kl(q, p) <= c, q, mpmath.mpf(1), out_prec + 16)
     return +r
+
+
+def _kl_newton(q: mpmath.mpf, c: mpmath.mpf, bits: int) -> mpmath.mpf | None:
+    """Newton on ``p -> kl(q||p) - c`` (derivative ``(p - q) / (p (1 - p))``) started from a coarse bisection;
+    returns the root only if a bracket of relative width ``2^-(bits-20)`` around it is checked, else None."""
+    x = _bisect(lambda p: ref_kl(q, p) <= c, q, mpmath.mpf(1), 30)
+    for _ in range(100):
+        if not q < x < 1:
+            return None
+        step = (ref_kl(q, x) - c) * x * (1 - x) / (x - q)
+        x_new = min(max(x - step, (x + q) / 2), (1 + x) / 2)
+        converged = abs(x_new - x) <= x * mpmath.ldexp(1, -bits)
+        x = x_new
+        if converged:
+            break
+    eps = mpmath.ldexp(1, -(bits - 20))
+    lo, hi = x * (1 - eps), x * (1 + eps)
+    if (lo <= q or ref_kl(q, lo) <= c) and (hi >= 1 or ref_kl(q, hi) > c):
+        return x
+    return None
 
 
 def ref_binom_tail(m: int, k: int, p: mpmath.mpf) -> mpmath.mpf:

@@ -1,0 +1,108 @@
+"""PH dimension: kernels.ph_dim against the same estimator computed with ripser, same process, same samples.
+
+The baseline is Birdal et al.'s ``calculate_ph_dim`` loop (tolgabirdal/PHDimGeneralization): one ripser call per
+sample on the sampled points (ripser computes the distances itself), the sum of the finite H0 bars, then the
+same least-squares fit. We run ripser with ``maxdim=0`` (only H0 is used; the strongest fair baseline) and,
+with ``--birdal-maxdim1``, also ripser's default ``maxdim=1`` as in their code. Ours: one float64 distance
+matrix for all samples, Prim per sample (numba). Reports the median over ``--runs`` interleaved runs.
+
+Usage: PYTHONPATH=. python benchmarks/topology.py [--quick] [--runs 3] [--config N,d,repeats ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "2")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+import numpy as np  # noqa: E402
+
+from kernels import ph_dim  # noqa: E402
+from kernels._phdim import sample_schedule  # noqa: E402
+
+
+def ripser_ph_dim(X: np.ndarray, sizes: np.ndarray, n_repeats: int, seed: int, maxdim: int) -> tuple[float, np.ndarray]:
+    from ripser import ripser
+
+    samples = sample_schedule(X.shape[0], sizes, n_repeats, seed, "independent")
+    E = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in samples:
+            dg = ripser(X[s], maxdim=maxdim)["dgms"][0]
+            dg = dg[np.isfinite(dg[:, 1])]
+            E.append(float((dg[:, 1] - dg[:, 0]).sum()))
+    x = np.repeat(np.log(sizes.astype(np.float64)), n_repeats)
+    y = np.log(np.array(E))
+    m = float(np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2))
+    return 1.0 / (1.0 - m), np.array(E)
+
+
+def trajectory_like(N: int, d: int, seed: int) -> np.ndarray:
+    """Points on a noisy 3-D curved sheet embedded in R^d, far from the origin (like SGD iterates)."""
+    rng = np.random.default_rng(seed)
+    t = rng.random((N, 3))
+    feats = np.concatenate([t, np.sin(3 * t), t[:, :1] * t[:, 1:2]], axis=1)
+    A = rng.standard_normal((feats.shape[1], d)) / np.sqrt(d)
+    return 10.0 + feats @ A + 1e-3 * rng.standard_normal((N, d)) / np.sqrt(d)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one small configuration, one run")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--config", action="append", default=[], help="N,d,repeats (repeatable)")
+    ap.add_argument("--birdal-maxdim1", action="store_true", help="also time ripser(maxdim=1) as in Birdal's code")
+    args = ap.parse_args(argv)
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+    except ImportError:
+        pass
+    import numba
+
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    if args.config:
+        configs = [tuple(int(v) for v in c.split(",")) for c in args.config]
+    elif args.quick:
+        configs = [(1000, 10_000, 1)]
+    else:
+        configs = [(1000, 10_000, 1), (1000, 10_000, 3), (2000, 20_000, 1)]
+    runs = 1 if args.quick else args.runs
+    ph_dim(np.random.default_rng(0).random((60, 40)), n_min=20, step=20)  # compile outside the timings
+    print(f"{'N':>6} {'d':>7} {'rep':>3} {'ours_s':>8} {'ripser0_s':>9} {'ratio':>7} {'dim_ours':>10} {'dim_ripser':>10} {'max_rel_dE':>10}")
+    worst = np.inf
+    for N, d, reps in configs:
+        X = trajectory_like(N, d, seed=N + d)
+        t_ours, t_rip = [], []
+        for _ in range(runs):  # interleaved, so machine noise hits both
+            t0 = time.perf_counter()
+            est = ph_dim(X, n_repeats=reps, seed=0)
+            t_ours.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            dim_r, E_r = ripser_ph_dim(X, np.array(est.sizes), reps, 0, maxdim=0)
+            t_rip.append(time.perf_counter() - t0)
+        E = np.array(est.lengths).ravel()
+        rel = float(np.max(np.abs(E - E_r) / E_r))
+        to, tr = statistics.median(t_ours), statistics.median(t_rip)
+        worst = min(worst, tr / to)
+        print(f"{N:>6} {d:>7} {reps:>3} {to:>8.3f} {tr:>9.3f} {tr / to:>6.1f}x {est.dimension:>10.6f} {dim_r:>10.6f} {rel:>10.2e}")
+        if args.birdal_maxdim1:
+            t0 = time.perf_counter()
+            dim_r1, _ = ripser_ph_dim(X, np.array(est.sizes), reps, 0, maxdim=1)
+            t1 = time.perf_counter() - t0
+            print(f"{'':>18} ripser(maxdim=1) as in Birdal's code: {t1:.3f} s, ratio {t1 / to:.1f}x, dim {dim_r1:.6f}")
+    print(f"minimum speed-up over ripser(maxdim=0): {worst:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

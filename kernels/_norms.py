@@ -1,0 +1,181 @@
+"""Certified entrywise and group norms of a weight matrix, distance to initialisation, counts, sparsity.
+
+Rounding model (Higham, *Accuracy and Stability*, ch. 3): float64, round-to-nearest, gradual underflow.
+A sum of ``n`` nonnegative terms, each a rounded square, computed in *any* order (numba's parallel
+reduction included) satisfies ``|fl(s) - s| <= gamma_n s + n eta``; so ``s <= (fl(s) + n eta)/(1 - gamma_n)``
+and ``s >= (fl(s) - n eta)/(1 + gamma_n)``. Sums of absolute values (no products) drop the ``eta`` term.
+Square roots and the final unscaling by a power of two are rounded outward with ``math.nextafter``.
+Matrices are ``(out, in)``: row ``i`` holds the incoming weights of unit ``i`` (torch's Linear layout).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numba
+import numpy as np
+
+from boundcert.errors import InvalidInput
+from kernels._arrays import as_float64
+from kernels._enclosure import Enclosure
+from kernels._environment import check_environment
+from kernels._rounding import ETA, U, down, gamma, sqrt_down, sqrt_up, up
+from kernels._spectral import pow2_scale, unscale_down, unscale_up
+
+__all__ = [
+    "frobenius_norm", "norm_21", "norm_1_inf", "max_abs", "distance_to_init", "parameter_count",
+    "nonzero_count", "sparsity",
+]
+
+_V = "v1"
+
+
+@numba.njit(cache=False, fastmath=False, parallel=True)
+def _row_sums(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Per-row ``fl(sum a_ij^2)`` and ``fl(sum |a_ij|)`` (parallel over rows)."""
+    m, n = a.shape
+    sq = np.zeros(m)
+    ab = np.zeros(m)
+    for i in numba.prange(m):
+        s = 0.0
+        t = 0.0
+        for j in range(n):
+            x = a[i, j]
+            s += x * x
+            t += abs(x)
+        sq[i] = s
+        ab[i] = t
+    return sq, ab
+
+
+def _bounds_sumsq(s: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    g = gamma(max(n, 1))
+    lo = np.maximum(np.nextafter(np.nextafter(s - up(n * ETA), -np.inf) / up(1.0 + g), -np.inf), 0.0)
+    hi = np.nextafter(np.nextafter(s + up(n * ETA), np.inf) / down(1.0 - g), np.inf)
+    return lo, hi
+
+
+def _bounds_sum(s: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of an exact sum of ``n`` nonnegative floats from its rounded value (no products: no eta)."""
+    g = gamma(max(n, 1))
+    lo = np.maximum(np.nextafter(s / up(1.0 + g), -np.inf), 0.0)
+    hi = np.nextafter(s / down(1.0 - g), np.inf)
+    return lo, hi
+
+
+def _prepare(w: Any, name: str = "W") -> tuple[np.ndarray, int, bool]:
+    check_environment("kernels norms")
+    a = as_float64(w, name)
+    a = a.reshape(a.shape[0], -1) if a.ndim >= 2 else a.reshape(1, -1)
+    s, e, err = pow2_scale(a)
+    return np.ascontiguousarray(s), e, err == 0.0
+
+
+def _enc(lo: float, hi: float, e: int, exact: bool, slack: float, what: str) -> Enclosure:
+    if slack:  # entries lost to underflow while scaling down: widen by their largest effect
+        lo, hi = max(down(lo - slack), 0.0), up(hi + slack)
+    return Enclosure(unscale_down(lo, e), unscale_up(hi, e), f"kernels.{what} {_V}")
+
+
+def frobenius_norm(W: Any) -> Enclosure:
+    """Certified ``||W||_F`` (any shape, flattened to (rows, rest)); error term as in the module docstring."""
+    a, e, exact = _prepare(W)
+    if a.size == 0:
+        return Enclosure(0.0, 0.0, f"kernels.frobenius_norm {_V}")
+    sq, _ = _row_sums(a)
+    lo_r, hi_r = _bounds_sumsq(sq, a.shape[1])
+    lo, _ = _bounds_sum(np.array([np.sum(lo_r)]), a.shape[0])
+    _, hi = _bounds_sum(np.array([np.sum(hi_r)]), a.shape[0])
+    slack = 0.0 if exact else up(up(math.sqrt(a.size)) * ETA)
+    return _enc(sqrt_down(float(lo[0])), sqrt_up(float(hi[0])), e, exact, slack, "frobenius_norm")
+
+
+def norm_21(W: Any, *, over: Literal["columns", "rows"] = "columns") -> Enclosure:
+    """Certified ``||W||_{2,1} = sum_j ||W[:, j]||_2`` (``over="columns"``) or ``sum_i ||W[i, :]||_2`` (``"rows"``).
+
+    Bartlett et al. (2017) use ``||A^T||_{2,1}``, i.e. ``norm_21(A, over="rows")`` for ``A`` of shape (out, in).
+    """
+    if over not in ("columns", "rows"):
+        raise InvalidInput(f"over={over!r}: 'columns' or 'rows'")
+    a, e, exact = _prepare(W)
+    if over == "columns":
+        a = np.ascontiguousarray(a.T)
+    if a.size == 0:
+        return Enclosure(0.0, 0.0, f"kernels.norm_21 {_V}")
+    sq, _ = _row_sums(a)
+    lo_r, hi_r = _bounds_sumsq(sq, a.shape[1])
+    r_lo = np.maximum(np.nextafter(np.sqrt(lo_r), -np.inf), 0.0)
+    r_hi = np.nextafter(np.sqrt(hi_r), np.inf)
+    lo, _ = _bounds_sum(np.array([np.sum(r_lo)]), a.shape[0])
+    _, hi = _bounds_sum(np.array([np.sum(r_hi)]), a.shape[0])
+    slack = 0.0 if exact else up(a.shape[0] * up(math.sqrt(a.shape[1])) * ETA)
+    return _enc(float(lo[0]), float(hi[0]), e, exact, slack, "norm_21")
+
+
+def norm_1_inf(W: Any) -> Enclosure:
+    """Certified ``max_i sum_j |W_ij|`` (largest l1 norm of a unit's incoming weights; Neyshabur et al. 2015)."""
+    a, e, exact = _prepare(W)
+    if a.size == 0:
+        return Enclosure(0.0, 0.0, f"kernels.norm_1_inf {_V}")
+    _, ab = _row_sums(a)
+    lo_r, hi_r = _bounds_sum(ab, a.shape[1])
+    slack = 0.0 if exact else up(a.shape[1] * ETA)
+    return _enc(float(np.max(lo_r)), float(np.max(hi_r)), e, exact, slack, "norm_1_inf")
+
+
+def max_abs(W: Any) -> Enclosure:
+    """``max |W_ij|``: exact (a point enclosure)."""
+    check_environment("kernels.max_abs")
+    a = as_float64(W, "W")
+    m = float(np.max(np.abs(a))) if a.size else 0.0
+    return Enclosure(m, m, f"kernels.max_abs {_V}")
+
+
+def distance_to_init(W: Any, W0: Any, *, norm: Literal["fro", "21"] = "fro",
+                     over: Literal["columns", "rows"] = "columns") -> Enclosure:
+    """Certified ``||W - W0||`` (Frobenius or (2,1)). ``D~ = fl(W - W0)`` has ``|D - D~| <= u |D~|`` entrywise
+    (round-to-nearest subtraction; exact on underflow), so the norm of the exact difference lies in
+    ``[(1 - u) ||D~||_lo, (1 + u) ||D~||_hi]`` for both norms (they are absolute and monotone)."""
+    a = as_float64(W, "W")
+    b = as_float64(W0, "W0")
+    if a.shape != b.shape:
+        raise InvalidInput(f"W0.shape={b.shape!r}: must equal W.shape={a.shape!r}")
+    with np.errstate(over="raise"):
+        try:
+            d = a - b
+        except FloatingPointError:
+            raise InvalidInput("W - W0 overflows float64; scale both by a power of two first") from None
+    enc = frobenius_norm(d) if norm == "fro" else norm_21(d, over=over) if norm == "21" else None
+    if enc is None:
+        raise InvalidInput(f"norm={norm!r}: 'fro' or '21'")
+    lo = max(down(enc.lo * down(1.0 - U)), 0.0)
+    hi = up(enc.hi * up(1.0 + U))
+    return Enclosure(lo, hi, f"kernels.distance_to_init[{norm}] {_V}")
+
+
+def parameter_count(weights: Any) -> int:
+    """Exact number of entries of one array or of a list of arrays."""
+    if isinstance(weights, (list, tuple)):
+        return sum(parameter_count(w) for w in weights)
+    return int(np.prod(np.shape(weights)))
+
+
+def nonzero_count(weights: Any) -> int:
+    """Exact number of nonzero entries (one array or a list)."""
+    if isinstance(weights, (list, tuple)):
+        return sum(nonzero_count(w) for w in weights)
+    return int(np.count_nonzero(as_float64(weights, "weights")))
+
+
+def sparsity(weights: Any) -> Enclosure:
+    """Fraction of exactly-zero entries, as an outward-rounded enclosure of the exact rational."""
+    total = parameter_count(weights)
+    if total == 0:
+        raise InvalidInput("weights has no entries: sparsity of an empty set is undefined")
+    zeros = total - nonzero_count(weights)
+    if zeros in (0, total):
+        q = float(zeros // total)
+        return Enclosure(q, q, f"kernels.sparsity {_V}")
+    q = zeros / total  # correctly rounded: the exact rational lies within one ulp
+    return Enclosure(max(down(q), 0.0), min(up(q), 1.0), f"kernels.sparsity {_V}")
