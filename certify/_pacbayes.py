@@ -155,11 +155,13 @@ def mc_emp_upper(errors: int, n: int, m: int, delta_mc: str, mode: McMode) -> tu
     values = {"mc_errors": enclose(errors), "mc_draws": enclose(n * m), "mc_budget_n": enclose(budget_n),
               "delta_mc": enclose(delta_mc)}
     up = theorems.eval_tree(tree, values)
-    record = {"mode": mode, "tree": tree, "inputs": {kk: str(v.lo) if v.is_point else repr(v) for kk, v in
-                                                    (("mc_errors", values["mc_errors"]), ("mc_draws", values["mc_draws"]),
-                                                     ("mc_budget_n", values["mc_budget_n"]))},
+    record = {"mode": mode, "tree": tree,
+              "inputs": {"mc_errors": str(errors), "mc_draws": str(n * m), "mc_budget_n": str(budget_n),
+                         "delta_mc": delta_mc},
+              "check": "inputs.emp_risk.hi >= eval(tree, inputs).hi; both ends written exactly below",
               "delta_mc": delta_mc, "n_passes": n, "m": m, "errors": errors,
-              "emp_risk_estimate": errors / (n * m), "result_hi": up.hi_str(20)}
+              "emp_risk_estimate": errors / (n * m), "result_hi": up.hi_str(20),
+              "result_lo_exact": theorems.exact_hex(up.lo), "result_hi_exact": theorems.exact_hex(up.hi)}
     return up, record
 
 

@@ -90,3 +90,10 @@ def test_compression_certificate_counts_exactly(tmp_path, mnist1d):
     assert theorems.enclose(d["inputs"]["emp_risk"]["lo"]).contains(Fraction(k, len(train[1]))) or theorems.Interval(theorems.enclose(d["inputs"]["emp_risk"]["lo"]).lo, theorems.enclose(
         d["inputs"]["emp_risk"]["hi"]).hi).contains(Fraction(k, len(train[1])))
     assert d["inputs"]["code_bits"]["lo_decimal"].startswith(str(bits))
+
+
+def test_emp_risk_derivation_rechecks_from_its_record():
+    up, rec = mc_emp_upper(123, 4, 2500, "0.01", "per_example")
+    vals = {k: theorems.enclose(v) for k, v in rec["inputs"].items()}
+    again = theorems.eval_tree(rec["tree"], vals)
+    assert theorems.exact_hex(again.hi) == rec["result_hi_exact"] == theorems.exact_hex(up.hi)
