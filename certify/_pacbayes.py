@@ -289,7 +289,7 @@ def pacbayes_certificate(post: StoredPosterior, *, theorem_id: str, m: int, emp_
                      f"({mc_record['mode']}), errors={mc_record['errors']}, delta_mc={mc_record['delta_mc']}; "
                      "derivation in extra.emp_risk_derivation"),
         "kl": (kl, "kernel:gaussian_kl_sums v1",
-               f"KL(Q||P) of the stored posterior {post.path} (sha256 {post.sha256}), prior {prior_var.describe()}"),
+               f"KL(Q||P) of the stored posterior {Path(post.path).name} (sha256 {post.sha256}), prior {prior_var.describe()}"),
         "delta": (enclose(delta), "user", f"delta={delta}"),
     }
     if "j" in theorems.tree_symbols(t.tree()):
@@ -303,7 +303,7 @@ def pacbayes_certificate(post: StoredPosterior, *, theorem_id: str, m: int, emp_
              f"{post.sha256[:16]}...) is at most {result.hi_str(6)}.")
     ex = dict(extra)
     ex["emp_risk_derivation"] = mc_record
-    ex["posterior"] = {"path": post.path, "sha256": post.sha256, "sizes": list(post.sizes),
+    ex["posterior"] = {"path": Path(post.path).name, "sha256": post.sha256, "sizes": list(post.sizes),
                        "n_params": post.n_params, "meta": post.meta}
     return Certificate(
         theorem=theorem_record(t),
@@ -311,7 +311,8 @@ def pacbayes_certificate(post: StoredPosterior, *, theorem_id: str, m: int, emp_
         hypotheses=tuple({"name": c.name, "statement": c.statement, "status": c.status} for c in checks),
         result=result,
         claim=claim,
-        model={"path": post.path, "sha256": post.sha256, "kind": "diagonal Gaussian posterior over an MLP",
+        model={"path": Path(post.path).name, "path_is_relative_to": "the certificate's directory",
+               "sha256": post.sha256, "kind": "diagonal Gaussian posterior over an MLP",
                "arch": f"MLP {'-'.join(map(str, post.sizes))} ReLU"},
         data=data,
         delta={"total": total, "split": [{"use": theorem_id, "delta": delta},
