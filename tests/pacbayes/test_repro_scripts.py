@@ -49,3 +49,14 @@ def test_committed_results_have_the_format(name):
     if not path.exists():
         pytest.skip(f"{path.name} not committed yet")
     _check_results(path)
+
+
+def test_committed_certificates_name_their_files_by_hash():
+    from certify._posterior import file_sha256
+
+    certs = sorted((ROOT / "results").glob("*/certificate.json")) + sorted((ROOT / "results").glob("*/*/certificate.json"))
+    for c in certs:
+        d = json.loads(c.read_text())
+        f = c.parent / d["model"]["path"]
+        assert f.exists(), f
+        assert file_sha256(f) == (d["model"].get("sha256") or d["model"].get("code_sha256"))
