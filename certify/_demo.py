@@ -1,10 +1,11 @@
 """``certify demo``: the main job on embedded data.
 
 Trains :func:`certify.zoo.mnist1d_mlp` on MNIST-1D's 4000 training examples (seeded, CPU), saves it as safetensors,
-certifies its test error with Langford's test-set bound (``test_set.binomial_tail``) on the 1000 held-out examples,
-and writes ``certificate.json`` beside the model. Unless ``pacbayes=False`` it then adds a PAC-Bayes certificate in a
-small configuration (:func:`certify._pacbayes.run_pacbayes`: MLP 40-128-10, prior learnt on half of the training
-set, f_quad posterior, per-example Monte Carlo) under ``pacbayes/``.
+certifies its test error with Langford's test-set bound (``test_set.binomial_tail``) on the 1000 held-out examples
+through the same path as ``certify run`` (certificate.json, reproduce.sh, report.html, report.md beside the model),
+then runs the independent checker on the certificate and the model file. Unless ``pacbayes=False`` it then adds a
+PAC-Bayes certificate in a small configuration (:func:`certify._pacbayes.run_pacbayes`: MLP 40-128-10, prior learnt
+on half of the training set with shift augmentation, f_quad posterior, per-example Monte Carlo) under ``pacbayes/``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import numpy as np
 
 from certify._certificate import Certificate
 from certify._data import Dataset, load_builtin
-from certify._pipeline import certify
 
 __all__ = ["DemoResult", "train_classifier", "run_demo"]
 
@@ -28,6 +28,7 @@ class DemoResult:
     model_path: Path
     train_accuracy: float
     test_accuracy: float
+    verdict: str = ""
     pacbayes: object = None  # certify._pacbayes.PacBayesResult when the PAC-Bayes step ran
 
 
@@ -78,28 +79,26 @@ def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.
     torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
     out = Path(out)
     train, test = load_builtin("mnist1d", "train"), load_builtin("mnist1d", "test")
+    from certify._checker import check
+    from certify._run import run_job
+
     torch.manual_seed(0)
     model = train_classifier(mnist1d_mlp(), train, epochs=epochs, progress=progress)
-    cert = certify(
-        model,
-        test,
-        theorem="test_set.binomial_tail",
-        delta=delta,
-        model_info={"path": "model.safetensors", "arch": "certify.zoo:mnist1d_mlp", "trained_on": "mnist1d:train"},
-        reproduce=f"certify demo --out {out} --delta {delta}",
-    )
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / "model.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(model_path))
-    path = cert.save(out / "certificate.json")
+    r = run_job(str(model_path), "mnist1d", "test_set.binomial_tail", delta, out=out, arch="certify.zoo:mnist1d_mlp",
+                progress=progress)
+    cert, path = r.certificates["test_set.binomial_tail"], r.paths["certificate.json"]
+    verdict = check(str(path), model=str(model_path)).verdict
     pb = None
     if pacbayes:
         from certify._pacbayes import PacBayesConfig, run_pacbayes
 
-        cfg = PacBayesConfig(sizes=(40, 128, 10), prior="data_dependent", objective="f_quad", prior_epochs=max(1, 2 * epochs // 3),
-                             posterior_epochs=max(1, epochs // 6), mc_passes=5, batch=128, posterior_lr=1e-3,
-                             prior_shift=4)
+        cfg = PacBayesConfig(sizes=(40, 128, 10), prior="data_dependent", objective="f_quad",
+                             prior_epochs=max(1, 2 * epochs // 3), posterior_epochs=max(1, epochs // 6), mc_passes=5,
+                             batch=128, posterior_lr=1e-3, prior_shift=4)
         info = {"name": "mnist1d", "split": "train", "train_sha256": train.sha256, "test_sha256": test.sha256}
         pb = run_pacbayes(cfg, (train.x, train.y), (test.x, test.y), out / "pacbayes", data_info=info,
                           reproduce=f"certify demo --out {out} --delta {delta}", progress=progress)
-    return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test), pb)
+    return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test), verdict, pb)

@@ -116,6 +116,9 @@ def test_demo_writes_model_and_certificate(tmp_path):
     d = json.loads(r.certificate_path.read_text())
     assert d["theorem"]["id"] == "test_set.binomial_tail" and d["data"]["n"] == 1000
     assert float(d["result"]["hi"]) >= 1 - r.test_accuracy  # the bound is at least the measured test error
+    assert r.verdict == "VERIFIED"
+    names = {p.name for p in r.certificate_path.parent.iterdir()}
+    assert {"reproduce.sh", "report.html", "report.md"} <= names
     pb = json.loads(r.pacbayes.certificate_path.read_text())
     assert pb["theorem"]["id"] == "pac_bayes.kl" and len(pb["delta"]["split"]) == 2
     assert pb["model"]["sha256"] and r.pacbayes.posterior_path.exists()
