@@ -223,7 +223,8 @@ def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path,
     }
     enclosed = t.enclose_inputs({kk: v[0] for kk, v in values.items()})
     checks = t.check_hypotheses(enclosed)
-    result = theorems.eval_tree(t.tree(), enclosed)
+    witnesses: list[dict] = []
+    result = theorems.eval_tree(t.tree(), enclosed, witnesses)
     whash = weights_sha256(weights)
     claim = (f"With probability at least 1 - {delta} over the sample, the 0-1 risk of the network rebuilt from the "
              f"{code.n_bits}-bit code in {code_path.name} (weights sha256 {whash[:16]}...) is at most "
@@ -245,6 +246,7 @@ def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path,
         reproduce=reproduce,
         created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         extra=ex,
+        witnesses=tuple(witnesses),
     )
 
 
@@ -309,7 +311,7 @@ def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray]
     n, scale = quantise(z, n_levels=cfg.n_levels, method=cfg.method, prune=cfg.prune)
     code = encode_model(dec, n, scale)
     cert = compression_certificate(
-        dec, code, out / "model.code", x, y, delta=cfg.delta, data=data_info,
+        dec, code, out / "model.code", x, y, delta=cfg.delta, data={**data_info, "n": int(len(y))},
         extra={"config": {k: getattr(cfg, k) for k in cfg.__slots__}, "seeds": {"decoder_and_training": cfg.seed}},
         reproduce=reproduce)
     weights = rebuild(dec, code)

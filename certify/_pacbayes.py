@@ -154,14 +154,17 @@ def mc_emp_upper(errors: int, n: int, m: int, delta_mc: str, mode: McMode) -> tu
     tree = theorems.to_tree(expr)
     values = {"mc_errors": enclose(errors), "mc_draws": enclose(n * m), "mc_budget_n": enclose(budget_n),
               "delta_mc": enclose(delta_mc)}
-    up = theorems.eval_tree(tree, values)
+    wit: list[dict] = []
+    up = theorems.eval_tree(tree, values, wit)
     record = {"mode": mode, "tree": tree,
               "inputs": {"mc_errors": str(errors), "mc_draws": str(n * m), "mc_budget_n": str(budget_n),
                          "delta_mc": delta_mc},
               "check": "inputs.emp_risk.hi >= eval(tree, inputs).hi; both ends written exactly below",
               "delta_mc": delta_mc, "n_passes": n, "m": m, "errors": errors,
               "emp_risk_estimate": errors / (n * m), "result_hi": up.hi_str(20),
-              "result_lo_exact": theorems.exact_hex(up.lo), "result_hi_exact": theorems.exact_hex(up.hi)}
+              "result_lo_exact": theorems.exact_hex(up.lo), "result_hi_exact": theorems.exact_hex(up.hi),
+              "witnesses": [{"op": w["op"], "lo": theorems.exact_hex(w["lo"]), "hi": theorems.exact_hex(w["hi"])}
+                            for w in wit]}
     return up, record
 
 
@@ -296,7 +299,8 @@ def pacbayes_certificate(post: StoredPosterior, *, theorem_id: str, m: int, emp_
         values["j"] = (enclose(prior_var.j), "model", prior_var.describe())
     enclosed = t.enclose_inputs({k: v[0] for k, v in values.items()})
     checks = t.check_hypotheses(enclosed)
-    result = theorems.eval_tree(t.tree(), enclosed)
+    witnesses: list[dict] = []
+    result = theorems.eval_tree(t.tree(), enclosed, witnesses)
     total = _add_decimals(delta, mc_record["delta_mc"])
     claim = (f"With probability at least 1 - {total} over the sample and the Monte Carlo draws, the 0-1 risk of the "
              f"stochastic classifier Q (the Gaussian posterior stored in {Path(post.path).name}, sha256 "
@@ -322,6 +326,7 @@ def pacbayes_certificate(post: StoredPosterior, *, theorem_id: str, m: int, emp_
         reproduce=reproduce,
         created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         extra=ex,
+        witnesses=tuple(witnesses),
     )
 
 
@@ -454,7 +459,8 @@ def run_pacbayes(cfg: PacBayesConfig, train: tuple[np.ndarray, np.ndarray], test
         "kl_upper": float(kl.hi),  # the enclosure's upper end (rounded to a float for reading)
     }
     data = dict(data_info)
-    data.update({"part": "bound part" if cfg.prior == "data_dependent" else "train", "n_bound": m, "split": split})
+    data.update({"part": "bound part" if cfg.prior == "data_dependent" else "train", "n": m, "n_bound": m,
+                 "split": split})
     extra = {"config": {k: getattr(cfg, k) for k in cfg.__slots__}, "seeds": {"init_and_training": cfg.seed,
              "split": cfg.split_seed, "monte_carlo": cfg.seed + 7, "test_estimate": cfg.seed + 11},
              "prior": {"kind": cfg.prior, "variance": pv.describe()}, "estimates": estimates}

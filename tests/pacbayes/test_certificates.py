@@ -55,6 +55,10 @@ def test_pacbayes_certificate_is_straight(tmp_path, mnist1d, prior):
             for k, v in d["inputs"].items()}
     again = theorems.eval_tree(d["theorem"]["statement_tree"], vals)
     assert theorems.exact_hex(again.hi) == d["result"]["hi_exact"]
+    # the independent checker verifies the arithmetic and the delta split
+    from certify._checker import check
+
+    assert check(str(r.certificate_path)).verdict == "VERIFIED"
 
 
 def test_mc_upper_is_above_frequency_and_kl_budget_is_spent():
@@ -90,6 +94,9 @@ def test_compression_certificate_counts_exactly(tmp_path, mnist1d):
     assert theorems.enclose(d["inputs"]["emp_risk"]["lo"]).contains(Fraction(k, len(train[1]))) or theorems.Interval(theorems.enclose(d["inputs"]["emp_risk"]["lo"]).lo, theorems.enclose(
         d["inputs"]["emp_risk"]["hi"]).hi).contains(Fraction(k, len(train[1])))
     assert d["inputs"]["code_bits"]["lo_decimal"].startswith(str(bits))
+    from certify._checker import check
+
+    assert check(str(r.certificate_path)).verdict == "VERIFIED"
 
 
 def test_emp_risk_derivation_rechecks_from_its_record():

@@ -60,3 +60,6 @@ def test_committed_certificates_name_their_files_by_hash():
         f = c.parent / d["model"]["path"]
         assert f.exists(), f
         assert file_sha256(f) == (d["model"].get("sha256") or d["model"].get("code_sha256"))
+        from certify._checker import check
+
+        assert check(str(c)).verdict == "VERIFIED", c
