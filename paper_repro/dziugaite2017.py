@@ -74,9 +74,15 @@ def main(argv=None) -> int:
         else:
             rows.append(row(label + ": bound", None, b, None, within=b < limit,
                             why=f"no paper number; criterion: bound < {limit}"))
-        rows.append(row(label + ": stochastic test error (estimate)", 0.034 if paper else None,
-                        r.estimates["stochastic_test_error_estimate"], None, within=True,
-                        why="measurement beside the bound"))
+        err = r.estimates["stochastic_test_error_estimate"]
+        if paper is not None:  # the paper's T-600 test error on binary MNIST, 0.034 (Table 1)
+            rows.append(row(label + ": stochastic test error (estimate)", 0.034, err, 0.01,
+                            why="" if abs(err - 0.034) <= 0.01 else
+                            "binary Fashion-MNIST (ours) is a harder task than the paper's binary MNIST, and our "
+                            "T-100 trains for 4+3 epochs on 2 CPU cores; a measurement, not a bound"))
+        else:
+            rows.append(row(label + ": stochastic test error (estimate)", None, err, None, within=True,
+                            why="measurement beside the bound (no paper number)"))
     minutes = (time.time() - t0) / 60
     scale = ("quick smoke run (subsamples, tiny nets)" if q else
              "binary FMNIST m=60000 T-100 4+3 epochs; MNIST-1D 4000 train, 40-512-512-10 (shift augmentation), 60+30 epochs; 2 shared CPU cores")
