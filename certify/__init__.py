@@ -1,26 +1,61 @@
 """certify: the user's door. Load models and data, run the pipeline, write and check certificates, the CLI.
 
-``certify.certify(model, data, theorem=..., delta=...) -> Certificate``; ``Certificate.save(path)``.
+``certify.certify(model, data, theorem=..., delta=...) -> Certificate``; ``Certificate.save(path)``;
+``certify.check(cert) -> CheckResult``; ``certify.load_model(path_or_module, arch=None) -> LoadedModel``.
+
+Names are imported lazily (PEP 562) so that ``import certify._checker`` loads only the standard library and mpmath.
 """
 
-from certify import errors
-from certify._certificate import FORMAT_VERSION, Certificate, InputRecord
-from certify._data import BUILTINS, Dataset, dataset_sha256, load_builtin
-from certify._pipeline import PROVIDERS, Provided, RunContext, certify, model_sha256, register_provider
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "BUILTINS",
     "Certificate",
+    "CheckResult",
     "Dataset",
     "FORMAT_VERSION",
     "InputRecord",
+    "LoadedModel",
+    "Network",
     "PROVIDERS",
     "Provided",
     "RunContext",
     "certify",
+    "check",
     "dataset_sha256",
     "errors",
     "load_builtin",
+    "load_data",
+    "load_model",
     "model_sha256",
     "register_provider",
 ]
+
+_WHERE = {
+    "FORMAT_VERSION": "certify._certificate", "Certificate": "certify._certificate", "InputRecord": "certify._certificate",
+    "BUILTINS": "certify._data", "Dataset": "certify._data", "dataset_sha256": "certify._data",
+    "load_builtin": "certify._data", "load_data": "certify._data",
+    "PROVIDERS": "certify._pipeline", "Provided": "certify._pipeline", "RunContext": "certify._pipeline",
+    "certify": "certify._pipeline", "model_sha256": "certify._pipeline", "register_provider": "certify._pipeline",
+    "CheckResult": "certify._checker", "LoadedModel": "certify.load", "Network": "certify._network",
+    "load_model": "certify.load",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "errors":
+        return importlib.import_module("certify.errors")
+    if name == "check":
+        return importlib.import_module("certify._checker").check
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'certify' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -4,7 +4,8 @@ Format (``format_version`` 1; field by field in docs/certificate.rst, JSON Schem
 the theorem (id, version, statement as LaTeX and as a portable expression tree), every input as an enclosure written
 *exactly* (hex floats ``0xMANpEXP``; decimal strings are rounded outward and given for reading only), where each
 input came from, the hypotheses with their status, model and data sha256, the delta budget and its split, the result
-enclosure, the environment and the reproduction command. Writes are atomic (temp file + rename).
+enclosure, the witnesses (proven brackets of the special-function nodes, in evaluation order, which the checker
+verifies instead of recomputing), the environment and the reproduction command. Writes are atomic (temp file + rename).
 
 Everything but ``created`` is a deterministic function of the inputs: two runs give byte-identical files apart from
 that field.
@@ -67,6 +68,7 @@ class Certificate:
     reproduce: str
     created: str
     extra: Mapping[str, Any] = field(default_factory=dict)
+    witnesses: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def bound(self) -> Interval:
@@ -93,6 +95,9 @@ class Certificate:
             "environment": dict(self.environment),
             "reproduce": self.reproduce,
             "extra": dict(self.extra),
+            "witnesses": [
+                {"op": w["op"], "lo": exact_hex(w["lo"]), "hi": exact_hex(w["hi"])} for w in self.witnesses
+            ],
         }
 
     def to_json(self) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 
-__all__ = ["Dataset", "Split", "BUILTINS", "load_builtin", "load_idx_dir", "dataset_sha256", "FASHION_MNIST_DIR"]
+__all__ = ["Dataset", "Split", "BUILTINS", "load_builtin", "load_data", "load_data_file", "load_idx_dir", "dataset_sha256", "FASHION_MNIST_DIR"]
 
 Split = Literal["train", "test"]
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -41,6 +41,7 @@ class Dataset:
     name: str
     split: str
     sha256: str
+    file_sha256: str | None = None
 
     @property
     def n(self) -> int:
@@ -51,7 +52,8 @@ class Dataset:
         return int(self.y.max()) + 1 if self.n else 0
 
     @classmethod
-    def from_arrays(cls, x: object, y: object, *, name: str = "arrays", split: str = "given") -> "Dataset":
+    def from_arrays(cls, x: object, y: object, *, name: str = "arrays", split: str = "given",
+                    file_sha256: str | None = None) -> "Dataset":
         """Validate and wrap arrays (numpy or torch): non-empty, matching lengths, finite, integer labels >= 0."""
         xa = _to_numpy(x, "x").astype(np.float32, copy=False)
         ya = _to_numpy(y, "y")
@@ -70,7 +72,7 @@ class Dataset:
         if not np.all(np.isfinite(xa)):
             raise InvalidInput(f"data {name!r}: x contains NaN or Inf: clean the inputs first")
         xa, ya = np.ascontiguousarray(xa), np.ascontiguousarray(ya)
-        return cls(xa, ya, name, split, dataset_sha256(xa, ya))
+        return cls(xa, ya, name, split, dataset_sha256(xa, ya), file_sha256)
 
 
 def _to_numpy(a: object, name: str) -> np.ndarray:
@@ -159,3 +161,55 @@ def load_builtin(name: str, split: Split = "test") -> Dataset:
     else:
         raise InvalidInput(f"data={name!r} is not a built-in dataset: use one of {', '.join(BUILTINS)}, idx:DIR, or a file")
     return Dataset.from_arrays(x, y, name=name, split=split)
+
+
+def load_data_file(path: str | Path) -> Dataset:
+    """``.npz`` with arrays ``x`` and ``y``, or a torch file (``weights_only=True``) holding ``{"x", "y"}`` or
+    ``(x, y)``; the sha256 of the file bytes is recorded."""
+    import hashlib as _h
+
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInput(f"data file {str(p)!r} does not exist: give a .npz/.pt file or a built-in name "
+                           f"({', '.join(BUILTINS)})")
+    digest = _h.sha256(p.read_bytes()).hexdigest()
+    if p.suffix == ".npz":
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                if "x" not in z or "y" not in z:
+                    raise InvalidInput(f"{str(p)!r} has arrays {sorted(z.files)}: save them as x=..., y=...")
+                x, y = z["x"], z["y"]
+        except InvalidInput:
+            raise
+        except Exception as exc:
+            raise InvalidInput(f"{str(p)!r} is not a readable .npz file ({type(exc).__name__}): re-save it") from None
+    else:
+        import torch
+
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                obj = torch.load(str(p), map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise InvalidInput(f"{str(p)!r} cannot be loaded with weights_only=True ({type(exc).__name__}): save "
+                               "tensors x and y as a dict or an .npz") from None
+        if isinstance(obj, dict) and "x" in obj and "y" in obj:
+            x, y = obj["x"], obj["y"]
+        elif isinstance(obj, (tuple, list)) and len(obj) == 2:
+            x, y = obj
+        else:
+            raise InvalidInput(f"{str(p)!r} holds {type(obj).__name__}: save {{'x': X, 'y': Y}} or (X, Y)")
+    return Dataset.from_arrays(x, y, name=p.name, split="file", file_sha256=digest)
+
+
+def load_data(spec: str | Path) -> Dataset:
+    """A data file (``.npz``, ``.pt``/``.pth``), or a built-in ``NAME`` (test split) / ``NAME:train``."""
+    text = str(spec)
+    if Path(text).suffix in (".npz", ".pt", ".pth") or Path(text).is_file():
+        return load_data_file(text)
+    if text.startswith("idx:"):
+        return load_builtin(text, "test")
+    name, _, split = text.partition(":")
+    return load_builtin(name, split or "test")  # type: ignore[arg-type]

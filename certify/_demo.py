@@ -1,8 +1,9 @@
 """``certify demo``: the main job on embedded data.
 
 Trains :func:`certify.zoo.mnist1d_mlp` on MNIST-1D's 4000 training examples (seeded, CPU), saves it as safetensors,
-certifies its test error with Langford's test-set bound (``test_set.binomial_tail``) on the 1000 held-out examples,
-and writes ``certificate.json`` beside the model.
+certifies its test error with Langford's test-set bound (``test_set.binomial_tail``) on the 1000 held-out examples
+through the same path as ``certify run`` (certificate.json, reproduce.sh, report.html, report.md beside the model),
+then runs the independent checker on the certificate and the model file.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 
 from certify._certificate import Certificate
 from certify._data import Dataset, load_builtin
-from certify._pipeline import certify
 
 __all__ = ["DemoResult", "train_classifier", "run_demo"]
 
@@ -26,6 +26,7 @@ class DemoResult:
     model_path: Path
     train_accuracy: float
     test_accuracy: float
+    verdict: str = ""
 
 
 def train_classifier(model, train: Dataset, *, epochs: int, lr: float = 1e-3, batch: int = 128, seed: int = 0,
@@ -72,18 +73,16 @@ def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     out = Path(out)
     train, test = load_builtin("mnist1d", "train"), load_builtin("mnist1d", "test")
+    from certify._checker import check
+    from certify._run import run_job
+
     torch.manual_seed(0)
     model = train_classifier(mnist1d_mlp(), train, epochs=epochs, progress=progress)
-    cert = certify(
-        model,
-        test,
-        theorem="test_set.binomial_tail",
-        delta=delta,
-        model_info={"path": "model.safetensors", "arch": "certify.zoo:mnist1d_mlp", "trained_on": "mnist1d:train"},
-        reproduce=f"certify demo --out {out} --delta {delta}",
-    )
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / "model.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(model_path))
-    path = cert.save(out / "certificate.json")
-    return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test))
+    r = run_job(str(model_path), "mnist1d", "test_set.binomial_tail", delta, out=out, arch="certify.zoo:mnist1d_mlp",
+                progress=progress)
+    cert, path = r.certificates["test_set.binomial_tail"], r.paths["certificate.json"]
+    verdict = check(str(path), model=str(model_path)).verdict
+    return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test), verdict)

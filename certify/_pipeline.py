@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
 import platform
 import sys
 from dataclasses import dataclass, field
@@ -25,9 +26,9 @@ from fractions import Fraction
 
 import theorems
 from boundcert import __version__
-from boundcert.errors import InvalidInput
+from boundcert.errors import HypothesisNotMet, InvalidInput, UnsoundEnvironment
 from certify._certificate import Certificate, InputRecord
-from certify._data import Dataset, load_builtin
+from certify._data import Dataset, load_data
 from theorems import Interval, Theorem, enclose, parse_exact
 
 __all__ = ["certify", "RunContext", "Provided", "PROVIDERS", "register_provider", "model_sha256", "environment"]
@@ -51,6 +52,8 @@ class RunContext:
     delta: Interval
     delta_text: str
     cache: dict[str, Any] = field(default_factory=dict)
+    theorem: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
 
     def predictions(self) -> np.ndarray:
         """Class predictions of the model on the data (cached), float32 CPU forward pass, TF32 off."""
@@ -152,11 +155,51 @@ def environment() -> dict[str, Any]:
 def _resolve_data(data: object) -> Dataset:
     if isinstance(data, Dataset):
         return data
-    if isinstance(data, str):
-        return load_builtin(data, "test")
+    if isinstance(data, (str, os.PathLike)):
+        return load_data(data)
     if isinstance(data, tuple) and len(data) == 2:
         return Dataset.from_arrays(*data)
     raise InvalidInput(f"data ({type(data).__name__}) is not usable: give (x, y) arrays, a Dataset or a built-in name")
+
+
+def check_environment() -> None:
+    """Refuse an environment that voids the rounding model: subnormals flushed to zero (numpy or torch), TF32 on."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    tiny = np.float64(2.0**-1022)
+    numpy_ftz = (np.array([tiny]) / 2.0)[0] == 0.0
+    torch_ftz = bool((torch.tensor([float(tiny)], dtype=torch.float64) / 2.0)[0] == 0.0)
+    if numpy_ftz or torch_ftz:
+        raise UnsoundEnvironment(
+            "this process flushes subnormal numbers to zero (e.g. torch.set_flush_denormal(True) or a -ffast-math "
+            "library): the certified error bounds assume gradual underflow; run in a default floating-point mode"
+        )
+
+
+def predict_check(ctx: RunContext) -> None:
+    """Run the model once on the data (cached): shape and label mismatches are refused before any provider runs."""
+    ctx.predictions()
+
+
+def _model_hypotheses(t: Theorem, checks: tuple, ctx: RunContext) -> tuple:
+    """Upgrade hypotheses about the network that the loader proves mechanically from ``assumed`` to ``checked``."""
+    from theorems._theorem import HypothesisCheck
+
+    out = []
+    for c in checks:
+        status = c.status
+        if c.name == "h_homogeneous_activation" and "chain" in ctx.cache:
+            status = "checked"  # certify._providers.chain_layers refused anything else
+        elif c.name == "h_multiclass" and "chain" in ctx.cache:
+            status = "checked"  # outputs = classes, labels below outputs (predict) and ties counted as errors
+        elif c.name == "h_binary":
+            raise HypothesisNotMet(f"theorem {t.id} needs one real output and labels +-1: use its _multiclass variant")
+        elif c.name == "h_lipschitz_upper" and "lipschitz" in ctx.cache:
+            status = "checked"
+        out.append(HypothesisCheck(c.name, c.statement, status))
+    return tuple(out)
 
 
 def _claim(t: Theorem, result: Interval, delta_text: str) -> str:
@@ -170,7 +213,8 @@ def _claim(t: Theorem, result: Interval, delta_text: str) -> str:
         else:
             value = theorems.eval_tree(theorems.to_tree(t.confidence), {"delta": enclose(delta_text)})
             conf = f"With probability at least {value.lo_str(8)} over the sample, "
-    text = f"{conf}the {t.bounded} is at most {result.hi_str(6)}."
+    end = f"at least {result.lo_str(6)}" if t.relation == ">=" else f"at most {result.hi_str(6)}"
+    text = f"{conf}the {t.bounded} is {end}."
     return text[0].upper() + text[1:]
 
 
@@ -190,21 +234,33 @@ def certify(
     *,
     model_info: Mapping[str, Any] | None = None,
     reproduce: str = "",
+    arch: str | None = None,
+    margin: str | None = None,
+    eps: str | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> Certificate:
     """Certify ``model`` on ``data`` with the registered bound ``theorem`` at confidence ``1 - delta``.
 
     Args:
-        model: a torch ``nn.Module`` classifier (outputs logits of shape (batch, classes)).
-        data: ``(x, y)`` arrays/tensors, a :class:`Dataset`, or a built-in name (its test split).
+        model: a torch ``nn.Module`` classifier (outputs logits of shape (batch, classes)), a model file
+            (safetensors, state dict, TorchScript; ``arch`` for weight-only files) or a :class:`LoadedModel`.
+        data: ``(x, y)`` arrays/tensors, a :class:`Dataset`, a data file (.npz, .pt) or a built-in name (its test
+            split; ``NAME:train`` for the training split).
         theorem: id of a registered theorem of kind ``bound``.
         delta: the confidence parameter, in (0, 1); a decimal string is taken exactly.
         model_info: what to record about the model (path, architecture); its sha256 is added.
         reproduce: the command that reproduces this certificate.
+        arch: ``package.module:factory`` for files that hold only weights.
+        margin: the margin of the norm bounds (decimal); default: the best of a few data quantiles.
+        eps: the l2 radius of the robustness bounds (decimal, default 0.1).
+        cache: shared work between several theorems on the same model and data (``--theorem all``).
     Raises:
         InvalidInput: bad delta, data, model/data mismatch, a theorem that is not a bound or needs quantities
             no provider computes.
         HypothesisNotMet: a mechanically checked hypothesis fails.
     """
+    import certify._providers  # noqa: F401  (registers the network providers)
+
     t = theorems.get(theorem)
     if t.kind != "bound":
         raise InvalidInput(f"theorem {t.id} is of kind {t.kind!r}: only kind 'bound' results produce certificates")
@@ -219,15 +275,39 @@ def certify(
             f"theorem {t.id} needs {', '.join(missing)}, which `certify run` cannot compute from a model yet: "
             f"evaluate it with `certify theorems eval {t.id} NAME=VALUE...`"
         )
+    from certify.load import LoadedModel, load_model
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, arch)
     ds = _resolve_data(data)
-    ctx = RunContext(model=model, data=ds, delta=d, delta_text=delta_text)
-    provided = {name: PROVIDERS[name](ctx) for name in sorted(needed)}
+    cache = {} if cache is None else cache
+    if cache.get("data_sha256") != ds.sha256:
+        cache.clear()
+        cache["data_sha256"] = ds.sha256
+    cache["loaded"] = loaded
+    opts = {"margin": margin, "eps": eps or "0.1"}
+    ctx = RunContext(model=loaded.module, data=ds, delta=d, delta_text=delta_text, cache=cache, theorem=t,
+                     options=opts)
+    check_environment()
+    predict_check(ctx)
+    provided = {}
+    for name in sorted(needed):
+        key = f"provided:{name}"
+        if key not in cache or name in ("delta", "margin", "emp_margin_risk"):
+            cache[key] = PROVIDERS[name](ctx)
+        provided[name] = cache[key]
     values = {name: p.value for name, p in provided.items()}
     enclosed = t.enclose_inputs(values)
-    checks = t.check_hypotheses(enclosed)
-    result = theorems.eval_tree(t.tree(), enclosed)
+    checks = _model_hypotheses(t, t.check_hypotheses(enclosed), ctx)
+    witnesses: list[dict[str, Any]] = []
+    result = theorems.eval_tree(t.tree(), enclosed, witnesses)
     info = dict(model_info or {})
-    info["sha256"] = model_sha256(model)
+    info["sha256"] = model_sha256(loaded.module)
+    if loaded.file_sha256 is not None:
+        info["file_sha256"] = loaded.file_sha256
+        info.setdefault("path", os.path.basename(loaded.path or ""))
+        info.setdefault("format", loaded.description.split(" file ")[0])
+    if loaded.arch:
+        info.setdefault("arch", loaded.arch)
     return Certificate(
         theorem={
             "id": t.id,
@@ -247,9 +327,11 @@ def certify(
         result=result,
         claim=_claim(t, result, delta_text),
         model=info,
-        data={"name": ds.name, "split": ds.split, "n": ds.n, "sha256": ds.sha256},
+        data={"name": ds.name, "split": ds.split, "n": ds.n, "sha256": ds.sha256,
+              **({"file_sha256": ds.file_sha256} if ds.file_sha256 else {})},
         delta={"total": delta_text, "split": [{"use": t.id, "delta": delta_text}]},
         environment=environment(),
         reproduce=reproduce,
         created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        witnesses=tuple(witnesses),
     )

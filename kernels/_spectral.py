@@ -28,7 +28,7 @@ from kernels._arrays import Device, as_float64, resolve_device
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._rounding import (
-    ETA, U, add_up, div_down, div_up, down, gamma, mul_down, mul_up, sqrt_down, sqrt_up, sub_down, sumsq_bounds,
+    ETA, U, add_up, div_down, div_up, down, gamma, mul_up, sqrt_down, sqrt_up, sub_down, sumsq_bounds,
     up,
 )
 from boundcert.errors import InvalidInput

@@ -116,3 +116,6 @@ def test_demo_writes_model_and_certificate(tmp_path):
     d = json.loads(r.certificate_path.read_text())
     assert d["theorem"]["id"] == "test_set.binomial_tail" and d["data"]["n"] == 1000
     assert float(d["result"]["hi"]) >= 1 - r.test_accuracy  # the bound is at least the measured test error
+    assert r.verdict == "VERIFIED"
+    names = {p.name for p in r.certificate_path.parent.iterdir()}
+    assert {"reproduce.sh", "report.html", "report.md"} <= names

@@ -101,16 +101,22 @@ def tree_symbols(tree: Tree) -> set[str]:
 PRECISION_LADDER = (WORKING_PREC, 512, 2048, 8192)
 
 
-def eval_tree(tree: Tree, values: Mapping[str, Interval]) -> Interval:
+def eval_tree(tree: Tree, values: Mapping[str, Interval], witnesses: list[dict[str, Any]] | None = None) -> Interval:
     """Evaluate ``tree`` on interval inputs with outward rounding; the result contains the exact value.
+
+    ``witnesses``, when given, receives one ``{"op", "lo", "hi"}`` record (ends as :class:`Interval` ends) per
+    ``kl_inv`` / ``binom_tail_inv`` node, in evaluation order (post-order, arguments left to right): the proven
+    brackets a certificate checker verifies instead of recomputing. It is cleared and refilled on each precision retry.
 
     Starts at :data:`WORKING_PREC` bits and retries at the higher precisions of :data:`PRECISION_LADDER` when an
     interval reaches a singularity only through rounding (e.g. ``1 - exp(-1e-300)`` at 128 bits).
     """
     for bits in PRECISION_LADDER:
         try:
+            if witnesses is not None:
+                witnesses.clear()
             with precision(bits):
-                return _eval(tree, values)
+                return _eval(tree, values, witnesses)
         except NeedsMorePrecision as exc:
             last = exc
     raise InvalidInput(
@@ -119,7 +125,7 @@ def eval_tree(tree: Tree, values: Mapping[str, Interval]) -> Interval:
     )
 
 
-def _eval(tree: Tree, values: Mapping[str, Interval]) -> Interval:
+def _eval(tree: Tree, values: Mapping[str, Interval], witnesses: list[dict[str, Any]] | None = None) -> Interval:
     if "var" in tree:
         name = tree["var"]
         if name not in values:
@@ -133,7 +139,7 @@ def _eval(tree: Tree, values: Mapping[str, Interval]) -> Interval:
         if tree["const"] == "e":
             return iexp(enclose(1))
         raise InternalError(f"unknown constant {tree['const']!r}")
-    op, args = tree["op"], [_eval(a, values) for a in tree["args"]]
+    op, args = tree["op"], [_eval(a, values, witnesses) for a in tree["args"]]
     if op == "+":
         out = args[0]
         for a in args[1:]:
@@ -157,10 +163,11 @@ def _eval(tree: Tree, values: Mapping[str, Interval]) -> Interval:
         return imin(*args)
     if op == "max":
         return imax(*args)
-    if op == "kl_inv":
-        return kl_inv(args[0], _clip_nonneg(args[1]))
-    if op == "binom_tail_inv":
-        return binom_tail_inv(args[0], args[1], args[2])
+    if op in ("kl_inv", "binom_tail_inv"):
+        out = kl_inv(args[0], _clip_nonneg(args[1])) if op == "kl_inv" else binom_tail_inv(args[0], args[1], args[2])
+        if witnesses is not None:
+            witnesses.append({"op": op, "lo": out.lo, "hi": out.hi})
+        return out
     raise InternalError(f"unknown operation {op!r} in an expression tree")
 
 

@@ -57,6 +57,9 @@ code_kl = bits * sympy.log(2) + 2 * sympy.log(bits) + sympy.log(sympy.pi**2 / 6)
 ALPHA = sympy.Rational(1, 10000)
 
 _M = Quantity("m", "number of training examples", POSITIVE_INT, "data", "decreasing")
+# The Catoni forms declare no direction for m (as pac_bayes.catoni): Phi^-1_{gamma/m}(q) decreases in m for q < 1
+# but increases for q > 1 (vacuous region), e.g. m = 1 -> 2 at emp = 1, kl = 0, gamma = 1 goes 1.58 -> 2.39.
+_M_CATONI = Quantity("m", _M.meaning, _M.domain, _M.source, None)
 _EMP = Quantity("emp_risk", "empirical 0-1 risk on the training sample (or an upper bound on it)", PROBABILITY, "data",
                 "increasing", r"\hat{L}_S")
 _BITS = Quantity("code_bits", "length in bits of the code from which the fixed decoder rebuilds the network, all side "
@@ -138,7 +141,7 @@ catoni_union = register(
         statement=_catoni_union(kl),
         bounded="0-1 risk of the stochastic classifier Q",
         bounded_latex=r"L_{\mathcal{D}}(Q)",
-        quantities=(_M, _EMP, Quantity("kl", "KL(Q||P) in nats", NONNEG, "model", "increasing",
+        quantities=(_M_CATONI, _EMP, Quantity("kl", "KL(Q||P) in nats", NONNEG, "model", "increasing",
                                        r"\mathrm{KL}(Q\|P)"), _GAMMA, _DELTA),
         hypotheses=(_PRIOR, _IID, _LOSS),
         reference=Reference("lotfi2022", _LOTFI,
@@ -159,7 +162,7 @@ occam_catoni = register(
         statement=_catoni_union(code_kl),
         bounded=_BOUNDED,
         bounded_latex=r"L_{\mathcal{D}}(h)",
-        quantities=(_M, _EMP, _BITS, _GAMMA, _DELTA),
+        quantities=(_M_CATONI, _EMP, _BITS, _GAMMA, _DELTA),
         hypotheses=(_DECODER, _IID, _LOSS),
         reference=Reference("zhou2019", _ZHOU, "Catoni 2007 Thm. 1.2.6 with the code-length prior (Zhou et al. Sec. 3) "
                             "and the union over gamma of Lotfi et al. Sec. 3",

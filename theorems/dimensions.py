@@ -35,10 +35,16 @@ __all__ = ["simsekli2020_hausdorff", "birdal2021_ph", "dupuis2023_data_dependent
 
 dim, m, b, lip, delta = sympy.symbols("dim m loss_bound lipschitz delta")
 
-_M = Quantity("m", "number of training examples", POSITIVE_INT, "data", "decreasing")
+# No direction is declared for m or L: the shapes hold log^2 terms that are not monotone on the whole domain.
+# * m: (dim log^2(x) + c) / m with x = m (Dupuis) or m L^2 has derivative in m proportional to
+#   dim log(x) (2 - log(x)) - c, positive when 0 < log(x) < 2 and dim is large against c = log(1/delta): the
+#   statement grows with m for x < e^2 (e.g. Dupuis, dim = 13.5, B = 0.01, delta = 0.001525: m = 1 -> 2 raises it).
+#   It is decreasing once m L^2 >= e^2 (resp. m >= e^2), the regime of the papers.
+# * L: log^2(m L^2) decreases in L while m L^2 < 1 (e.g. m = 1, L = 0.01 -> 0.01001 lowers the statement).
+_M = Quantity("m", "number of training examples", POSITIVE_INT, "data", None)
 _B = Quantity("loss_bound", "B: the loss takes values in [0, B]", POSITIVE, "user", "increasing", "B")
 _L = Quantity("lipschitz", "L: Lipschitz constant of the loss in the weights (upper end)", POSITIVE, "user",
-              "increasing", "L")
+              None, "L")
 _DELTA = Quantity("delta", "confidence parameter (failure probability)", OPEN_UNIT, "user", "decreasing", r"\delta")
 _BOUNDED = "worst-case generalization gap sup_{w in W} |R(w) - R_S(w)| over the trajectory W"
 _TRAJ = Hypothesis("h_trajectory", "W = the iterates near convergence (Birdal: last 1000 iterates at 100% train "

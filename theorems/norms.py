@@ -89,6 +89,12 @@ pspec, sratio = sympy.symbols("prod_spec sum_frob_over_spec")
 xf_class, xcol_class = sympy.symbols("x_frob_class_sum x_col_max_class_sum")
 
 _M = Quantity("m", "number of training examples", POSITIVE_INT, "data", "decreasing")
+# No direction for m where small m breaks it (checked by tests/testing/test_properties.py):
+# * Bartlett-Foster-Telgarsky: the term 9 ln(m) / m grows from m = 1 to e, and 4/m + c ln(m)/m from m = 2 to 3 once
+#   c > 4 / (ln(3)/3 - ln(2)/2) ~ 22.6 (e.g. x_frob = spectral_complexity = 10, margin = 1); decreasing for m >= 3.
+# * Neyshabur-Bhojanapalli-Srebro: (A + ln(d m / delta)) / m grows with m while A + ln(d m / delta) < 1 (e.g.
+#   A = 0 at depth = width = 1, delta = 0.9: m = 1 -> 2 raises it).
+_M_SMALL_M = Quantity("m", _M.meaning, _M.domain, _M.source, None)
 _DELTA = Quantity("delta", "confidence parameter (failure probability)", OPEN_UNIT, "user", "decreasing", r"\delta")
 _EMP = Quantity(
     "emp_margin_risk",
@@ -298,7 +304,7 @@ bartlett2017_rademacher = register(
         bounded="empirical Rademacher complexity R_S(F_gamma) of the ramp-loss class of networks whose layer norms "
                 "are at most the given values",
         bounded_latex=r"\hat{\mathfrak{R}}_S(\mathcal{F}_\gamma)",
-        quantities=(_M, _XF, _RSPEC, _GAMMA, _WMAX),
+        quantities=(_M_SMALL_M, _XF, _RSPEC, _GAMMA, _WMAX),
         hypotheses=(
             Hypothesis("h_lipschitz_activation", "activations rho_i-Lipschitz with sigma_i(0) = 0"),
             Hypothesis("h_m_ge_2", r"$m \ge 2$", at_least("m", 2)),
@@ -318,7 +324,7 @@ bartlett2017_spectral = register(
         statement=emp + 2 * _bft_rad + 3 * sqrt(sympy.log(2 / delta) / (2 * m)),
         bounded="multiclass 0-1 risk of the network",
         bounded_latex=r"\Pr[\arg\max_j f(x)_j \ne y]",
-        quantities=(_M, _EMP, _XF, _RSPEC, _GAMMA, _WMAX, _DELTA),
+        quantities=(_M_SMALL_M, _EMP, _XF, _RSPEC, _GAMMA, _WMAX, _DELTA),
         hypotheses=(_IID, Hypothesis("h_lipschitz_activation", "activations rho_i-Lipschitz with sigma_i(0) = 0")),
         reference=Reference("bartlett2017", _BFT, "Theorem 1.1 / Theorem 3.1 (constants of Lemma A.8)",
                             "Lemma A.8 [V]; union over (s_i, b_i, gamma) of Lemma A.9 [U]"),
@@ -345,7 +351,7 @@ neyshabur2018_spectral = register(
         bounded="multiclass 0-1 risk of the network",
         bounded_latex=r"L_0(f_w)",
         quantities=(
-            _M, _EMP,
+            _M_SMALL_M, _EMP,
             Quantity("x_max", "B: max_i ||x_i||_2 over the input domain", NONNEG, "data", "increasing", "B"),
             _DEPTH,
             Quantity("width", "h: largest layer width", POSITIVE_INT, "model", "increasing", "h"),

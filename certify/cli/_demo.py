@@ -9,7 +9,7 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the main job on embedded data: train on MNIST-1D, certify, write a certificate")
+    p = sub.add_parser("demo", help="the main job on embedded data: train on MNIST-1D, certify, report, check")
     p.add_argument("--out", default="demo-out", help="output directory (default ./demo-out)")
     p.add_argument("--epochs", type=int, default=60, help="training epochs (default 60)")
     p.add_argument("--delta", default="0.05", help="confidence parameter in (0, 1) (default 0.05)")
@@ -31,5 +31,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"input:       {name} = [{rec.value.lo_str(12)}, {rec.value.hi_str(12)}]  ({rec.source}: {rec.detail})")
     print(f"result:      [{c.result.lo_str(12)}, {c.result.hi_str(12)}]")
     print(f"certificate: {r.certificate_path}")
+    print(f"report:      {r.certificate_path.parent / 'report.html'}  (reproduce: sh {r.certificate_path.parent / 'reproduce.sh'})")
     print(f"\n{c.claim}")
-    return 0
+    print(r.verdict)
+    return 0 if r.verdict == "VERIFIED" else 1

@@ -134,6 +134,42 @@ def test_catoni_is_not_monotone_in_m_where_vacuous():
         check_monotone(claimed, vals, "m", 6)
 
 
+# Declarations that were removed, each with the input that refutes it (see the comments in the theorem modules).
+REFUTED = [
+    ("compression.catoni_union", "m", "decreasing", {"m": 1, "emp_risk": "1", "kl": "0", "gamma": "1",
+                                                     "delta": "0.037673"}, 2),
+    ("compression.occam_catoni", "m", "decreasing", {"m": 1, "emp_risk": "0", "code_bits": 1, "gamma": "1",
+                                                     "delta": "0.000001"}, 2),
+    ("dimension.dupuis2023_data_dependent", "m", "decreasing", {"m": 1, "dim": "13.5", "loss_bound": "0.01",
+                                                                "delta": "0.001525"}, 2),
+    ("dimension.simsekli2020_hausdorff", "m", "decreasing", {"m": 1, "dim": "20", "loss_bound": "1",
+                                                             "lipschitz": "1", "delta": "0.5"}, 2),
+    ("dimension.simsekli2020_hausdorff", "lipschitz", "increasing", {"m": 1, "dim": "0.01", "loss_bound": "0.01",
+                                                                     "lipschitz": "0.01", "delta": "0.000001"},
+     "0.01001"),
+    ("dimension.birdal2021_ph", "lipschitz", "increasing", {"m": 1, "dim": "0.01", "loss_bound": "0.01",
+                                                            "lipschitz": "0.01", "delta": "0.000001"}, "0.01001"),
+    ("norm.bartlett2017_rademacher", "m", "decreasing", {"m": 2, "x_frob": "10", "spectral_complexity": "10",
+                                                         "margin": "1", "max_params": 1}, 3),
+    ("norm.bartlett2017_spectral", "m", "decreasing", {"m": 1, "emp_margin_risk": "0", "x_frob": "10",
+                                                       "spectral_complexity": "10", "margin": "1", "max_params": 1,
+                                                       "delta": "0.5"}, 2),
+    ("norm.neyshabur2018_spectral", "m", "decreasing", {"m": 1, "emp_margin_risk": "0", "x_max": "1", "depth": 1,
+                                                        "width": 1, "prod_spec": "1", "sum_frob_over_spec": "1",
+                                                        "margin": "1", "delta": "0.9"}, 2),
+]
+
+
+@pytest.mark.parametrize("tid,name,claimed,values,larger", REFUTED, ids=[f"{r[0]}-{r[1]}" for r in REFUTED])
+def test_removed_declarations_are_refuted(tid, name, claimed, values, larger):
+    """Why these theorems declare no direction for ``name``: the old declaration fails at a concrete input."""
+    th = theorems.get(tid)
+    assert th.quantity(name).monotone is None
+    qs = tuple(dataclasses.replace(q, monotone=claimed) if q.name == name else q for q in th.quantities)
+    with pytest.raises(PropertyViolation, match=f"declared {claimed} in {name}"):
+        check_monotone(dataclasses.replace(th, quantities=qs), values, name, larger)
+
+
 def test_check_refuses_invalid_fails_when_a_bad_value_is_accepted():
     lax = SimpleNamespace(id="lax", statement=HOEFFDING.statement, quantities=HOEFFDING.quantities,
                           evaluate=lambda **v: Interval(mpmath.mpf(0), mpmath.mpf(1)))

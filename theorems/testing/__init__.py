@@ -10,7 +10,10 @@ catching it a feature. It needs the ``test`` extra (``hypothesis``); ``import th
   (:func:`reference_value`), the declared monotonicities hold, invalid inputs are refused.
 * **Validity harness** (:func:`validate`, :class:`Scenario` and the built-in problems :class:`GaussianLinear`,
   :class:`Thresholds`, :class:`TeacherNetwork`): run learn-then-bound many times on problems whose true risk is
-  known exactly, count ``bound < true risk``, exact binomial test of ``rate <= delta``, tightness.
+  known exactly, count ``bound < true risk``, exact binomial test of ``rate <= delta``, tightness. Catalogue
+  problems: :class:`CodedThresholds` (Occam bounds), :class:`RobustTestSet`, :class:`CertifiedSample`,
+  :class:`RobustRadius` (robustness), :class:`CircleMargin`, :class:`CircleMulticlass` (norm-based margin bounds), :class:`SGDStability`
+  (stability bounds, in expectation: an empirical Bernstein test of the mean, :func:`mean_p_value`).
 * **Mutants** (:func:`weaken_delta`, :func:`drop_sqrt`, :func:`drop_factor`, :func:`scale_quantity`): copies with
   a weakened constant, to check that the harness has the power to catch one.
 * **User theorems** (:func:`make_bound`, :func:`load_theorem`, :func:`test_theorem`): the engine of
@@ -44,6 +47,11 @@ from theorems.testing._reference import (
     reference_tolerance,
     reference_value,
 )
+from theorems.testing._mean_test import mean_lower_confidence, mean_p_value
+from theorems.testing._scenario_codes import CodedThresholds
+from theorems.testing._scenario_margin import CircleMargin, CircleMulticlass
+from theorems.testing._scenario_robust import CertifiedSample, RobustRadius, RobustTestSet
+from theorems.testing._scenario_sgd import SGDStability
 from theorems.testing._scenarios import GaussianLinear, Scenario, TeacherNetwork, Thresholds, Trials, log_upper
 from theorems.testing._user import (
     STANDARD_QUANTITIES,
@@ -63,6 +71,15 @@ from theorems.testing._strategies import (
 )
 
 __all__ = [
+    "CertifiedSample",
+    "CircleMargin",
+    "CircleMulticlass",
+    "CodedThresholds",
+    "RobustRadius",
+    "RobustTestSet",
+    "SGDStability",
+    "mean_lower_confidence",
+    "mean_p_value",
     "Counterexample",
     "LoadedTheorem",
     "STANDARD_QUANTITIES",

@@ -7,6 +7,11 @@ trial's inputs (rigorously: the bound is the upper end of the enclosure), and co
 test ``p = P[Binomial(trials, delta) >= violations]`` and flags the theorem when ``p < alpha / #scenarios``
 (Bonferroni over the scenarios). It reports tightness too: the mean of ``bound - true risk``.
 
+Lower bounds (``relation=">="``, e.g. a certified radius) are checked the same way with the lower end of the
+enclosure: a violation is ``bound > true value``. Bounds *in expectation* (scenarios with ``claim = "mean"``, e.g.
+the stability bounds of Hardt et al. 2016) are never counted per trial: the harness tests ``H0: E[value] <= bound``
+on the mean of the per-trial values with the empirical Bernstein inequality (:mod:`theorems.testing._mean_test`).
+
 Statistical design: most bounds are far from tight at ``delta``, so a constant a little too small often still holds.
 The default scenarios put the bound where a wrong constant bites: small samples, risks near 1/2 (where the
 variance is largest), and both a tiny ``delta`` (Hoeffding-type exponents are then nearly tight) and a large one.
@@ -27,6 +32,11 @@ from scipy.stats import binom
 from boundcert.errors import HypothesisNotMet, InvalidInput
 from theorems._theorem import Theorem
 from theorems._tree import tree_symbols
+from theorems.testing._mean_test import mean_p_value
+from theorems.testing._scenario_codes import CodedThresholds
+from theorems.testing._scenario_margin import CircleMargin, CircleMulticlass
+from theorems.testing._scenario_robust import CertifiedSample, RobustRadius, RobustTestSet
+from theorems.testing._scenario_sgd import SGDStability
 from theorems.testing._scenarios import GaussianLinear, Scenario, TeacherNetwork, Thresholds, Trials
 
 __all__ = [
@@ -51,9 +61,12 @@ class Counterexample:
     inputs: Mapping[str, object]
     bound: float
     true_risk: float
+    relation: str = "<="
 
     def __str__(self) -> str:
         vals = ", ".join(f"{k}={v}" for k, v in self.inputs.items())
+        if self.relation == ">=":
+            return f"{vals}: lower bound {self.bound:.10g} > true value {self.true_risk:.10g}"
         return f"{vals}: bound {self.bound:.10g} < true risk {self.true_risk:.10g}"
 
 
@@ -70,6 +83,8 @@ class ScenarioResult:
     mean_bound: float
     mean_true_risk: float
     counterexample: Counterexample | None = None
+    claim: str = "per_trial"
+    relation: str = "<="
 
     @property
     def rate(self) -> float:
@@ -86,10 +101,17 @@ class ScenarioResult:
 
     def line(self) -> str:
         verdict = "FLAGGED" if self.flagged else "ok"
+        if self.claim == "mean":
+            return (
+                f"{verdict:7} {self.scenario}: bound on the expectation {self.mean_bound:.6g}, mean of "
+                f"{self.trials} values {self.mean_true_risk:.6g} (empirical Bernstein p = {self.p_value:.3g}), "
+                f"tightness {self.tightness:.4g}"
+            )
         return (
             f"{verdict:7} {self.scenario}: {self.violations}/{self.trials} violations (rate {self.rate:.4g}, "
             f"allowed {self.failure_probability:.4g}), p = {self.p_value:.3g}; mean bound {self.mean_bound:.4f}, "
-            f"mean true risk {self.mean_true_risk:.4f}, tightness {self.tightness:.4f}"
+            f"mean true {'value' if self.relation == '>=' else 'risk'} {self.mean_true_risk:.4f}, "
+            f"tightness {self.tightness:.4f}"
         )
 
 
@@ -144,9 +166,16 @@ def applicable(theorem: Theorem, scenario: Scenario, fixed: Mapping[str, object]
     """Whether ``scenario`` (plus ``fixed`` / default values) supplies every input ``theorem`` needs.
 
     A theorem that takes ``m, k, delta`` is taken to bound the test error of a fixed classifier, one that takes
-    ``m, emp_risk, kl, delta`` the risk of a posterior: the harness matches problems to theorems by these names.
+    ``m, emp_risk, kl, delta`` the risk of a posterior: the harness matches problems to theorems by these names,
+    by the direction of the claim (``scenario.relation``) and by the names the scenario binds (``scenario.binds``:
+    e.g. a training error count is valid only with the ``code_bits`` of an Occam bound).
     """
-    return theorem.kind == "bound" and theorem.relation == "<=" and _fixed_for(theorem, scenario, fixed or {}) is not None
+    return (
+        theorem.kind == "bound"
+        and theorem.relation == scenario.relation
+        and scenario.binds <= _needed(theorem)
+        and _fixed_for(theorem, scenario, fixed or {}) is not None
+    )
 
 
 def default_scenarios(theorem: Theorem, *, quick: bool = False) -> list[Scenario]:
@@ -174,11 +203,52 @@ def default_scenarios(theorem: Theorem, *, quick: bool = False) -> list[Scenario
             Thresholds(m=100, delta="0.1", n_hyp=32, eta=0.1, posterior="erm"),
             TeacherNetwork(m=100, delta="0.2", mode="pac_bayes", eta=0.05),
         ]
-    return [s for s in test_set + pac_bayes if applicable(theorem, s)]
+    catalogue = _catalogue_scenarios(quick)
+    return [s for s in test_set + pac_bayes + catalogue if applicable(theorem, s)]
+
+
+def _catalogue_scenarios(quick: bool) -> list[Scenario]:
+    """Scenarios of the catalogue bounds (Occam, robustness, margin, stability), matched by quantity names."""
+    out: list[Scenario] = [
+        CodedThresholds(m=30, delta="0.001", levels=(1,), theta=0.5, eta=0.3),
+        CodedThresholds(m=50, delta="0.1", levels=(1, 2, 3, 4, 5), select="srm"),
+        RobustTestSet(m=30, delta="0.001", eps=0.2),
+        CertifiedSample(m=50, eps=0.2),
+        RobustRadius(),
+        CircleMargin(m=2000, delta="0.05", depth=1, eta=0.05, n_students=4),
+        CircleMargin(m=2000, delta="0.05", depth=2, width=2, eta=0.02, n_students=2, spread=0.05, margin_frac=0.3),
+        CircleMulticlass(m=2000, delta="0.05", classes=2, n_students=2, margin_frac=0.4),
+        SGDStability(n=5, loss="logistic", steps=10, step=1.0),
+        SGDStability(n=5, loss="ridge", steps=50, step=1.0, lam=0.5, radius=2.0),
+        SGDStability(n=5, loss="sigmoid", steps=20, step=10.0),
+    ]
+    if not quick:
+        out += [
+            CodedThresholds(m=8, delta="0.5", levels=(1, 2)),
+            CodedThresholds(m=200, delta="0.01", levels=(3, 4, 5, 6), theta=0.37, eta=0.1),
+            RobustTestSet(m=100, delta="0.3", eps=0.5, separation=2.0),
+            RobustTestSet(m=10, delta="0.5", eps=0.0, separation=0.2, dim=4),
+            CertifiedSample(m=7, eps=1.0, separation=3.0),
+            RobustRadius(grid=32, offset=1 / 64),
+            CircleMargin(m=10000, delta="0.01", depth=1, eta=0.1, margin_frac=0.3),
+            CircleMargin(m=2000, delta="0.2", depth=2, width=4, eta=0.05, n_students=4, spread=0.1),
+            CircleMargin(m=20000, delta="0.05", depth=2, width=2, eta=0.02, n_students=2, spread=0.05,
+                         margin_frac=0.3),
+            CircleMulticlass(m=20000, delta="0.05", classes=2, n_students=2, margin_frac=0.4),
+            CircleMulticlass(m=3000, delta="0.2", classes=3, depth=2, spread=0.1, margin_frac=0.3),
+            SGDStability(n=10, loss="logistic", steps=50, step=0.5),
+            SGDStability(n=20, loss="ridge", steps=200, step=0.25, lam=0.1, radius=5.0),
+            SGDStability(n=20, loss="sigmoid", steps=100, step=4.0),
+        ]
+    return out
 
 
 def _upper_float(x: mpmath.mpf) -> float:
     return libmp.to_float(x._mpf_, rnd=libmp.round_ceiling)
+
+
+def _lower_float(x: mpmath.mpf) -> float:
+    return libmp.to_float(x._mpf_, rnd=libmp.round_floor)
 
 
 def _failure_probability(theorem: Theorem, values: Mapping[str, object]) -> float:
@@ -206,7 +276,8 @@ def _run_one(
         key = tuple(sorted(row.items()))
         if key not in cache:
             try:
-                cache[key] = _upper_float(theorem.evaluate(**row).hi)
+                enc = theorem.evaluate(**row)
+                cache[key] = _lower_float(enc.lo) if scenario.relation == ">=" else _upper_float(enc.hi)
             except (InvalidInput, HypothesisNotMet) as exc:
                 raise InvalidInput(f"scenario {scenario.describe()} does not fit theorem {theorem.id}: {exc}") from None
         bounds[i] = cache[key]
@@ -214,17 +285,42 @@ def _run_one(
         if ckey not in fail_probs:
             fail_probs[ckey] = _failure_probability(theorem, row)
     delta = max(fail_probs.values())  # trials with different deltas: test against the largest (conservative)
-    viol = bounds < draws.true_risk
+    if scenario.claim == "mean":
+        return _mean_result(theorem, scenario, draws, bounds, threshold)
+    viol = bounds > draws.true_risk if scenario.relation == ">=" else bounds < draws.true_risk
     v = int(viol.sum())
     p = float(binom.sf(v - 1, trials, delta)) if v > 0 else 1.0
     cx = None
     if v:
-        gaps = np.where(viol, draws.true_risk - bounds, -np.inf)
+        gaps = np.where(viol, np.abs(draws.true_risk - bounds), -np.inf)
         i = int(gaps.argmax())
         row = {k: val for k, val in {**draws.row(i), **extra}.items() if k in names}
-        cx = Counterexample(row, float(bounds[i]), float(draws.true_risk[i]))
+        cx = Counterexample(row, float(bounds[i]), float(draws.true_risk[i]), scenario.relation)
     return ScenarioResult(
-        scenario.describe(), trials, v, delta, p, threshold, float(bounds.mean()), float(draws.true_risk.mean()), cx
+        scenario.describe(), trials, v, delta, p, threshold, float(bounds.mean()), float(draws.true_risk.mean()), cx,
+        relation=scenario.relation,
+    )
+
+
+def _mean_result(
+    theorem: Theorem, scenario: Scenario, draws: Trials, bounds: np.ndarray, threshold: float
+) -> ScenarioResult:
+    """``H0: E[value] <= bound`` by the empirical Bernstein test; the bound must not depend on the trial."""
+    if scenario.relation != "<=" or draws.value_range is None or bounds.min() != bounds.max():
+        raise InvalidInput(
+            f"scenario {scenario.describe()} (claim 'mean') must give one bound for all trials, relation '<=' and a "
+            f"value_range: a bound in expectation is tested on the mean of i.i.d. values (theorem {theorem.id})"
+        )
+    lo, hi = draws.value_range
+    bound = float(bounds[0])
+    p = mean_p_value(draws.true_risk, lo, hi, bound)
+    cx = None
+    if p < threshold:
+        row = {k: v for k, v in draws.shared.items() if k in theorem.names}
+        cx = Counterexample(row, bound, float(draws.true_risk.mean()))
+    return ScenarioResult(
+        scenario.describe(), int(draws.true_risk.size), int((draws.true_risk > bound).sum()), 0.0, p, threshold,
+        bound, float(draws.true_risk.mean()), cx, claim="mean",
     )
 
 

@@ -27,7 +27,7 @@ import abc
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal, Mapping, Sequence
+from typing import ClassVar, Literal, Mapping, Sequence
 
 import mpmath
 import numpy as np
@@ -47,12 +47,16 @@ class Trials:
 
     ``inputs[name][i]`` is the value of quantity ``name`` in trial ``i`` (an int, or an exact decimal / ``p/q``
     string, or a float taken exactly); ``shared`` holds inputs common to all trials (``delta``);
-    ``true_risk[i]`` the risk of what trial ``i`` learnt, under the scenario's known distribution.
+    ``true_risk[i]`` the true value of what the theorem bounds for trial ``i`` (the risk of what it learnt under
+    the scenario's known distribution; for a ``claim = "mean"`` scenario, the realised value of the random
+    variable whose expectation is bounded, e.g. a generalization gap). ``value_range``: a-priori range of those
+    values (needed by the mean test).
     """
 
     inputs: Mapping[str, Sequence[object]]
     shared: Mapping[str, object]
     true_risk: np.ndarray
+    value_range: tuple[float, float] | None = None
 
     def row(self, i: int) -> dict[str, object]:
         out = dict(self.shared)
@@ -63,10 +67,18 @@ class Trials:
 class Scenario(abc.ABC):
     """A synthetic learning problem with a known true risk; subclasses are frozen dataclasses.
 
-    Subclasses set :attr:`provides` (the quantity names they produce) and implement :meth:`draw`.
+    Subclasses set :attr:`provides` (the quantity names they produce) and implement :meth:`draw`. Optional:
+    :attr:`binds` (names a theorem must take for the inputs to mean what the scenario means: ``k`` counted on the
+    training sample is a valid input only with the ``code_bits`` of an Occam bound, never to a test-set bound),
+    :attr:`relation` (``"<="``: the scenario's truth is bounded above; ``">="``: below) and :attr:`claim`
+    (``"per_trial"``: the bound must hold in each trial but with probability ``1 - delta``; ``"mean"``: it bounds
+    the *expectation* of the per-trial values, tested on their mean).
     """
 
     provides: frozenset[str] = frozenset()
+    binds: ClassVar[frozenset[str]] = frozenset()
+    relation: ClassVar[Literal["<=", ">="]] = "<="
+    claim: ClassVar[Literal["per_trial", "mean"]] = "per_trial"
 
     @property
     def name(self) -> str:
@@ -121,8 +133,8 @@ class GaussianLinear(Scenario):
     n_train: int = 20
     provides = frozenset({"m", "k", "delta"})
 
-    def draw(self, n: int, rng: np.random.Generator) -> Trials:
-        _check_common(self.m, self.delta)
+    def learn(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``n`` classifiers ``(w, b)`` learnt on independent training samples, and the class mean ``mu_1``."""
         d, s = self.dim, self.separation
         mu1 = np.zeros(d)
         mu1[0] = s / 2
@@ -134,7 +146,13 @@ class GaussianLinear(Scenario):
         c1 = (xtr * ytr[..., None]).sum(1) / ytr.sum(1)[:, None]
         c0 = (xtr * ~ytr[..., None]).sum(1) / (~ytr).sum(1)[:, None]
         w = c1 - c0
-        b = -(w * (c1 + c0)).sum(1) / 2
+        return w, -(w * (c1 + c0)).sum(1) / 2, mu1
+
+    def draw(self, n: int, rng: np.random.Generator) -> Trials:
+        _check_common(self.m, self.delta)
+        d = self.dim
+        w, b, mu1 = self.learn(n, rng)
+        mu0 = -mu1
         norm = np.linalg.norm(w, axis=1)
         true = 0.5 * ndtr(-(w @ mu1 + b) / norm) + 0.5 * ndtr((w @ mu0 + b) / norm)
         # bound: k errors on m fresh test points

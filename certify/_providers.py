@@ -1,0 +1,360 @@
+"""Providers of the network- and data-norm quantities of the catalogue's norm, margin and robustness bounds.
+
+Every value is an enclosure of the exact real number for the stored float weights and inputs.
+
+Rounding model. Sums of squares: each square of a float64 is rounded once (relative error <= u = 2^-53; exact for
+float32 data) and ``math.fsum`` is correctly rounded, so the exact sum lies in ``s * [1 - 2^-51, 1 + 2^-51]``
+(enclosed outward); square roots, products and sums of enclosures use the outward interval arithmetic of
+:mod:`theorems`. Sums of absolute values (l1 norms, path norms) are non-negative float sums, bounded the same way
+(``n`` terms: relative ``gamma_n``). Logit margins come from :mod:`certify._margins` (exact real network).
+
+Biases are folded in as the catalogue's norms prescribe (``[[W, b], [0, 1]]``, inputs ``(x, 1)``). A convolution is
+the linear map ``T`` on the flattened input: ``||T||_F^2 <= P ||K||_F^2`` (``P`` output positions; each position
+sees at most every kernel entry) and each row of ``T`` has l1 norm ``<=`` that of its output channel's kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+import theorems
+from boundcert.errors import HypothesisNotMet, InvalidInput
+from certify._margins import logit_enclosure, margin_lower
+from certify._network import Activation, Conv2d, Flatten, Linear, Network
+from certify._pipeline import Provided, RunContext, register_provider
+from theorems import Interval, enclose
+from theorems._interval import isqrt
+
+__all__ = ["chain_layers", "sum_enclosure", "frob_sq", "margin_candidates"]
+
+_EPS2 = Fraction(1, 2**51)
+
+
+def sum_enclosure(values: np.ndarray, squares: bool) -> Interval:
+    """Enclosure of ``sum(values**2)`` (``squares``) or ``sum(|values|)`` for float64 ``values``."""
+    v = np.abs(np.asarray(values, dtype=np.float64).ravel())
+    n = max(v.size, 1)
+    s = math.fsum((v * v).tolist()) if squares else math.fsum(v.tolist())
+    rel = _EPS2 if squares else Fraction(n, 2**53 - n) + _EPS2  # |v| is exact; fsum adds one rounding
+    f = Fraction(s)
+    return Interval(enclose(f * (1 - rel)).lo, enclose(f * (1 + rel)).hi) if s else enclose(0)
+
+
+def _net(ctx: RunContext) -> Network:
+    loaded = ctx.cache.get("loaded")
+    if loaded is None or loaded.network is None:
+        why = getattr(loaded, "unsupported", None) or "the model was not normalised to a network"
+        raise InvalidInput(why)
+    return loaded.network
+
+
+def chain_layers(ctx: RunContext) -> list[tuple[Any, tuple[int, ...]]]:
+    """The weight layers of a plain chain (affine, 1-Lipschitz positively homogeneous activation, flatten) with the
+    input shape each sees; refuses (naming the layer) anything the norm bounds' hypotheses exclude."""
+    if "chain" in ctx.cache:
+        return ctx.cache["chain"]
+    net = _net(ctx)
+    if not net.is_chain:
+        raise HypothesisNotMet("the network has residual connections: norm bounds need a plain chain of layers")
+    shape, out = tuple(ctx.data.x.shape[1:]), []
+    for node in net.nodes:
+        L = node.layer
+        if isinstance(L, Linear):
+            out.append((L, shape))
+            shape = (L.weight.shape[0],)
+        elif isinstance(L, Conv2d):
+            out.append((L, shape))
+            kh, kw = L.weight.shape[2:]
+            h = (shape[1] + 2 * L.padding[0] - L.dilation[0] * (kh - 1) - 1) // L.stride[0] + 1
+            w = (shape[2] + 2 * L.padding[1] - L.dilation[1] * (kw - 1) - 1) // L.stride[1] + 1
+            shape = (L.weight.shape[0], h, w)
+        elif isinstance(L, Flatten):
+            shape = (int(np.prod(shape)),)
+        elif isinstance(L, Activation) and L.kind in ("relu", "leaky_relu") and L.slope <= 1:
+            continue
+        else:
+            raise HypothesisNotMet(f"layer {node.name} ({type(L).__name__}{'' if not isinstance(L, Activation) else ' ' + L.kind}) "
+                                   "is not an affine map or a 1-Lipschitz positively homogeneous activation: the norm "
+                                   "and margin bounds (norm.*) do not apply; use a test_set.* bound")
+    if not out or isinstance(net.nodes[-1].layer, Activation):
+        raise HypothesisNotMet("the network does not end in an affine layer: norm bounds need logits = last affine map")
+    ctx.cache["chain"] = out
+    return out
+
+
+def _positions(L: Any, shape: tuple[int, ...]) -> int:
+    if isinstance(L, Linear):
+        return 1
+    kh, kw = L.weight.shape[2:]
+    h = (shape[1] + 2 * L.padding[0] - L.dilation[0] * (kh - 1) - 1) // L.stride[0] + 1
+    w = (shape[2] + 2 * L.padding[1] - L.dilation[1] * (kw - 1) - 1) // L.stride[1] + 1
+    return h * w
+
+
+def frob_sq(L: Any, shape: tuple[int, ...], last: bool) -> Interval:
+    """Enclosure (upper end sound) of ``||[[T, b], [0, 1]]||_F^2`` for the layer's linear map ``T``."""
+    total = sum_enclosure(L.weight, True) + (enclose(0) if L.bias is None else sum_enclosure(L.bias, True))
+    return total * enclose(_positions(L, shape)) + enclose(0 if last else 1)
+
+
+def _l1inf(L: Any, last: bool) -> Interval:
+    rows = np.abs(L.weight.reshape(L.weight.shape[0], -1)).sum(axis=1)
+    if L.bias is not None:
+        rows = rows + np.abs(L.bias)
+    n = L.weight[0].size + 2
+    hi = float(rows.max()) * (1 + 2 * n * 2.0**-53) + 1e-300
+    return Interval(enclose(0).lo, enclose(max(hi, 0.0 if last else 1.0)).hi)
+
+
+@register_provider("prod_frob")
+def _prod_frob(ctx: RunContext) -> Provided:
+    chain = chain_layers(ctx)
+    out = enclose(1)
+    for i, (L, shape) in enumerate(chain):
+        out = out * isqrt(frob_sq(L, shape, i == len(chain) - 1))
+    return Provided(out, "kernel:certify.frobenius_fsum v1", f"product of {len(chain)} augmented Frobenius norms")
+
+
+@register_provider("prod_l1inf")
+def _prod_l1inf(ctx: RunContext) -> Provided:
+    chain = chain_layers(ctx)
+    out = enclose(1)
+    for i, (L, _) in enumerate(chain):
+        out = out * _l1inf(L, i == len(chain) - 1)
+    return Provided(out, "kernel:certify.l1inf v1", "product of augmented ||W||_{1,inf} (row l1 norms, upper end)")
+
+
+@register_provider("path_norm_l1")
+def _path_norm(ctx: RunContext) -> Provided:
+    from certify._margins import _affine, _conv
+
+    chain = chain_layers(ctx)
+    v = np.ones((1,) + tuple(ctx.data.x.shape[1:]))
+    for L, _ in chain:
+        if isinstance(L, Linear):
+            mid, rad = _affine(v.reshape(1, -1), np.zeros((1, v.size)), np.abs(L.weight),
+                               None if L.bias is None else np.abs(L.bias))
+        else:
+            absL = Conv2d(np.abs(L.weight), None if L.bias is None else np.abs(L.bias), L.stride, L.padding,
+                          L.dilation, L.groups)
+            mid, rad = _conv(v, np.zeros_like(v), absL)
+        v = np.nextafter(mid + rad, np.inf)
+    total = sum_enclosure(v, False)
+    return Provided(Interval(enclose(0).lo, total.hi), "kernel:certify.path_norm_l1 v1",
+                    "all-ones input (and constant unit) through |W_j|, outputs summed (upper end)")
+
+
+@register_provider("depth")
+def _depth(ctx: RunContext) -> Provided:
+    return Provided(enclose(len(chain_layers(ctx))), "model", "number of weight layers")
+
+
+@register_provider("classes")
+def _classes(ctx: RunContext) -> Provided:
+    L = chain_layers(ctx)[-1][0]
+    return Provided(enclose(int(L.weight.shape[0])), "model", "outputs of the network")
+
+
+def _aug(ctx: RunContext) -> bool:
+    return any(L.bias is not None for L, _ in chain_layers(ctx))
+
+
+@register_provider("input_dim")
+def _input_dim(ctx: RunContext) -> Provided:
+    d = int(np.prod(ctx.data.x.shape[1:])) + (1 if _aug(ctx) else 0)
+    return Provided(enclose(d), "model", "input dimension (+1 for the constant unit when biases are folded in)")
+
+
+def _xfrob(x: np.ndarray, aug: bool) -> Interval:
+    return isqrt(sum_enclosure(x, True) + enclose(x.shape[0] if aug else 0))
+
+
+@register_provider("x_frob")
+def _x_frob(ctx: RunContext) -> Provided:
+    return Provided(_xfrob(ctx.data.x, _aug(ctx)), "kernel:certify.frobenius_fsum v1", "||X||_F of inputs (x, 1)")
+
+
+@register_provider("x_frob_class_sum")
+def _x_frob_class(ctx: RunContext) -> Provided:
+    out, aug = enclose(0), _aug(ctx)
+    for c in np.unique(ctx.data.y):
+        out = out + _xfrob(ctx.data.x[ctx.data.y == c], aug)
+    return Provided(out, "kernel:certify.frobenius_fsum v1", "sum over classes of ||X_c||_F (inputs (x, 1))")
+
+
+def _xcol(x: np.ndarray, aug: bool) -> Interval:
+    cols = x.reshape(x.shape[0], -1).astype(np.float64)
+    sq = (cols * cols).sum(axis=0)
+    n = cols.shape[0] + 1
+    hi = float(sq.max()) * (1 + 2 * n * 2.0**-53) + 1e-300
+    hi = max(hi, float(x.shape[0]) if aug else 0.0)
+    return Interval(enclose(0).lo, isqrt(enclose(hi)).hi)
+
+
+@register_provider("x_col_max")
+def _x_col_max(ctx: RunContext) -> Provided:
+    return Provided(_xcol(ctx.data.x, _aug(ctx)), "kernel:certify.col_norm v1", "max input-coordinate l2 norm")
+
+
+@register_provider("x_col_max_class_sum")
+def _x_col_class(ctx: RunContext) -> Provided:
+    out, aug = enclose(0), _aug(ctx)
+    for c in np.unique(ctx.data.y):
+        out = out + _xcol(ctx.data.x[ctx.data.y == c], aug)
+    return Provided(out, "kernel:certify.col_norm v1", "sum over classes of max coordinate l2 norms")
+
+
+def margins(ctx: RunContext) -> np.ndarray:
+    """Lower ends of the certified multiclass logit margins of the exact real network (cached)."""
+    if "margins" not in ctx.cache:
+        lo, hi = logit_enclosure(_net(ctx), ctx.data.x)
+        if lo.ndim != 2 or int(ctx.data.y.max()) >= lo.shape[1]:
+            raise InvalidInput(f"data {ctx.data.name!r} has label {int(ctx.data.y.max())} but the model has "
+                               f"{lo.shape[-1]} outputs: labels must be class indices below the number of outputs")
+        ctx.cache["margins"] = margin_lower(lo, hi, ctx.data.y)
+    return ctx.cache["margins"]
+
+
+def margin_candidates(ctx: RunContext) -> list[str]:
+    """Margins tried (exact decimals, 3 significant digits): quantiles of the positive certified margins."""
+    pos = margins(ctx)[margins(ctx) > 0]
+    if pos.size == 0:
+        return ["1"]
+    qs = np.quantile(pos, [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
+    return sorted({f"{q:.3g}" for q in qs if q > 0}, key=float) or ["1"]
+
+
+def _emp_at(ctx: RunContext, margin: str) -> Interval:
+    """Exact count (as a fraction of m) of certified margin lower ends < margin: an upper bound on emp_margin_risk."""
+    g, mg = Fraction(margin), margins(ctx)
+    near = np.abs(mg - float(g)) <= abs(float(g)) * 2.0**-50 + 2.0**-1000
+    bad = int(np.count_nonzero((mg < float(g)) & ~near))
+    bad += sum(1 for v in mg[near] if Fraction(float(v)) < g)
+    return enclose(Fraction(bad, ctx.data.n))
+
+
+@register_provider("margin")
+def _margin(ctx: RunContext) -> Provided:
+    if "margin" not in ctx.cache:
+        chosen = ctx.options.get("margin")
+        if chosen is None:
+            t = ctx.theorem
+            others = {n: _provide(ctx, n) for n in theorems.tree_symbols(t.tree()) if n not in ("margin", "emp_margin_risk")}
+            best = None
+            for g in margin_candidates(ctx):
+                vals = {**others, "margin": enclose(g), "emp_margin_risk": _emp_at(ctx, g)}
+                hi = theorems.eval_tree(t.tree(), t.enclose_inputs(vals)).hi
+                if best is None or hi < best[0]:
+                    best = (hi, g)
+            chosen = best[1]
+        ctx.cache["margin"] = str(chosen)
+    g = ctx.cache["margin"]
+    how = "given" if ctx.options.get("margin") else "chosen among quantiles of the certified margins (the bound " \
+        "holds for all margins at once)"
+    return Provided(enclose(g), "user" if ctx.options.get("margin") else "derived", f"margin={g} ({how})")
+
+
+@register_provider("emp_margin_risk")
+def _emp_margin(ctx: RunContext) -> Provided:
+    g = _margin(ctx).value
+    return Provided(_emp_at(ctx, ctx.cache["margin"]), "kernel:certify.logit_margins v1",
+                    f"fraction of examples whose certified margin lower end is < {ctx.cache['margin']} "
+                    f"(upper bound on the fraction with margin < margin); margin enclosure {g!r}")
+
+
+def _provide(ctx: RunContext, name: str) -> Interval:
+    from certify._pipeline import PROVIDERS
+
+    key = f"provided:{name}"
+    if key not in ctx.cache:
+        ctx.cache[key] = PROVIDERS[name](ctx)
+    return ctx.cache[key].value
+
+
+def _lip_layer(node: Any, shape: tuple[int, ...]) -> tuple[Interval, tuple[int, ...]]:
+    """Upper bound on the l2 Lipschitz constant of one layer, and its output shape."""
+    from certify._analyze import _spectral
+    from certify._network import BatchNorm, Pool
+
+    L = node.layer
+    if isinstance(L, (Linear, Conv2d)):
+        W2 = L.weight.reshape(L.weight.shape[0], -1)
+        spec, _ = _spectral(W2, isqrt(sum_enclosure(W2, True)))
+        if isinstance(L, Linear):
+            return spec, (L.weight.shape[0],)
+        kh, kw = L.weight.shape[2:]
+        overlap = kh * kw if L.dilation != (1, 1) else -(-kh // L.stride[0]) * -(-kw // L.stride[1])
+        out = (L.weight.shape[0],) + tuple(
+            (shape[1 + i] + 2 * L.padding[i] - L.dilation[i] * ((kh, kw)[i] - 1) - 1) // L.stride[i] + 1
+            for i in range(2))
+        return spec * isqrt(enclose(overlap)), out  # ||Tx||^2 <= ||K||^2 sum_p ||patch_p||^2 <= overlap ||K||^2 ||x||^2
+    if isinstance(L, Activation):
+        lip = {"relu": 1, "tanh": 1, "sigmoid": Fraction(1, 4), "gelu": Fraction(113, 100),
+               "leaky_relu": max(1, Fraction(L.slope)), "elu": max(1, Fraction(L.slope))}[L.kind]
+        return enclose(lip), shape
+    if isinstance(L, Flatten):
+        return enclose(1), (int(np.prod(shape)),)
+    if isinstance(L, Pool) and L.kind == "max":
+        over = -(-L.kernel[0] // L.stride[0]) * -(-L.kernel[1] // L.stride[1])
+        out = (shape[0],) + tuple((shape[1 + i] + 2 * L.padding[i] - L.kernel[i]) // L.stride[i] + 1 for i in range(2))
+        return isqrt(enclose(over)), out
+    if isinstance(L, BatchNorm):
+        s = np.abs(L.weight) / np.sqrt(L.var + L.eps)
+        return enclose(float(s.max()) * (1 + 2.0**-40) + 1e-300), shape
+    raise HypothesisNotMet(f"layer {node.name} ({type(L).__name__}) has no certified Lipschitz bound here: the "
+                           "robust.* bounds do not apply")
+
+
+@register_provider("lipschitz")
+def _lipschitz(ctx: RunContext) -> Provided:
+    if "lipschitz" not in ctx.cache:
+        net = _net(ctx)
+        from certify._kernel_layers import to_kernel_layers
+
+        layers = to_kernel_layers(net, tuple(ctx.data.x.shape[1:]))
+        if layers is not None:
+            import kernels
+
+            lip = kernels.lipschitz_upper(layers)
+            ctx.cache["lipschitz"] = Provided(Interval(enclose(0).lo, enclose(lip.upper).hi), f"kernel:{lip.source}",
+                                              "product of certified per-layer spectral norms (upper ends) and "
+                                              "activation Lipschitz constants")
+            return ctx.cache["lipschitz"]
+        if not net.is_chain:
+            raise HypothesisNotMet("the network has residual connections: no certified Lipschitz bound here")
+        out, shape = enclose(1), tuple(ctx.data.x.shape[1:])
+        for node in net.nodes:
+            lip, shape = _lip_layer(node, shape)
+            out = out * lip
+        ctx.cache["lipschitz"] = Provided(Interval(enclose(0).lo, out.hi), "kernel:certify.lipschitz_product v1",
+                                          "product of per-layer l2 Lipschitz upper bounds (spectral upper ends: "
+                                          "min(Frobenius, Schur), conv overlap factor; activation constants)")
+    return ctx.cache["lipschitz"]
+
+
+def _certified_count(ctx: RunContext) -> tuple[int, str]:
+    eps = ctx.options.get("eps") or "0.1"
+    thr = (isqrt(enclose(2)) * _lipschitz(ctx).value * enclose(eps, name="eps")).hi
+    t = float(thr)
+    if enclose(t).hi < thr:  # the float nearest to the upper end fell below it
+        t = float(np.nextafter(t, np.inf))
+    n = int(np.count_nonzero(margins(ctx) > t))
+    lip = _lipschitz(ctx)
+    return n, (f"eps={eps}: certified iff margin lower end > sqrt(2) * lipschitz * eps (<= {t!r}); lipschitz <= "
+               f"{lip.value.hi_str(8)} from {lip.source}")
+
+
+@register_provider("n_certified")
+def _n_certified(ctx: RunContext) -> Provided:
+    n, how = _certified_count(ctx)
+    return Provided(enclose(n), "kernel:certify.logit_margins v1", f"points certified robust; {how}")
+
+
+@register_provider("k_uncertified")
+def _k_uncertified(ctx: RunContext) -> Provided:
+    n, how = _certified_count(ctx)
+    return Provided(enclose(ctx.data.n - n), "kernel:certify.logit_margins v1", f"points not certified; {how}")

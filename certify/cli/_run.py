@@ -1,0 +1,94 @@
+"""``certify run``, ``certify check`` and ``certify analyze``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="certify a trained model: certificate.json, reproduce.sh, report.html/.md")
+    p.add_argument("model", help="model file: .safetensors, torch state dict (.pt), TorchScript")
+    p.add_argument("--data", required=True, help="data file (.npz with x, y; .pt) or built-in NAME[:train|:test]")
+    p.add_argument("--theorem", required=True, help="theorem id, or 'all' (every applicable bound, ranked)")
+    p.add_argument("--delta", default="0.05", help="confidence parameter in (0, 1), taken exactly (default 0.05)")
+    p.add_argument("--out", default="certify-out", help="output directory (default ./certify-out)")
+    p.add_argument("--arch", help="package.module:factory for files that hold only weights")
+    p.add_argument("--margin", help="margin of the norm bounds (default: best of a few data quantiles)")
+    p.add_argument("--eps", help="l2 radius of the robustness bounds (default 0.1)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=_run)
+
+    c = sub.add_parser("check", help="independent checker: prints VERIFIED or NOT VERIFIED: <step>; exit 0 or 1")
+    c.add_argument("cert")
+    c.add_argument("--model", help="model file whose sha256 must match model.file_sha256")
+    c.add_argument("--data", help="data file whose sha256 must match data.file_sha256")
+    c.add_argument("--recompute", action="store_true", help="re-derive the quantities with the library")
+    c.add_argument("--arch", help="package.module:factory for --recompute on a weights-only file")
+    c.add_argument("--json", action="store_true", help='print {"verified": ..., "step": ...}')
+    c.set_defaults(func=_check)
+
+    a = sub.add_parser("analyze", help="data-free per-layer table: certified spectral norm, Frobenius, stable rank")
+    a.add_argument("model")
+    a.add_argument("--arch", help="package.module:factory for files that hold only weights")
+    g = a.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--csv", action="store_true")
+    a.set_defaults(func=_analyze)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from certify._run import ranking, run_job
+
+    r = run_job(args.model, args.data, args.theorem, args.delta, out=args.out, arch=args.arch, margin=args.margin,
+                eps=args.eps, progress=not args.json)
+    if args.json:
+        print(json.dumps({"certificates": {t: str(r.paths.get("certificate.json" if len(r.certificates) == 1
+                                                                 else f"certificate-{t}.json")) for t in r.certificates},
+                          "ranking": ranking(r), "skipped": r.skipped}, indent=2, sort_keys=True))
+        return 0
+    for row in ranking(r):
+        print(f"{row['theorem']:45s} {row['bound']:>12s}")
+    if len(r.certificates) == 1:
+        print(next(iter(r.certificates.values())).claim)
+    print(f"wrote {args.out}/ (certificate, reproduce.sh, report.html, report.md)")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from certify._checker import check
+
+    res = check(args.cert, model=args.model, data=args.data)
+    if res.ok and args.recompute:
+        from certify._recheck import recompute
+
+        res = recompute(args.cert, model=args.model, data=args.data, arch=args.arch)
+    if args.json:
+        print(json.dumps({"verified": res.ok, "step": res.step, "verdict": res.verdict}))
+    else:
+        print(res.verdict)
+    return 0 if res.ok else 1
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from boundcert.errors import InvalidInput
+    from certify._analyze import analyze_network, rows_to_csv
+    from certify.load import load_model
+
+    loaded = load_model(args.model, args.arch)
+    if loaded.network is None:
+        raise InvalidInput(loaded.unsupported or "the model cannot be normalised")
+    rows = analyze_network(loaded.network)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+    elif args.csv:
+        sys.stdout.write(rows_to_csv(rows))
+    else:
+        print(f"{'layer':12s} {'kind':24s} {'shape':14s} {'Frobenius hi':>14s} {'spectral [lo, hi]':>28s} {'stable rank':>20s}")
+        for r in rows:
+            print(f"{r.name:12s} {r.kind:24s} {r.shape:14s} {r.frobenius_hi:>14s} "
+                  f"{'[' + r.spectral_lo + ', ' + r.spectral_hi + ']':>28s} {'[' + r.stable_rank_lo + ', ' + r.stable_rank_hi + ']':>20s}")
+    return 0
