@@ -13,7 +13,7 @@ import _common as c
 def trained_cnn(quick: bool, seed: int):
     """Digits (8x8) CNN: conv3x3(1->C1) circular pad 1, ReLU, conv3x3(C1->C2) circular pad 1, ReLU, linear."""
     torch = c.setup_torch()
-    c1, c2, epochs = (8, 16, 5) if quick else (32, 64, 30)
+    c1, c2, epochs = (8, 16, 5) if quick else (16, 32, 15)
     xtr, ytr, xte, yte = c.builtin("digits", None, seed)
     torch.manual_seed(seed)
     model = torch.nn.Sequential(
