@@ -21,8 +21,7 @@ def _cell(v: object) -> str:
 
 
 def repro_page(name: str, res: dict, has_png: bool) -> str:
-    title = f"{name}: {res['paper']}"
-    lines = [f".. _repro-{name}:", "", _rst_escape(title), "=" * len(_rst_escape(title)), "",
+    lines = [f".. _repro-{name}:", "", name, "=" * len(name), "", f"**Paper:** {_rst_escape(res['paper'])}", "",
              f"**Claim reproduced:** {_rst_escape(res['claim'])}", "", f"**Scale:** {_rst_escape(res['scale'])}", ""]
     run = "quick variant" if res.get("quick") else "full run"
     lines += [f"**Run:** ``{res.get('command', 'certify repro ' + name)}`` ({run}, "
