@@ -120,3 +120,18 @@ def test_quick_variant_writes_valid_results(name, tmp_path):
 def test_cli_help_lists_repro():
     out = subprocess.run([sys.executable, "-m", "certify", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert "repro" in out.stdout
+
+
+def test_gallery_has_a_page_per_committed_result(tmp_path):
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        from _gallery import write_gallery
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    names = write_gallery(tmp_path / "gallery")
+    committed = sorted(p.stem for p in (ROOT / "paper_repro" / "results").glob("*.json"))
+    assert names == committed
+    for name in names:
+        page = (tmp_path / "gallery" / f"{name}.rst").read_text()
+        assert f".. _repro-{name}:" in page and "within" in page
+        assert (tmp_path / "gallery" / f"{name}.png").is_file()
