@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/certify demo --out demo-out
 
+# tests/cuda: skipped without a GPU in the first run, then every CUDA kernel under numba's simulator
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q && NUMBA_ENABLE_CUDASIM=1 $(PY) -m pytest -q tests/cuda
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

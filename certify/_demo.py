@@ -3,7 +3,9 @@
 Trains :func:`certify.zoo.mnist1d_mlp` on MNIST-1D's 4000 training examples (seeded, CPU), saves it as safetensors,
 certifies its test error with Langford's test-set bound (``test_set.binomial_tail``) on the 1000 held-out examples
 through the same path as ``certify run`` (certificate.json, reproduce.sh, report.html, report.md beside the model),
-then runs the independent checker on the certificate and the model file.
+then runs the independent checker on the certificate and the model file. Unless ``pacbayes=False`` it then adds a
+PAC-Bayes certificate in a small configuration (:func:`certify._pacbayes.run_pacbayes`: MLP 40-128-10, prior learnt
+on half of the training set with shift augmentation, f_quad posterior, per-example Monte Carlo) under ``pacbayes/``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class DemoResult:
     train_accuracy: float
     test_accuracy: float
     verdict: str = ""
+    pacbayes: object = None  # certify._pacbayes.PacBayesResult when the PAC-Bayes step ran
 
 
 def train_classifier(model, train: Dataset, *, epochs: int, lr: float = 1e-3, batch: int = 128, seed: int = 0,
@@ -64,13 +67,16 @@ def _accuracy(model, data: Dataset) -> float:
     return float(np.mean(pred == data.y))
 
 
-def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.05", progress: bool = True) -> DemoResult:
+def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.05", progress: bool = True,
+             pacbayes: bool = True) -> DemoResult:
     import torch
     from safetensors.torch import save_file
 
     from certify.zoo import mnist1d_mlp
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    from certify._jobs import torch_threads
+
+    torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
     out = Path(out)
     train, test = load_builtin("mnist1d", "train"), load_builtin("mnist1d", "test")
     from certify._checker import check
@@ -85,4 +91,14 @@ def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.
                 progress=progress)
     cert, path = r.certificates["test_set.binomial_tail"], r.paths["certificate.json"]
     verdict = check(str(path), model=str(model_path)).verdict
-    return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test), verdict)
+    pb = None
+    if pacbayes:
+        from certify._pacbayes import PacBayesConfig, run_pacbayes
+
+        cfg = PacBayesConfig(sizes=(40, 128, 10), prior="data_dependent", objective="f_quad",
+                             prior_epochs=max(1, 2 * epochs // 3), posterior_epochs=max(1, epochs // 6), mc_passes=5,
+                             batch=128, posterior_lr=1e-3, prior_shift=4)
+        info = {"name": "mnist1d", "split": "train", "train_sha256": train.sha256, "test_sha256": test.sha256}
+        pb = run_pacbayes(cfg, (train.x, train.y), (test.x, test.y), out / "pacbayes", data_info=info,
+                          reproduce=f"certify demo --out {out} --delta {delta}", progress=progress)
+    return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test), verdict, pb)

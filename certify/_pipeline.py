@@ -31,7 +31,7 @@ from certify._certificate import Certificate, InputRecord
 from certify._data import Dataset, load_data
 from theorems import Interval, Theorem, enclose, parse_exact
 
-__all__ = ["certify", "RunContext", "Provided", "PROVIDERS", "register_provider", "model_sha256", "environment"]
+__all__ = ["certify", "RunContext", "Provided", "PROVIDERS", "register_provider", "model_sha256", "environment", "theorem_record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +150,23 @@ def environment() -> dict[str, Any]:
         env["torch_allow_tf32"] = bool(torch.backends.cuda.matmul.allow_tf32)
         env["torch_num_threads"] = torch.get_num_threads()
     return env
+
+
+def theorem_record(t: Theorem) -> dict[str, Any]:
+    """The ``theorem`` field of a certificate: id, version, statement (LaTeX and tree), reference."""
+    return {
+        "id": t.id,
+        "version": t.version,
+        "title": t.title,
+        "kind": t.kind,
+        "bounded": t.bounded,
+        "holds_for": t.holds_for,
+        "reference": {"key": t.reference.key, "citation": t.reference.citation, "locator": t.reference.locator},
+        "statement_latex": t.latex(),
+        "claim_latex": t.claim_latex(),
+        "statement_tree": t.tree(),
+        "confidence_tree": theorems.to_tree(t.confidence) if t.confidence is not None else None,
+    }
 
 
 def _resolve_data(data: object) -> Dataset:
@@ -309,19 +326,7 @@ def certify(
     if loaded.arch:
         info.setdefault("arch", loaded.arch)
     return Certificate(
-        theorem={
-            "id": t.id,
-            "version": t.version,
-            "title": t.title,
-            "kind": t.kind,
-            "bounded": t.bounded,
-            "holds_for": t.holds_for,
-            "reference": {"key": t.reference.key, "citation": t.reference.citation, "locator": t.reference.locator},
-            "statement_latex": t.latex(),
-            "claim_latex": t.claim_latex(),
-            "statement_tree": t.tree(),
-            "confidence_tree": theorems.to_tree(t.confidence) if t.confidence is not None else None,
-        },
+        theorem=theorem_record(t),
         inputs=tuple(InputRecord(n, p.value, p.source, p.detail) for n, p in provided.items()),
         hypotheses=tuple({"name": c.name, "statement": c.statement, "status": c.status} for c in checks),
         result=result,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import io
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -85,6 +86,52 @@ def _figures(cert: Certificate, layers: Sequence[LayerRow], margins: np.ndarray 
     return figs
 
 
+def _inline(text: str) -> str:
+    """Escape, then the inline markdown the report uses: **bold** and `code`."""
+    out = html.escape(text)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+
+
+def _markdown_to_html(markdown: str, images: dict[str, str]) -> str:
+    """The markdown subset of :func:`build_report` (headings, paragraphs, lists, tables, images) as HTML."""
+    out: list[str] = []
+    lines = markdown.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
+            i += 1
+        elif line.startswith("|"):
+            rows = []
+            while i < len(lines) and lines[i].startswith("|"):
+                if not set(lines[i]) <= set("|-: "):
+                    rows.append([c.strip() for c in lines[i].strip().strip("|").split("|")])
+                i += 1
+            head, body = rows[0], rows[1:]
+            out.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr>"
+                       + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
+                       + "</table>")
+        elif line.startswith("- "):
+            items = []
+            while i < len(lines) and lines[i].startswith("- "):
+                items.append(f"<li>{_inline(lines[i][2:])}</li>")
+                i += 1
+            out.append("<ul>" + "".join(items) + "</ul>")
+        elif (m := re.fullmatch(r"!\[(.+?)\]\((.+?)\)", line.strip())) and m.group(2) in images:
+            out.append(f'<p><img alt="{html.escape(m.group(1))}" src="{images[m.group(2)]}"></p>')
+            i += 1
+        else:
+            cls = ' class="claim"' if line.startswith("**") and line.endswith("**") else ""
+            out.append(f"<p{cls}>{_inline(line)}</p>")
+            i += 1
+    return "\n".join(out)
+
+
 def build_report(cert: Certificate, layers: Sequence[LayerRow] = (), margins: np.ndarray | None = None) -> Report:
     figs = _figures(cert, layers, margins)
     d = cert.to_dict()
@@ -109,11 +156,11 @@ def build_report(cert: Certificate, layers: Sequence[LayerRow] = (), margins: np
     md += ["", f"Model sha256 {d['model']['sha256']}; data {d['data']['name']} ({d['data']['n']} examples, sha256 "
            f"{d['data']['sha256']}).", "", "Reproduce: `sh reproduce.sh` (re-runs the command, then the checker).", ""]
     markdown = "\n".join(md)
-    body = html.escape(markdown)
-    for name, png in figs.items():
-        tag = f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-        body = body.replace(html.escape(f"![{name}]({name})"), tag)
+    images = {n: f"data:image/png;base64,{base64.b64encode(png).decode()}" for n, png in figs.items()}
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>boundcert report</title><style>"
-            "body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{white-space:pre-wrap}</style></head>"
-            f"<body><pre>{body}</pre></body></html>\n")
+            "body{font-family:sans-serif;max-width:62em;margin:2em auto;line-height:1.45;color:#222}"
+            "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;"
+            "font-variant-numeric:tabular-nums}th{background:#f3f3f3}code{background:#f3f3f3;padding:0 .2em}"
+            "p.claim{font-size:1.15em;border-left:4px solid #2a7;padding-left:.8em}img{max-width:100%}</style>"
+            f"</head><body>{_markdown_to_html(markdown, images)}</body></html>\n")
     return Report(markdown, page, figs)

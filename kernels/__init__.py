@@ -5,6 +5,7 @@ Every public function states its rounding model in its docstring. ``kernels`` im
 """
 
 from kernels._enclosure import Enclosure
+from kernels._gaussian_kl import gaussian_kl_sums
 from kernels._conv import conv_spectral_norm, conv_spectral_norm_estimate
 from kernels._layers import Activation, ConvLayer, DenseLayer, Residual
 from kernels._network import LipschitzUpper, Margins, lipschitz_upper, logit_margins, path_norm
@@ -34,6 +35,8 @@ __all__ = [
     "Enclosure", "conv_spectral_norm", "conv_spectral_norm_estimate", "distance_to_init", "frobenius_norm",
     "max_abs", "nonzero_count", "norm_1_inf", "norm_21", "parameter_count", "sparsity", "RtolNotReached",
     "spectral_norm", "spectral_norm_estimate",
+    # PAC-Bayes (issue 6): exact sums of the diagonal-Gaussian KL
+    "gaussian_kl_sums",
     # topology and dynamics (issue 7)
     "mst_length",
     "PHDimEstimate",

@@ -43,18 +43,8 @@ def as_float64(x: Any, name: str, ndim: int | None = None) -> np.ndarray:
     return out
 
 
-def resolve_device(device: str, where: str) -> Literal["cpu"]:
-    """Map ``device`` to the path that runs; only the CPU path exists in this version."""
-    if device == "auto" or device == "cpu":
-        return "cpu"
-    if device == "cuda":
-        try:
-            import torch
+def resolve_device(device: str, where: str, *, has_cuda_path: bool = False) -> Literal["cpu", "cuda"]:
+    """Map ``device`` to the path that runs (see :mod:`kernels._device`)."""
+    from kernels._device import resolve_device as _resolve
 
-            available = bool(torch.cuda.is_available())
-        except ImportError:
-            available = False
-        if not available:
-            raise InvalidInput(f"{where}: device='cuda' but CUDA is not available here; use device='cpu' or 'auto'")
-        raise InvalidInput(f"{where}: device='cuda' has no certified CUDA path in this version; use device='cpu'")
-    raise InvalidInput(f"{where}: device={device!r} is not one of 'auto', 'cpu', 'cuda'")
+    return _resolve(device, where, has_cuda_path=has_cuda_path)

@@ -23,7 +23,8 @@ import scipy.linalg
 import scipy.sparse.linalg as spla
 
 from boundcert.errors import InvalidInput
-from kernels._arrays import Device, as_float64, resolve_device
+from kernels._arrays import Device, as_float64
+from kernels._device import resolve_torch_device, tag_source
 from kernels._cholesky import batched_gram, certify_blocks
 from kernels._conv_ops import ConvGeometry, PaddingMode, adjoint, dilate, forward, geometry, ratio_lower
 from kernels._conv_ops import _pair, tap_norm_sum_upper
@@ -107,7 +108,9 @@ def conv_spectral_norm(weight: Any, input_hw: tuple[int, int] | int, *, stride: 
         rtol: target relative gap; reached when the Fourier form is the layer itself (circular padding with
             ``k = 2p + 1`` and stride dividing the input; ``p = 0`` zero padding with full output), otherwise the
             gap is what the zero-padding embedding allows (reported in ``source``).
-        device: ``"auto"`` or ``"cpu"``.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``: on CUDA the per-frequency Gram blocks and their Cholesky
+            certificates run in float64 through torch (batched cuBLAS GEMM, cuSOLVER potrf) with the same error
+            model; the Fourier blocks, error terms, shifts and lower end stay on the host.
 
     Rounding model: binary64, round-to-nearest, gradual underflow (checked). The kernel is scaled by a
     power of two; the blocks ``P_uv`` are formed by real GEMMs against twiddles computed at 80 bits and
@@ -119,24 +122,26 @@ def conv_spectral_norm(weight: Any, input_hw: tuple[int, int] | int, *, stride: 
     Reference: Sedghi, Gupta, Long, "The singular values of convolutional layers", ICLR 2019.
     """
     check_environment("kernels.conv_spectral_norm")
-    resolve_device(device, "kernels.conv_spectral_norm")
+    dev = resolve_torch_device(device, "kernels.conv_spectral_norm")
     if not (isinstance(rtol, (int, float)) and 0.0 < rtol < 1.0):
         raise InvalidInput(f"rtol={rtol!r}: a relative gap in (0, 1) is needed, e.g. 1e-4")
     k = as_float64(weight, "weight", ndim=4)
     k = dilate(k, _pair(dilation, "dilation", 1))
     g = geometry(k.shape, input_hw, stride, padding, padding_mode)
     if k.size == 0 or not np.any(k):
-        return Enclosure(0.0, 0.0, SOURCE)
+        return Enclosure(0.0, 0.0, tag_source(SOURCE, dev))
     ks, e, _ = pow2_scale(k)
     # kernel entries lost to underflow (only when scaling down): each <= eta, operator norm <= t sqrt(co ci) eta
     kerr = 0.0 if np.array_equal(np.ldexp(ks, e), k) else up(up(k.shape[2] * k.shape[3] * math.sqrt(g.c_out * g.c_in)) * ETA)
-    lo_s, hi_s, note = _enclose_scaled(ks, g, float(rtol))
+    if dev == "cuda":
+        check_environment("kernels.conv_spectral_norm")  # torch is imported now: TF32 switches checked again
+    lo_s, hi_s, note = _enclose_scaled(ks, g, float(rtol), "cuda" if dev == "cuda" else None)
     lo = unscale_down(max(sub_down(lo_s, kerr), 0.0), e)
     hi = unscale_up(add_up(hi_s, kerr), e)
     if note:
         warnings.warn(f"kernels.conv_spectral_norm: rtol={rtol!r} not reached ({note.strip('; ')}); "
                       f"returning the proven enclosure [{lo!r}, {hi!r}]", RtolNotReached, stacklevel=2)
-    return Enclosure(lo, hi, SOURCE + note)
+    return Enclosure(lo, hi, tag_source(SOURCE, dev) + note)
 
 
 def _block_estimates(gram: np.ndarray) -> np.ndarray:
@@ -167,7 +172,10 @@ def _chunks(k: np.ndarray, g: ConvGeometry):
     return [freqs[i:i + size] for i in range(0, len(freqs), size)]
 
 
-def _enclose_scaled(k: np.ndarray, g: ConvGeometry, rtol: float) -> tuple[float, float, str]:
+def _enclose_scaled(k: np.ndarray, g: ConvGeometry, rtol: float,
+                    device: str | None = None) -> tuple[float, float, str]:
+    """(lo, hi, note) for the scaled kernel; ``device``: torch device of the Gram products and Cholesky factorisations
+    (None: numpy/LAPACK on the host). Blocks, error terms, shifts and the lower end are computed on the host."""
     chunks = _chunks(k, g)
     s_count = g.fourier_stride[0] * g.fourier_stride[1]
     sq_s = sqrt_down(float(s_count))
@@ -176,7 +184,7 @@ def _enclose_scaled(k: np.ndarray, g: ConvGeometry, rtol: float) -> tuple[float,
     cache = None
     for freqs in chunks:  # pass 1: heuristic top eigenvalue of every block
         r, delta, _ = fourier_blocks(k, g, freqs)
-        gram, gerr = batched_gram(r)
+        gram, gerr = batched_gram(r, device)
         est2 = _block_estimates(gram)
         i = int(np.argmax(est2))
         if est2[i] > best[0]:
@@ -203,7 +211,7 @@ def _enclose_scaled(k: np.ndarray, g: ConvGeometry, rtol: float) -> tuple[float,
     step = rtol / 2.0
     for _ in range(40):
         alpha = mul_up(base, up(1.0 + step))
-        if _certify_all(k, g, chunks, cache, mul_up(alpha, alpha)):
+        if _certify_all(k, g, chunks, cache, mul_up(alpha, alpha), device):
             hi = div_up(add_up(alpha, delta), sq_s)
             break
         step *= 4.0
@@ -219,11 +227,11 @@ def _enclose_scaled(k: np.ndarray, g: ConvGeometry, rtol: float) -> tuple[float,
     return lo, hi, note
 
 
-def _certify_all(k, g, chunks, cache, alpha2: float) -> bool:
+def _certify_all(k, g, chunks, cache, alpha2: float, device: str | None = None) -> bool:
     """Pass 2: every block of every chunk certified at the shared ``alpha2`` (recomputed unless cached)."""
     for freqs in chunks:
-        gram, gerr = cache if cache is not None else batched_gram(fourier_blocks(k, g, freqs)[0])
-        if not certify_blocks(gram, gerr, alpha2):
+        gram, gerr = cache if cache is not None else batched_gram(fourier_blocks(k, g, freqs)[0], device)
+        if not certify_blocks(gram, gerr, alpha2, device):
             return False
     return True
 

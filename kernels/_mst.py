@@ -50,12 +50,14 @@ import numpy as np
 
 from boundcert.errors import InternalError
 from kernels._enclosure import Enclosure
+from kernels._device import tag_source
 from kernels._points import Device, Metric, as_points, check_device, check_metric
 from kernels._rounding import ETA, U, down, fsum_down, fsum_up, gamma, up
 
 __all__ = ["mst_length", "mst_tree", "distance_matrix"]
 
 _SOURCE = "kernels.mst_length/1"
+_SOURCE_CUDA = "kernels.mst_length/cuda-prim v1"
 GEMM_MIN_DIM = 32
 
 
@@ -347,36 +349,58 @@ def mst_length(points: object, metric: Metric = "euclidean", *, device: Device =
     Args:
         points: (n, d) array of finite numbers, n >= 1 (one point: length 0).
         metric: ``"euclidean"`` or ``"manhattan"``.
-        device: ``"auto"`` or ``"cpu"``; ``"cuda"`` raises InvalidInput (no GPU path yet).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"`` (numba.cuda Prim with the direct path's error model,
+            :mod:`kernels._cuda_mst`); the device that ran is recorded in ``source``.
 
     Returns:
         ``Enclosure(lo, hi)`` with ``lo <= W* <= hi``.
     """
-    check_device(device)
+    dev = check_device(device, "kernels.mst_length", has_cuda_path=True)
     code = check_metric(metric)
     X = as_points(points)
     n, d = X.shape
+    source = _SOURCE if dev == "cpu" else _SOURCE_CUDA
     if n == 1:
-        return Enclosure(0.0, 0.0, _SOURCE)
+        return Enclosure(0.0, 0.0, tag_source(source, dev))
+    if dev == "cuda":
+        from kernels._cuda_mst import prim_cuda
+
+        parent, c = prim_cuda(X, code)
+        lo, hi = direct_enclosure(X, code, parent, c[1:])
+        return Enclosure(lo, hi, tag_source(source, dev))
     parent, path, gemm_lo = _tree(X, code, "auto")
+    lo, hi = direct_enclosure(X, code, parent, None, gemm_lo if path == "gemm" else None)
+    return Enclosure(lo, hi, tag_source(source, dev))
+
+
+def direct_enclosure(X: np.ndarray, code: int, parent: np.ndarray, compared: np.ndarray | None,
+                     lower: float | None = None) -> tuple[float, float]:
+    """``(lo, hi)`` of the exact MST length from a spanning tree ``parent`` (module docstring).
+
+    ``compared``: the lengths of the tree's edges ``(v, parent[v])``, ``v >= 1``, that Prim compared when it
+    found the tree (None: recompute them here with the CPU loop, the same order of operations as Prim's);
+    ``lower``: a proven lower bound found otherwise (GEMM path), used instead of the direct one.
+    """
+    n, d = X.shape
     a = np.arange(1, n, dtype=np.int64)
     vals = _edge_values(X, a, parent[1:], code)
     if code == 0:
         g2 = gamma(d + 2)
         tiny = up(2.0 * d * ETA)
         hi_e = np.nextafter(np.sqrt(np.nextafter(np.nextafter(vals + tiny, np.inf) / down(1.0 - g2), np.inf)), np.inf)
-        if path == "gemm":
-            lo = gemm_lo
+        if lower is not None:
+            lo = lower
         else:
-            c = np.sqrt(vals)  # the lengths Prim compared (same loop, same order of operations)
+            c = np.sqrt(vals) if compared is None else np.asarray(compared, dtype=np.float64)
             rho, abs_err = _direct_slack(d)
             lo = down(down(fsum_down(c) * down(1.0 - rho)) - up((n - 1) * abs_err))
     else:
         gd = gamma(d)
         hi_e = np.nextafter(vals / down(1.0 - gd), np.inf)
-        lo = down(fsum_down(vals) * down(1.0 - gamma(d + 2)))  # two roundings of slack, as above
+        c = vals if compared is None else np.asarray(compared, dtype=np.float64)
+        lo = down(fsum_down(c) * down(1.0 - gamma(d + 2)))  # two roundings of slack, as above
     hi = fsum_up(hi_e)
     lo = max(lo, 0.0)
     if lo > hi:
         raise InternalError(f"mst_length: lo={lo!r} > hi={hi!r}; a kernel bug, please report the points")
-    return Enclosure(lo, hi, _SOURCE)
+    return lo, hi

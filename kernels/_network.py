@@ -20,6 +20,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 from kernels._arrays import as_float64
+from kernels._device import Device, resolve_device, tag_source
 from kernels._conv import conv_spectral_norm
 from kernels._conv_ops import dilate, forward, geometry
 from kernels._conv_ops import _pair
@@ -131,8 +132,23 @@ def _activation(mid, rad, act: Activation):
     return mid, rad
 
 
-def _forward_interval(layers: Sequence[Layer], mid: np.ndarray, rad: np.ndarray):
-    """mid/rad of shape (batch, ...) through the layers."""
+class CpuOps:
+    """The products of the forward pass on the CPU (float64 BLAS); :class:`kernels._cuda_network.CudaOps` is the
+    CUDA twin. Each output is a sum of ``n`` products in some order: the ``gamma_n`` model of :func:`_affine`."""
+
+    name = "cpu"
+
+    @staticmethod
+    def dense(w: np.ndarray, z: np.ndarray) -> np.ndarray:
+        return z @ w.T
+
+    @staticmethod
+    def conv(k: np.ndarray, z: np.ndarray, g) -> np.ndarray:
+        return np.stack([forward(k, zi, g) for zi in z])
+
+
+def _forward_interval(layers: Sequence[Layer], mid: np.ndarray, rad: np.ndarray, ops=CpuOps):
+    """mid/rad of shape (batch, ...) through the layers; ``ops`` computes the products (CPU or CUDA)."""
     for lay in layers:
         if isinstance(lay, Activation):
             mid, rad = _activation(mid, rad, lay)
@@ -143,7 +159,7 @@ def _forward_interval(layers: Sequence[Layer], mid: np.ndarray, rad: np.ndarray)
                 raise InvalidInput(f"weight.shape={w.shape!r}: the previous layer gives {mid.shape[1]} features")
             b = None if lay.bias is None else as_float64(lay.bias, "bias", ndim=1)
             aw = np.abs(w)
-            mid, rad = _affine(mid, rad, lambda z: z @ w.T, lambda z: z @ aw.T, w.shape[1] + 1, b)
+            mid, rad = _affine(mid, rad, lambda z: ops.dense(w, z), lambda z: ops.dense(aw, z), w.shape[1] + 1, b)
         elif isinstance(lay, ConvLayer):
             k = dilate(as_float64(lay.weight, "weight", ndim=4), _pair(lay.dilation, "dilation", 1))
             g = geometry(k.shape, lay.input_hw, lay.stride, lay.padding, lay.padding_mode)
@@ -153,12 +169,11 @@ def _forward_interval(layers: Sequence[Layer], mid: np.ndarray, rad: np.ndarray)
             mid, rad = mid.reshape(shp), rad.reshape(shp)
             ak = np.abs(k)
             b = None if lay.bias is None else as_float64(lay.bias, "bias", ndim=1)[None, :, None, None]
-            fw = lambda z, kk: np.stack([forward(kk, zi, g) for zi in z])  # noqa: E731
-            mid, rad = _affine(mid, rad, lambda z: fw(z, k), lambda z: fw(z, ak),
+            mid, rad = _affine(mid, rad, lambda z: ops.conv(k, z, g), lambda z: ops.conv(ak, z, g),
                                g.c_in * k.shape[2] * k.shape[3] + 1, b)
         elif isinstance(lay, Residual):
-            m1, r1 = _forward_interval(lay.block, mid, rad)
-            m2, r2 = _forward_interval(lay.shortcut, mid, rad) if lay.shortcut else (mid, rad)
+            m1, r1 = _forward_interval(lay.block, mid, rad, ops)
+            m2, r2 = _forward_interval(lay.shortcut, mid, rad, ops) if lay.shortcut else (mid, rad)
             s = m1 + m2.reshape(m1.shape)
             # |fl(a+b) - (a+b)| <= u |fl(a+b)|
             rad = vup(vup(r1 + r2.reshape(r1.shape)) + vup(2.0**-53 * np.abs(s)))
@@ -169,15 +184,23 @@ def _forward_interval(layers: Sequence[Layer], mid: np.ndarray, rad: np.ndarray)
     return mid, rad
 
 
-def logit_margins(layers: Sequence[Layer], x: Any, y: Any, *, batch_size: int = 256) -> Margins:
+def logit_margins(layers: Sequence[Layer], x: Any, y: Any, *, batch_size: int = 256,
+                  device: Device = "auto") -> Margins:
     """Certified per-sample logit margins ``f(x)_y - max_{j != y} f(x)_j`` of a network on a dataset.
 
     ``x``: (n, features) or (n, C, H, W) floats taken exactly; ``y``: (n,) integer labels.
     Rounding model: float64 midpoint-radius arithmetic; an affine layer with ``n`` inputs has error
     ``gamma_{n+1}(|W||m| + |b|) + (n+1) eta`` (Higham ch. 3, Rump 1999); activations are applied to the
     interval ends, rounded outward; the margin is formed with outward rounding.
+    ``device="cuda"``: the sums of products run on the device (:mod:`kernels._cuda_network`, same error model);
+    the device that ran is recorded in ``source``.
     """
     check_environment("kernels.logit_margins")
+    dev = resolve_device(device, "kernels.logit_margins", has_cuda_path=True)
+    if dev == "cuda":
+        from kernels._cuda_network import CudaOps as ops
+    else:
+        ops = CpuOps
     xs = as_float64(x, "x")
     ys = np.asarray(y)
     if ys.ndim != 1 or ys.shape[0] != xs.shape[0] or ys.dtype.kind not in "iu":
@@ -185,7 +208,7 @@ def logit_margins(layers: Sequence[Layer], x: Any, y: Any, *, batch_size: int = 
     los, his = [], []
     for start in range(0, xs.shape[0], batch_size):
         xb = xs[start:start + batch_size]
-        mid, rad = _forward_interval(layers, xb, np.zeros_like(xb))
+        mid, rad = _forward_interval(layers, xb, np.zeros_like(xb), ops)
         mid, rad = mid.reshape(mid.shape[0], -1), rad.reshape(rad.shape[0], -1)
         k = mid.shape[1]
         yb = ys[start:start + batch_size]
@@ -199,7 +222,8 @@ def logit_margins(layers: Sequence[Layer], x: Any, y: Any, *, batch_size: int = 
         other_lo[rows, yb] = -np.inf
         los.append(vdown(lo_l[rows, yb] - other_hi.max(axis=1)))
         his.append(vup(hi_l[rows, yb] - other_lo.max(axis=1)))
-    return Margins(np.concatenate(los), np.concatenate(his), "kernels.logit_margins/midpoint-radius v1")
+    return Margins(np.concatenate(los), np.concatenate(his),
+                   tag_source("kernels.logit_margins/midpoint-radius v1", dev))
 
 
 # ---------------------------------------------------------------- Lipschitz

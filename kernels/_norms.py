@@ -18,6 +18,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 from kernels._arrays import as_float64
+from kernels._device import Device, resolve_device, tag_source
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._rounding import ETA, U, down, gamma, sqrt_down, sqrt_up, up
@@ -64,6 +65,15 @@ def _bounds_sum(s: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def _sums(a: np.ndarray, dev: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row rounded sums of squares and of absolute values, on the CPU or the CUDA device (same model)."""
+    if dev == "cuda":
+        from kernels._cuda_norms import row_sums_cuda
+
+        return row_sums_cuda(a)
+    return _row_sums(a)
+
+
 def _prepare(w: Any, name: str = "W") -> tuple[np.ndarray, int, bool]:
     check_environment("kernels norms")
     a = as_float64(w, name)
@@ -72,56 +82,61 @@ def _prepare(w: Any, name: str = "W") -> tuple[np.ndarray, int, bool]:
     return np.ascontiguousarray(s), e, err == 0.0
 
 
-def _enc(lo: float, hi: float, e: int, exact: bool, slack: float, what: str) -> Enclosure:
+def _enc(lo: float, hi: float, e: int, exact: bool, slack: float, what: str, dev: str = "cpu") -> Enclosure:
     if slack:  # entries lost to underflow while scaling down: widen by their largest effect
         lo, hi = max(down(lo - slack), 0.0), up(hi + slack)
-    return Enclosure(unscale_down(lo, e), unscale_up(hi, e), f"kernels.{what} {_V}")
+    return Enclosure(unscale_down(lo, e), unscale_up(hi, e), tag_source(f"kernels.{what} {_V}", dev))
 
 
-def frobenius_norm(W: Any) -> Enclosure:
-    """Certified ``||W||_F`` (any shape, flattened to (rows, rest)); error term as in the module docstring."""
+def frobenius_norm(W: Any, *, device: Device = "auto") -> Enclosure:
+    """Certified ``||W||_F`` (any shape, flattened to (rows, rest)); error term as in the module docstring.
+
+    ``device``: ``"auto"``, ``"cpu"`` or ``"cuda"`` (row sums on the device, :mod:`kernels._cuda_norms`)."""
+    dev = resolve_device(device, "kernels.frobenius_norm", has_cuda_path=True)
     a, e, exact = _prepare(W)
     if a.size == 0:
-        return Enclosure(0.0, 0.0, f"kernels.frobenius_norm {_V}")
-    sq, _ = _row_sums(a)
+        return Enclosure(0.0, 0.0, tag_source(f"kernels.frobenius_norm {_V}", dev))
+    sq, _ = _sums(a, dev)
     lo_r, hi_r = _bounds_sumsq(sq, a.shape[1])
     lo, _ = _bounds_sum(np.array([np.sum(lo_r)]), a.shape[0])
     _, hi = _bounds_sum(np.array([np.sum(hi_r)]), a.shape[0])
     slack = 0.0 if exact else up(up(math.sqrt(a.size)) * ETA)
-    return _enc(sqrt_down(float(lo[0])), sqrt_up(float(hi[0])), e, exact, slack, "frobenius_norm")
+    return _enc(sqrt_down(float(lo[0])), sqrt_up(float(hi[0])), e, exact, slack, "frobenius_norm", dev)
 
 
-def norm_21(W: Any, *, over: Literal["columns", "rows"] = "columns") -> Enclosure:
+def norm_21(W: Any, *, over: Literal["columns", "rows"] = "columns", device: Device = "auto") -> Enclosure:
     """Certified ``||W||_{2,1} = sum_j ||W[:, j]||_2`` (``over="columns"``) or ``sum_i ||W[i, :]||_2`` (``"rows"``).
 
     Bartlett et al. (2017) use ``||A^T||_{2,1}``, i.e. ``norm_21(A, over="rows")`` for ``A`` of shape (out, in).
     """
     if over not in ("columns", "rows"):
         raise InvalidInput(f"over={over!r}: 'columns' or 'rows'")
+    dev = resolve_device(device, "kernels.norm_21", has_cuda_path=True)
     a, e, exact = _prepare(W)
     if over == "columns":
         a = np.ascontiguousarray(a.T)
     if a.size == 0:
-        return Enclosure(0.0, 0.0, f"kernels.norm_21 {_V}")
-    sq, _ = _row_sums(a)
+        return Enclosure(0.0, 0.0, tag_source(f"kernels.norm_21 {_V}", dev))
+    sq, _ = _sums(a, dev)
     lo_r, hi_r = _bounds_sumsq(sq, a.shape[1])
     r_lo = np.maximum(np.nextafter(np.sqrt(lo_r), -np.inf), 0.0)
     r_hi = np.nextafter(np.sqrt(hi_r), np.inf)
     lo, _ = _bounds_sum(np.array([np.sum(r_lo)]), a.shape[0])
     _, hi = _bounds_sum(np.array([np.sum(r_hi)]), a.shape[0])
     slack = 0.0 if exact else up(a.shape[0] * up(math.sqrt(a.shape[1])) * ETA)
-    return _enc(float(lo[0]), float(hi[0]), e, exact, slack, "norm_21")
+    return _enc(float(lo[0]), float(hi[0]), e, exact, slack, "norm_21", dev)
 
 
-def norm_1_inf(W: Any) -> Enclosure:
+def norm_1_inf(W: Any, *, device: Device = "auto") -> Enclosure:
     """Certified ``max_i sum_j |W_ij|`` (largest l1 norm of a unit's incoming weights; Neyshabur et al. 2015)."""
+    dev = resolve_device(device, "kernels.norm_1_inf", has_cuda_path=True)
     a, e, exact = _prepare(W)
     if a.size == 0:
-        return Enclosure(0.0, 0.0, f"kernels.norm_1_inf {_V}")
-    _, ab = _row_sums(a)
+        return Enclosure(0.0, 0.0, tag_source(f"kernels.norm_1_inf {_V}", dev))
+    _, ab = _sums(a, dev)
     lo_r, hi_r = _bounds_sum(ab, a.shape[1])
     slack = 0.0 if exact else up(a.shape[1] * ETA)
-    return _enc(float(np.max(lo_r)), float(np.max(hi_r)), e, exact, slack, "norm_1_inf")
+    return _enc(float(np.max(lo_r)), float(np.max(hi_r)), e, exact, slack, "norm_1_inf", dev)
 
 
 def max_abs(W: Any) -> Enclosure:
@@ -133,7 +148,7 @@ def max_abs(W: Any) -> Enclosure:
 
 
 def distance_to_init(W: Any, W0: Any, *, norm: Literal["fro", "21"] = "fro",
-                     over: Literal["columns", "rows"] = "columns") -> Enclosure:
+                     over: Literal["columns", "rows"] = "columns", device: Device = "auto") -> Enclosure:
     """Certified ``||W - W0||`` (Frobenius or (2,1)). ``D~ = fl(W - W0)`` has ``|D - D~| <= u |D~|`` entrywise
     (round-to-nearest subtraction; exact on underflow), so the norm of the exact difference lies in
     ``[(1 - u) ||D~||_lo, (1 + u) ||D~||_hi]`` for both norms (they are absolute and monotone)."""
@@ -146,12 +161,13 @@ def distance_to_init(W: Any, W0: Any, *, norm: Literal["fro", "21"] = "fro",
             d = a - b
         except FloatingPointError:
             raise InvalidInput("W - W0 overflows float64; scale both by a power of two first") from None
-    enc = frobenius_norm(d) if norm == "fro" else norm_21(d, over=over) if norm == "21" else None
+    dev = resolve_device(device, "kernels.distance_to_init", has_cuda_path=True)
+    enc = frobenius_norm(d, device=dev) if norm == "fro" else norm_21(d, over=over, device=dev) if norm == "21" else None
     if enc is None:
         raise InvalidInput(f"norm={norm!r}: 'fro' or '21'")
     lo = max(down(enc.lo * down(1.0 - U)), 0.0)
     hi = up(enc.hi * up(1.0 + U))
-    return Enclosure(lo, hi, f"kernels.distance_to_init[{norm}] {_V}")
+    return Enclosure(lo, hi, tag_source(f"kernels.distance_to_init[{norm}] {_V}", dev))
 
 
 def parameter_count(weights: Any) -> int:

@@ -53,21 +53,11 @@ def check_metric(metric: object) -> int:
     return METRIC_CODES[metric]
 
 
-def check_device(device: object) -> Literal["cpu"]:
-    """Resolve ``device``; only the CPU path exists in this version."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise InvalidInput(f"device={device!r} is not supported: use 'auto', 'cpu' or 'cuda'")
-    if device == "cuda":
-        try:
-            from numba import cuda
+def check_device(device: object, where: str = "kernels", *, has_cuda_path: bool = False) -> Literal["cpu", "cuda"]:
+    """Resolve ``device`` (see :mod:`kernels._device`)."""
+    from kernels._device import resolve_device
 
-            available = bool(cuda.is_available())
-        except Exception:  # noqa: BLE001 - any failure to probe CUDA means it is unavailable
-            available = False
-        if not available:
-            raise InvalidInput("device='cuda' but CUDA is not available here: use device='cpu' or 'auto'")
-        raise InvalidInput("device='cuda' has no GPU path for this kernel yet: use device='cpu' or 'auto'")
-    return "cpu"
+    return resolve_device(device, where, has_cuda_path=has_cuda_path)
 
 
 def as_points(points: object, name: str = "points", *, min_points: int = 1) -> np.ndarray:

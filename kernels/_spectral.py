@@ -24,7 +24,8 @@ import scipy.linalg.blas as blas
 import scipy.linalg.lapack as lapack
 import scipy.sparse.linalg as spla
 
-from kernels._arrays import Device, as_float64, resolve_device
+from kernels._arrays import Device, as_float64
+from kernels._device import resolve_torch_device, tag_source
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._rounding import (
@@ -97,8 +98,24 @@ def cholesky_certifies(g_upper: np.ndarray, alpha2: float, g_err: float) -> bool
     Then ``alpha2 I - G = M + diag(delta) + (Gt - G)``, ``delta_i >= s0`` (two roundings), and
     ``M >= -||dM||_2 I`` from a successful Cholesky (Higham Thm 10.3), hence ``alpha2 I - G >= 0``.
     """
+    return certify_with(np.diagonal(g_upper).copy(), alpha2, g_err, lambda md: _potrf_ok(g_upper, md))
+
+
+def _potrf_ok(g_upper: np.ndarray, m_diag: np.ndarray) -> bool:
+    """LAPACK dpotrf of ``M = -Gt`` with diagonal ``m_diag`` (upper triangle read) runs to completion."""
     n = g_upper.shape[0]
-    d = np.diagonal(g_upper).copy()
+    m = np.negative(g_upper, order="F")
+    idx = np.arange(n)
+    m[idx, idx] = m_diag
+    _, info = lapack.dpotrf(m, lower=0, overwrite_a=1, clean=0)
+    return info == 0
+
+
+def certify_with(d: np.ndarray, alpha2: float, g_err: float, factor) -> bool:
+    """The shift of :func:`cholesky_certifies` for the Gram diagonal ``d``; ``factor(m_diag)`` must return True
+    only if a float Cholesky (any BLAS/LAPACK, any order: Higham Thm 10.3) of ``M = -Gt`` with diagonal
+    ``m_diag`` ran to completion. Shared by the CPU (LAPACK) and the CUDA (cuSOLVER) paths."""
+    n = d.shape[0]
     maxdiag = float(np.max(d)) if n else 0.0
     if not (alpha2 > 0.0) or math.isinf(alpha2) or maxdiag < 0.0 or float(np.min(d)) < 0.0:
         return False
@@ -110,11 +127,23 @@ def cholesky_certifies(g_upper: np.ndarray, alpha2: float, g_err: float) -> bool
     s = add_up(s0, mul_up(6.0 * U, add_up(add_up(alpha2, maxdiag), s0)))
     if not s < alpha2:
         return False
-    m = np.negative(g_upper, order="F")
-    idx = np.arange(n)
-    m[idx, idx] = (alpha2 - d) - s
-    _, info = lapack.dpotrf(m, lower=0, overwrite_a=1, clean=0)
-    return info == 0
+    return bool(factor((alpha2 - d) - s))
+
+
+class _CpuGram:
+    """The Gram matrix on the host: dsyrk, LAPACK dpotrf, Lanczos with dsymv."""
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.g = gram_upper(a)
+
+    def diag(self) -> np.ndarray:
+        return np.diagonal(self.g).copy()
+
+    def factor(self, m_diag: np.ndarray) -> bool:
+        return _potrf_ok(self.g, m_diag)
+
+    def top_vector(self, tight: bool) -> np.ndarray:
+        return top_singular_vector_estimate(self.g, tight=tight)
 
 
 def top_singular_vector_estimate(g_upper: np.ndarray, *, tight: bool = False) -> np.ndarray:
@@ -157,7 +186,9 @@ def spectral_norm(W: Any, *, rtol: float = 1e-6, device: Device = "auto") -> Enc
     Args:
         W: 2-D numpy array or torch tensor (float16/bfloat16/float32/float64), taken exactly.
         rtol: target relative gap ``(hi - lo)/hi``; the upper end is refined from ``lo (1 + rtol/2)``.
-        device: ``"auto"`` or ``"cpu"`` (``"cuda"`` is refused until a CUDA path exists).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``: on CUDA the Gram matrix, the Cholesky factorisations and
+            the Lanczos products run in float64 through torch (cuBLAS dgemm, cuSOLVER potrf), with the same error
+            model (:mod:`kernels._cuda_spectral`); ``"auto"`` picks CUDA when a GPU and torch CUDA are present.
 
     Rounding model: binary64, round-to-nearest, gradual underflow (checked), ``u = 2^-53``,
     ``eta = 2^-1074``. ``W`` is scaled by ``2^-e`` (exact, or ``sqrt(mn) eta`` added) and the Gram
@@ -174,33 +205,41 @@ def spectral_norm(W: Any, *, rtol: float = 1e-6, device: Device = "auto") -> Enc
         :class:`RtolNotReached` is warned.
     """
     check_environment("kernels.spectral_norm")
-    resolve_device(device, "kernels.spectral_norm")
+    dev = resolve_torch_device(device, "kernels.spectral_norm")
     if not (isinstance(rtol, (int, float)) and 0.0 < rtol < 1.0):
         raise InvalidInput(f"rtol={rtol!r}: a relative gap in (0, 1) is needed, e.g. 1e-6")
     a = as_float64(W, "W", ndim=2)
     if a.size == 0 or not np.any(a):
-        return Enclosure(0.0, 0.0, SOURCE)
+        return Enclosure(0.0, 0.0, tag_source(SOURCE, dev))
     a, e, serr = pow2_scale(a)
     if a.shape[0] < a.shape[1]:
         a = np.ascontiguousarray(a.T)
-    lo_s, hi_s, note = _enclose_scaled(a, float(rtol))
+    if dev == "cuda":
+        from kernels._cuda_spectral import TorchGram
+
+        check_environment("kernels.spectral_norm")  # torch is imported now: TF32 switches are checked again
+        lo_s, hi_s, note = _enclose_scaled(a, float(rtol), lambda x: TorchGram(x, "cuda"))
+    else:
+        lo_s, hi_s, note = _enclose_scaled(a, float(rtol))
     lo = unscale_down(max(sub_down(lo_s, serr), 0.0), e)
     hi = unscale_up(add_up(hi_s, serr), e)
-    enc = Enclosure(lo, hi, SOURCE + note)
+    enc = Enclosure(lo, hi, tag_source(SOURCE, dev) + note)
     if note:
         warnings.warn(f"kernels.spectral_norm: rtol={rtol!r} not reached; returning the proven enclosure "
                       f"[{lo!r}, {hi!r}] ({note.strip('; ')})", RtolNotReached, stacklevel=2)
     return enc
 
 
-def _enclose_scaled(a: np.ndarray, rtol: float) -> tuple[float, float, str]:
-    """(lo, hi, note) for a tall float64 ``a`` with entries of magnitude <= 1."""
+def _enclose_scaled(a: np.ndarray, rtol: float, gram=_CpuGram) -> tuple[float, float, str]:
+    """(lo, hi, note) for a tall float64 ``a`` with entries of magnitude <= 1; ``gram(a)`` forms ``fl(a^T a)``
+    where it is kept (host, or GPU: :class:`kernels._cuda_spectral.TorchGram`); the error model is the same."""
     m, n = a.shape
     fro2_lo, fro2_hi = sumsq_bounds(a)
     fro_hi = sqrt_up(fro2_hi)
-    g = gram_upper(a)
+    g = gram(a)
     g_err = gram_error(m, n, fro2_hi)
-    lo = norm_ratio_lower(a, top_singular_vector_estimate(g), fro_hi)
+    d = g.diag()
+    lo = norm_ratio_lower(a, g.top_vector(False), fro_hi)
     # every column is a lower bound too (cheap safety net when Lanczos is poor)
     lo = max(lo, sqrt_down(div_down(fro2_lo, float(n))) if n == 1 else 0.0)
     hi = fro_hi
@@ -212,12 +251,12 @@ def _enclose_scaled(a: np.ndarray, rtol: float) -> tuple[float, float, str]:
         alpha = mul_up(lo, up(1.0 + step))
         if alpha >= hi:
             break
-        if cholesky_certifies(g, mul_up(alpha, alpha), g_err):
+        if certify_with(d, mul_up(alpha, alpha), g_err, g.factor):
             hi = alpha
             break
         if not refined:  # maybe v was poor: a tighter Lanczos run, then retry at the same step
             refined = True
-            lo = max(lo, norm_ratio_lower(a, top_singular_vector_estimate(g, tight=True), fro_hi))
+            lo = max(lo, norm_ratio_lower(a, g.top_vector(True), fro_hi))
             continue
         step *= 4.0
     note = "" if hi == 0.0 or (hi - lo) <= rtol * hi else f"; rtol not reached: gap {(hi - lo) / hi:.3g}"

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # after the repo root: tests/kernels must not shadow kernels
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 

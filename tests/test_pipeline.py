@@ -119,3 +119,6 @@ def test_demo_writes_model_and_certificate(tmp_path):
     assert r.verdict == "VERIFIED"
     names = {p.name for p in r.certificate_path.parent.iterdir()}
     assert {"reproduce.sh", "report.html", "report.md"} <= names
+    pb = json.loads(r.pacbayes.certificate_path.read_text())
+    assert pb["theorem"]["id"] == "pac_bayes.kl" and len(pb["delta"]["split"]) == 2
+    assert pb["model"]["sha256"] and r.pacbayes.posterior_path.exists()

@@ -5,7 +5,8 @@ Like a SAT proof checker, it does not search: it re-checks the steps a certifica
 1. ``format_version`` is 1 and the required fields are present;
 2. every hypothesis has a status (``checked`` or ``assumed``);
 3. the confidence matches delta: ``delta.total`` is a decimal in (0, 1), the split spends exactly ``delta.total``,
-   the ``delta`` input's enclosure contains it, and a claim with a confidence names ``1 - delta.total``; a
+   the ``delta`` input's enclosure contains it (or, when the split has several steps, the entry whose ``use`` is
+   the theorem's id), and a claim with a confidence names ``1 - delta.total``; a
    data-sourced ``m`` equals ``data.n``;
 4. the statement tree, re-evaluated from the recorded input enclosures with its own outward-rounded interval
    arithmetic, gives an interval contained in the claimed result ``[lo, hi]`` (decimal and exact ends);
@@ -433,9 +434,15 @@ def _check_delta(cert: dict[str, Any]) -> None:
     if spent != total:
         raise Fail(f"delta split spends {spent}, not delta.total={d['total']}")
     if "delta" in cert["inputs"]:
+        # the theorem's own delta: the split entry used by the theorem when the budget is split over several steps
+        # (e.g. a PAC-Bayes bound plus its Monte Carlo kl bound), else the total
+        own = [s for s in d["split"] if isinstance(s, dict) and s.get("use") == cert["theorem"].get("id")]
+        want = _fraction(own[0].get("delta"), "delta.split") if len(own) == 1 and len(d["split"]) > 1 else total
         rec = cert["inputs"]["delta"]
-        if not (_fraction(rec.get("lo"), "input delta lo") <= total <= _fraction(rec.get("hi"), "input delta hi")):
-            raise Fail(f"input delta does not enclose delta.total={d['total']}")
+        if not (_fraction(rec.get("lo"), "input delta lo") <= want <= _fraction(rec.get("hi"), "input delta hi")):
+            if want == total:
+                raise Fail(f"input delta does not enclose delta.total={d['total']}")
+            raise Fail(f"input delta does not enclose the theorem's delta {want} (delta.total={d['total']})")
     if cert["theorem"].get("confidence_tree") is not None and f"1 - {d['total']}" not in str(cert["claim"]):
         raise Fail(f"the claim does not state the confidence 1 - {d['total']}")
 

@@ -14,13 +14,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=60, help="training epochs (default 60)")
     p.add_argument("--delta", default="0.05", help="confidence parameter in (0, 1) (default 0.05)")
     p.add_argument("--json", action="store_true", help="print the certificate JSON instead of a summary")
+    p.add_argument("--no-pacbayes", action="store_true", help="skip the PAC-Bayes certificate step")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from certify._demo import run_demo
 
-    r = run_demo(args.out, epochs=args.epochs, delta=args.delta, progress=not args.json)
+    r = run_demo(args.out, epochs=args.epochs, delta=args.delta, progress=not args.json,
+                 pacbayes=not args.no_pacbayes)
     if args.json:
         print(json.dumps(r.certificate.to_dict(), indent=2, sort_keys=True))
         return 0
@@ -34,4 +36,10 @@ def _run(args: argparse.Namespace) -> int:
     print(f"report:      {r.certificate_path.parent / 'report.html'}  (reproduce: sh {r.certificate_path.parent / 'reproduce.sh'})")
     print(f"\n{c.claim}")
     print(r.verdict)
+    if r.pacbayes is not None:
+        pc = r.pacbayes.certificate
+        print(f"\nPAC-Bayes:   {pc.theorem['id']}, posterior {r.pacbayes.posterior_path}")
+        for rec in pc.inputs:
+            print(f"input:       {rec.name} = [{rec.value.lo_str(10)}, {rec.value.hi_str(10)}]  ({rec.source})")
+        print(f"certificate: {r.pacbayes.certificate_path}\n\n{pc.claim}")
     return 0 if r.verdict == "VERIFIED" else 1

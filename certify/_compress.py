@@ -1,0 +1,324 @@
+"""Compression certificates: prune, quantise, code with a real coder, and bound the rebuilt network's risk.
+
+Two fixed decoders (chosen before the data is seen; their parameters are recorded in the certificate):
+
+* ``direct`` (Zhou et al. 2019 style): every weight and bias of an MLP is ``scale * n_i`` with integers ``n_i``
+  (pruned weights are 0), coded sparsely (zero runs + levels, :mod:`certify._codec`); the float32 ``scale`` is a
+  32-bit prefix of the code.
+* ``subspace`` (Lotfi et al. 2022, intrinsic-dimension training): the weights are ``w = w0 + P (scale n)`` with
+  ``w0`` and the ``D x d`` Rademacher matrix ``P`` generated from the decoder's seed, ``n`` the ``d`` coded integers.
+  ``P n`` is an exact integer product (int64), ``w = float32(float64(w0) + float64(scale) * (P n))``: every
+  operation is an IEEE elementwise operation, so the decoder rebuilds the model bit for bit on any IEEE machine.
+
+The certificate is about the network the decoder rebuilds from the code. Its training errors ``k`` are counted
+exactly (torch float32 CPU forward pass, argmax; TF32 off), ``emp_risk = k/m`` is an exact rational, and the code
+length ``code_bits`` is the exact number of bits the encoder wrote (side information included). The bound is
+:data:`theorems.compression.occam_catoni` (Catoni with the union over gamma); gamma is chosen to minimise it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+import theorems
+from certify._certificate import Certificate, InputRecord, atomic_write_bytes
+from certify._codec import Code, decode, encode
+from certify._pacbayes import _count_errors
+from certify._pipeline import environment, theorem_record
+from certify._posterior import file_sha256, mlp_init
+from theorems import enclose
+
+__all__ = ["Decoder", "quantise", "rebuild", "train_subspace", "count_errors", "compression_certificate",
+           "weights_sha256", "QuantMethod", "CompressionConfig", "CompressionResult", "run_compression"]
+
+QuantMethod = Literal["kmeans", "uniform"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoder:
+    """The fixed decoder: architecture, kind, and (for ``subspace``) dimension ``d`` and seed."""
+
+    sizes: tuple[int, ...]
+    kind: Literal["direct", "subspace"]
+    d: int = 0
+    seed: int = 0
+    sparse: bool = True
+
+    @property
+    def n_params(self) -> int:
+        return sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+
+    def w0(self) -> np.ndarray:
+        return np.concatenate([t.ravel() for t in mlp_init(self.sizes, self.seed)])
+
+    def projection(self) -> np.ndarray:
+        """Rademacher ``D x d`` int8 matrix from PCG64(seed + 1) (integers: stable across numpy versions)."""
+        rng = np.random.Generator(np.random.PCG64(self.seed + 1))
+        return (rng.integers(0, 2, size=(self.n_params, self.d), dtype=np.int8) * 2 - 1).astype(np.int8)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "sizes": list(self.sizes), "d": self.d, "seed": self.seed, "sparse": self.sparse,
+                "format": "certify._codec v1 with one 32-bit prefix word (float32 scale)"}
+
+
+def _split(sizes: tuple[int, ...], flat: np.ndarray) -> list[np.ndarray]:
+    out, i = [], 0
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        out.append(flat[i : i + a * b].reshape(b, a))
+        i += a * b
+        out.append(flat[i : i + b])
+        i += b
+    return out
+
+
+def quantise(z: np.ndarray, *, n_levels: int, method: QuantMethod, prune: float = 0.0, grid: int = 1 << 12,
+             seed: int = 0) -> tuple[np.ndarray, np.float32]:
+    """Integers ``n`` and a float32 ``scale`` with ``scale * n ~ z``.
+
+    ``prune``: the fraction of smallest-magnitude entries set to 0. Levels: ``uniform`` (``n_levels`` evenly spaced
+    over the range) or ``kmeans`` (learned: 1-d k-means on the kept entries), each then snapped to the integer grid
+    ``scale * k`` with ``scale = max|z| / grid``.
+    """
+    z = np.asarray(z, dtype=np.float64).ravel()
+    scale = np.float32(max(np.max(np.abs(z)), 1e-30) / grid)
+    keep = np.ones(z.size, dtype=bool)
+    if prune > 0:
+        keep = np.abs(z) > np.quantile(np.abs(z), prune)
+    zk = z[keep]
+    if method == "uniform":
+        centers = np.linspace(zk.min(), zk.max(), n_levels)
+    else:
+        centers = np.quantile(zk, (np.arange(n_levels) + 0.5) / n_levels)
+        for _ in range(30):
+            lab = np.argmin(np.abs(zk[:, None] - centers[None, :]), axis=1)
+            for c in range(n_levels):
+                if np.any(lab == c):
+                    centers[c] = zk[lab == c].mean()
+    ints = np.round(centers / float(scale)).astype(np.int64)
+    lab = np.argmin(np.abs(zk[:, None] - centers[None, :]), axis=1)
+    n = np.zeros(z.size, dtype=np.int64)
+    n[keep] = ints[lab]
+    return n, scale
+
+
+def encode_model(decoder: Decoder, n: np.ndarray, scale: np.float32) -> Code:
+    """The code: the float32 scale's 32 bits, then the integers (format of :mod:`certify._codec`)."""
+    word = struct.unpack("<I", struct.pack("<f", float(scale)))[0]
+    return encode(n, sparse=decoder.sparse, prefix=(word,))
+
+
+def rebuild(decoder: Decoder, code: Code) -> list[np.ndarray]:
+    """The decoder: the float32 weights ``[W1, b1, ...]`` that ``code`` stands for (bit-exact, see module doc)."""
+    (word,), n = decode(code, 1)
+    scale = np.float64(struct.unpack("<f", struct.pack("<I", word))[0])
+    if decoder.kind == "direct":
+        if n.size != decoder.n_params:
+            raise ValueError(f"code holds {n.size} values but the architecture has {decoder.n_params} parameters")
+        flat = (scale * n.astype(np.float64)).astype(np.float32)
+    else:
+        if n.size != decoder.d:
+            raise ValueError(f"code holds {n.size} values but the subspace has d={decoder.d}")
+        pn = decoder.projection().astype(np.int64) @ n  # exact integer product
+        flat = (decoder.w0().astype(np.float64) + scale * pn.astype(np.float64)).astype(np.float32)
+    return _split(decoder.sizes, flat)
+
+
+def weights_sha256(weights: list[np.ndarray]) -> str:
+    h = hashlib.sha256(b"boundcert-mlp-weights-v1")
+    for w in weights:
+        h.update(f"{w.dtype.str}|{w.shape}|".encode())
+        h.update(np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()
+
+
+def count_errors(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> int:
+    """Exact count of training errors of the rebuilt network (float32 torch CPU forward, argmax)."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    return _count_errors(weights, x, y)
+
+
+def train_subspace(decoder: Decoder, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float = 1e-2,
+                   batch: int = 256, seed: int = 0, progress: bool = True) -> np.ndarray:
+    """Train the ``d`` subspace coordinates ``z`` (``w = w0 + P z``) with Adam on the cross-entropy."""
+    import torch
+    import torch.nn.functional as F
+    from tqdm import tqdm
+
+    torch.manual_seed(seed)
+    P = torch.from_numpy(decoder.projection().astype(np.float32))
+    w0 = torch.from_numpy(decoder.w0())
+    u = torch.nn.Parameter(torch.zeros(decoder.d))  # z = u / sqrt(d): P z has O(1) entries per unit of u
+    opt = torch.optim.Adam([u], lr=lr)
+    root = math.sqrt(decoder.d)
+    xt = torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1)))
+    yt = torch.from_numpy(y.astype(np.int64))
+    rng = np.random.Generator(np.random.PCG64(seed))
+    sizes = decoder.sizes
+    bar = tqdm(range(epochs), desc=f"subspace training (d={decoder.d})", unit="epoch", disable=not progress)
+    for _ in bar:
+        order = torch.from_numpy(rng.permutation(len(yt)))
+        for i in range(0, len(yt), batch):
+            idx = order[i : i + batch]
+            flat = w0 + P @ (u / root)
+            h, j = xt[idx], 0
+            for li, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+                W = flat[j : j + a * b].view(b, a)
+                bb = flat[j + a * b : j + a * b + b]
+                j += a * b + b
+                h = F.linear(h, W, bb)
+                if li < len(sizes) - 2:
+                    h = F.relu(h)
+            loss = F.cross_entropy(h, yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    return u.detach().numpy().astype(np.float64) / root
+
+
+def best_gamma(m: int, k: int, code_bits: int, delta: str) -> int:
+    """Integer ``gamma >= 1`` that minimises the float value of the Occam-Catoni bound (a choice; the union pays)."""
+    emp = k / m
+    kl = code_bits * math.log(2) + 2 * math.log(code_bits) + math.log(math.pi**2 / 6)
+    a4 = 1e-4
+
+    def f(g: float) -> float:
+        budget = (1 + a4) / g * (kl + math.log(1 / float(delta)) + 2 * math.log(2 + math.log(g) / math.log(1 + a4)))
+        a = g / m
+        return -math.expm1(-a * (emp + budget)) / -math.expm1(-a)
+
+    grid = np.exp(np.linspace(0, math.log(100 * m), 4000))
+    return int(round(min(grid, key=f)))
+
+
+def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path, x: np.ndarray, y: np.ndarray, *,
+                            delta: str, data: dict, extra: dict, reproduce: str) -> Certificate:
+    """Write the code, rebuild the model from it, count its errors exactly, evaluate Occam-Catoni."""
+    code_path = Path(code_path)
+    atomic_write_bytes(code_path, code.data)
+    weights = rebuild(decoder, code)
+    m, k = int(len(y)), count_errors(weights, x, y)
+    gamma = best_gamma(m, k, code.n_bits, delta)
+    t = theorems.get("compression.occam_catoni")
+    from fractions import Fraction
+
+    values = {
+        "m": (enclose(m), "data", f"training examples ({data.get('name')}:{data.get('split')})"),
+        "emp_risk": (enclose(Fraction(k, m)), "data",
+                     f"exact k/m: k={k} training errors of the rebuilt network (float32 CPU forward, argmax)"),
+        "code_bits": (enclose(code.n_bits), "model", f"exact length of the code in {code_path.name} "
+                      f"(sha256 {file_sha256(code_path)}), side information included"),
+        "gamma": (enclose(gamma), "user", "chosen to minimise the bound; the union over gamma is in the statement"),
+        "delta": (enclose(delta), "user", f"delta={delta}"),
+    }
+    enclosed = t.enclose_inputs({kk: v[0] for kk, v in values.items()})
+    checks = t.check_hypotheses(enclosed)
+    witnesses: list[dict] = []
+    result = theorems.eval_tree(t.tree(), enclosed, witnesses)
+    whash = weights_sha256(weights)
+    claim = (f"With probability at least 1 - {delta} over the sample, the 0-1 risk of the network rebuilt from the "
+             f"{code.n_bits}-bit code in {code_path.name} (weights sha256 {whash[:16]}...) is at most "
+             f"{result.hi_str(6)}.")
+    ex = dict(extra)
+    ex.update({"train_errors": k, "code_bits": code.n_bits, "gamma": gamma, "decoder": decoder.describe()})
+    return Certificate(
+        theorem=theorem_record(t),
+        inputs=tuple(InputRecord(kk, v[0], v[1], v[2]) for kk, v in values.items()),
+        hypotheses=tuple({"name": c.name, "statement": c.statement, "status": c.status} for c in checks),
+        result=result,
+        claim=claim,
+        model={"path": code_path.name, "path_is_relative_to": "the certificate's directory", "code_sha256": file_sha256(code_path), "code_bits": code.n_bits,
+               "weights_sha256": whash, "decoder": decoder.describe(),
+               "arch": f"MLP {'-'.join(map(str, decoder.sizes))} ReLU"},
+        data=data,
+        delta={"total": delta, "split": [{"use": t.id, "delta": delta}]},
+        environment=environment(),
+        reproduce=reproduce,
+        created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        extra=ex,
+        witnesses=tuple(witnesses),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionConfig:
+    """One compression run (seeds: ``seed`` for the decoder's ``w0``/``P`` and for training)."""
+
+    sizes: tuple[int, ...]
+    kind: Literal["direct", "subspace"] = "subspace"
+    d: int = 1000
+    n_levels: int = 8
+    method: QuantMethod = "kmeans"
+    prune: float = 0.0
+    epochs: int = 5
+    lr: float = 1e-2
+    batch: int = 256
+    delta: str = "0.05"
+    seed: int = 0
+    finetune_epochs: int = 0  # direct decoder: masked retraining after pruning (Han et al. 2016 / Zhou et al. 2019)
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionResult:
+    certificate: Certificate
+    certificate_path: Path
+    code_path: Path
+    estimates: dict
+
+
+def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
+                    out: str | Path, *, data_info: dict, reproduce: str = "", progress: bool = True
+                    ) -> CompressionResult:
+    """Train (subspace coordinates, or a plain MLP for ``direct``), quantise, code, certify; writes ``model.code``
+    and ``certificate.json`` in ``out``."""
+    import torch
+
+    from certify._pacbayes import train_network
+
+    from certify._jobs import torch_threads
+
+    torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
+    out = Path(out)
+    x = np.ascontiguousarray(train[0].reshape(len(train[0]), -1), dtype=np.float32)
+    y = np.asarray(train[1])
+    xt, yt = np.ascontiguousarray(test[0].reshape(len(test[0]), -1), dtype=np.float32), np.asarray(test[1])
+    dec = Decoder(cfg.sizes, cfg.kind, d=cfg.d if cfg.kind == "subspace" else 0, seed=cfg.seed,
+                  sparse=cfg.kind == "direct" or cfg.prune > 0)
+    if cfg.kind == "subspace":
+        z = train_subspace(dec, x, y, epochs=cfg.epochs, lr=cfg.lr, batch=cfg.batch, seed=cfg.seed,
+                           progress=progress)
+    else:
+        ws = train_network(cfg.sizes, mlp_init(cfg.sizes, cfg.seed), x, y, epochs=cfg.epochs, lr=cfg.lr,
+                           batch=cfg.batch, seed=cfg.seed, progress=progress)
+        if cfg.prune > 0 and cfg.finetune_epochs > 0:
+            flat = np.concatenate([w.ravel() for w in ws])
+            keep = (np.abs(flat) > np.quantile(np.abs(flat), cfg.prune)).astype(np.float32)
+            masks = _split(cfg.sizes, keep)
+            ws = train_network(cfg.sizes, [w * m_ for w, m_ in zip(ws, masks)], x, y, epochs=cfg.finetune_epochs,
+                               lr=cfg.lr, batch=cfg.batch, seed=cfg.seed + 1, progress=progress,
+                               desc="fine-tuning the pruned network", masks=masks)
+        z = np.concatenate([w.ravel() for w in ws]).astype(np.float64)
+    n, scale = quantise(z, n_levels=cfg.n_levels, method=cfg.method, prune=cfg.prune)
+    code = encode_model(dec, n, scale)
+    cert = compression_certificate(
+        dec, code, out / "model.code", x, y, delta=cfg.delta, data={**data_info, "n": int(len(y))},
+        extra={"config": {k: getattr(cfg, k) for k in cfg.__slots__}, "seeds": {"decoder_and_training": cfg.seed}},
+        reproduce=reproduce)
+    weights = rebuild(dec, code)
+    estimates = {"test_error_estimate": count_errors(weights, xt, yt) / len(yt),
+                 "train_error": cert.extra["train_errors"] / len(y), "code_bits": code.n_bits,
+                 "nonzero": int(np.count_nonzero(n)), "n_coded": int(n.size)}
+    cert = Certificate(**{**{f: getattr(cert, f) for f in cert.__slots__},
+                          "extra": {**cert.extra, "estimates": estimates}})
+    path = cert.save(out / "certificate.json")
+    return CompressionResult(cert, path, out / "model.code", estimates)

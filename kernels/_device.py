@@ -1,0 +1,107 @@
+"""Where a kernel runs: ``device="auto" | "cpu" | "cuda"``, resolved once, recorded in the enclosure's ``source``.
+
+* ``"cpu"``: the numba/numpy/LAPACK path.
+* ``"cuda"``: the numba.cuda path (a real GPU, or numba's CUDA simulator when ``NUMBA_ENABLE_CUDASIM=1``,
+  which is how CI runs every CUDA kernel); refused with :class:`InvalidInput` when neither is present.
+* ``"auto"``: ``"cuda"`` when a *real* GPU is visible to numba, otherwise ``"cpu"``. The simulator is never
+  picked by ``"auto"`` (it is a test harness, thousands of times slower than the CPU path), so a test suite run
+  under the simulator exercises CUDA only where a test asks for ``device="cuda"``.
+
+The CUDA kernels keep the CPU rounding model (see each kernel's module): device binary64 ``+ - * /`` and
+``sqrt`` are IEEE round-to-nearest; the compiler may contract ``a * b + c`` into one FMA (one rounding instead of
+two); binary64 subnormals are always kept on the device (flush-to-zero applies to float32 only) and ``sqrt``
+is correctly rounded. Higham's ``gamma_n`` bounds (Lemma 3.1, sec. 3.1) hold with or without FMA and for any
+summation order, so the device computes float sums whose error is bounded a priori, and the outward rounding of
+the enclosure's ends is done on the host (no directed rounding on the device). float32 never accumulates.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from boundcert.errors import InvalidInput
+
+__all__ = [
+    "Device", "Resolved", "resolve_device", "resolve_torch_device", "cuda_simulated", "gpu_present", "cuda_usable",
+    "torch_cuda_available", "tag_source",
+]
+
+Device = Literal["auto", "cpu", "cuda"]
+Resolved = Literal["cpu", "cuda"]
+
+
+def cuda_simulated() -> bool:
+    """True when numba runs CUDA kernels in its simulator (``NUMBA_ENABLE_CUDASIM=1`` at numba's import)."""
+    try:
+        import numba
+
+        return bool(numba.config.ENABLE_CUDASIM)
+    except Exception:  # noqa: BLE001 - no numba: nothing simulated
+        return False
+
+
+def cuda_usable() -> bool:
+    """True when numba.cuda can launch kernels here (a real GPU with a working driver, or the simulator)."""
+    try:
+        from numba import cuda
+
+        return bool(cuda.is_available())
+    except Exception:  # noqa: BLE001 - any failure to probe CUDA means it is unusable
+        return False
+
+
+def gpu_present() -> bool:
+    """True when a real CUDA GPU is usable through numba (the simulator does not count)."""
+    return not cuda_simulated() and cuda_usable()
+
+
+def resolve_device(device: object, where: str, *, has_cuda_path: bool = True) -> Resolved:
+    """``"cpu"`` or ``"cuda"`` for the argument ``device`` of kernel ``where`` (module docstring).
+
+    ``has_cuda_path=False`` marks a kernel without a CUDA path: ``"auto"`` gives ``"cpu"`` and ``"cuda"`` is refused.
+    """
+    if device not in ("auto", "cpu", "cuda"):
+        raise InvalidInput(f"{where}: device={device!r} is not supported: use 'auto', 'cpu' or 'cuda'")
+    if device == "cpu":
+        return "cpu"
+    if device == "auto":
+        return "cuda" if has_cuda_path and gpu_present() else "cpu"
+    if not has_cuda_path:
+        raise InvalidInput(f"{where}: device='cuda' has no certified CUDA path for this kernel yet; "
+                           "use device='cpu' or 'auto'")
+    if not cuda_usable():
+        raise InvalidInput(f"{where}: device='cuda' but no CUDA GPU is usable here (numba.cuda.is_available() is "
+                           "False and NUMBA_ENABLE_CUDASIM is not set); use device='cpu' or 'auto'")
+    return "cuda"
+
+
+def tag_source(source: str, device: Resolved) -> str:
+    """``source`` with the device that ran it, e.g. ``"kernels.mst_length/1 [device=cuda]"``."""
+    return f"{source} [device={device}]"
+
+
+def torch_cuda_available() -> bool:
+    """True when torch is installed with CUDA and sees a GPU (imports torch)."""
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no torch or a broken CUDA runtime: unavailable
+        return False
+
+
+def resolve_torch_device(device: object, where: str) -> Resolved:
+    """Like :func:`resolve_device` for the kernels whose CUDA path is torch/cuBLAS/cuSOLVER float64 (the
+    spectral-norm certificate): ``"auto"`` picks CUDA only when numba sees a real GPU and torch has CUDA;
+    ``"cuda"`` is refused when torch has no CUDA device (always so under the numba simulator)."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise InvalidInput(f"{where}: device={device!r} is not supported: use 'auto', 'cpu' or 'cuda'")
+    if device == "cpu":
+        return "cpu"
+    if device == "auto":
+        return "cuda" if gpu_present() and torch_cuda_available() else "cpu"
+    if not torch_cuda_available():
+        raise InvalidInput(f"{where}: device='cuda' needs torch built with CUDA and a visible GPU "
+                           "(torch.cuda.is_available() is False; the numba CUDA simulator does not provide one); "
+                           "use device='cpu' or 'auto'")
+    return "cuda"
