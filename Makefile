@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow docs data bench clean
+.PHONY: demo test test-slow docs data bench clean repro repro-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ test-slow: $(STAMP)
 
 docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# Every paper reproduction at full scale (paper_repro/NAME.py -> paper_repro/results/NAME.json + NAME.png).
+repro: $(STAMP)
+	$(VENV)/bin/certify repro --list --json | $(PY) -c "import json,sys; print('\n'.join(r['name'] for r in json.load(sys.stdin)))" \
+	  | while read name; do $(VENV)/bin/certify repro $$name || exit 1; done
+
+# The small variants, into a scratch directory (the test suite runs them with -m slow).
+repro-quick: $(STAMP)
+	$(PY) -m pytest -q -m slow tests/repro
 
 # Fashion-MNIST from Debian (root): used by the data loader tests and the paper reproductions.
 data:

@@ -31,5 +31,7 @@ suppress_warnings = ["ref.python"]
 
 def setup(app):
     from _catalogue import write_catalogue
+    from _gallery import write_gallery
 
     app.connect("builder-inited", lambda app: write_catalogue(Path(app.srcdir) / "catalogue"))
+    app.connect("builder-inited", lambda app: write_gallery(Path(app.srcdir) / "gallery"))
