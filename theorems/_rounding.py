@@ -57,26 +57,24 @@ def exp_up(x: tuple, prec: int) -> tuple:
     return _widen(libmp.mpf_exp(x, prec + GUARD, round_nearest), prec, up=True)
 
 
-def log_down(x: tuple, prec: int) -> tuple:
-    """A lower bound of ``log(x)`` for ``x > 0`` (``-inf`` at 0)."""
+def _log(x: tuple, prec: int, up: bool) -> tuple:
     if x == _ZERO:
         return libmp.fninf
     if x == libmp.finf:
         return libmp.finf
     if x == _ONE:
         return _ZERO
-    return _widen(libmp.mpf_log(x, prec + GUARD, round_nearest), prec, up=False)
+    return _widen(libmp.mpf_log(x, prec + GUARD, round_nearest), prec, up=up)
+
+
+def log_down(x: tuple, prec: int) -> tuple:
+    """A lower bound of ``log(x)`` for ``x > 0`` (``-inf`` at 0)."""
+    return _log(x, prec, up=False)
 
 
 def log_up(x: tuple, prec: int) -> tuple:
     """An upper bound of ``log(x)`` for ``x > 0``."""
-    if x == _ZERO:
-        return libmp.fninf
-    if x == libmp.finf:
-        return libmp.finf
-    if x == _ONE:
-        return _ZERO
-    return _widen(libmp.mpf_log(x, prec + GUARD, round_nearest), prec, up=True)
+    return _log(x, prec, up=True)
 
 
 def _ulp_step(y: tuple, prec: int, up: bool) -> tuple:
