@@ -22,7 +22,7 @@ def test_dziugaite_roy_2017_table_1_t600():
     emp = theorems.kl_inv("0.028", c)
     got = theorems.get("pac_bayes.dziugaite_roy2017").evaluate(emp_risk=emp, kl=5144, m=55000, delta="0.025", j=100)
     assert got.lo >= mpmath.mpf("0.163615") and got.hi <= mpmath.mpf("0.163625")
-    assert got.contains(theorems.Interval(got.lo, got.hi)) and got.hi_str(5) == "0.16362"
+    assert got.hi_str(5) == "0.16362"
 
 
 def test_foundation_theorems_registered_with_contract_ids():
