@@ -13,6 +13,7 @@ that field.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import tempfile
@@ -23,7 +24,7 @@ from typing import Any, Mapping
 from boundcert.errors import InvalidInput
 from theorems import Interval, exact_hex
 
-__all__ = ["FORMAT_VERSION", "InputRecord", "Certificate"]
+__all__ = ["FORMAT_VERSION", "InputRecord", "Certificate", "utc_timestamp"]
 
 FORMAT_VERSION = 1
 
@@ -110,6 +111,11 @@ class Certificate:
             target = target / "certificate.json"
         atomic_write_text(target, self.to_json())
         return target
+
+
+def utc_timestamp() -> str:
+    """The ``created`` field: UTC time to the second (the only field that differs between identical runs)."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

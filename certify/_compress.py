@@ -18,7 +18,6 @@ length ``code_bits`` is the exact number of bits the encoder wrote (side informa
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import math
 import struct
@@ -29,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 import theorems
-from certify._certificate import Certificate, InputRecord, atomic_write_bytes
+from certify._certificate import Certificate, InputRecord, atomic_write_bytes, utc_timestamp
 from certify._codec import Code, decode, encode
 from certify._pacbayes import _count_errors
 from certify._pipeline import environment, theorem_record
@@ -244,7 +243,7 @@ def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path,
         delta={"total": delta, "split": [{"use": t.id, "delta": delta}]},
         environment=environment(),
         reproduce=reproduce,
-        created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=utc_timestamp(),
         extra=ex,
         witnesses=tuple(witnesses),
     )

@@ -21,7 +21,6 @@ The data path (each step reads only what the previous one wrote):
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import sympy
 
 import theorems
 from boundcert.errors import InvalidInput
-from certify._certificate import Certificate, InputRecord
+from certify._certificate import Certificate, InputRecord, utc_timestamp
 from certify._pipeline import environment, theorem_record
 from certify._posterior import GaussianMLP, StoredPosterior, load_posterior, mlp_init, save_posterior
 from kernels._gaussian_kl import sum_log_enclosure, sum_sq_exact
@@ -324,7 +323,7 @@ def pacbayes_certificate(post: StoredPosterior, *, theorem_id: str, m: int, emp_
                                            "delta": mc_record["delta_mc"]}]},
         environment=environment(),
         reproduce=reproduce,
-        created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=utc_timestamp(),
         extra=ex,
         witnesses=tuple(witnesses),
     )

@@ -11,7 +11,6 @@ decimal string enclosed exactly. The classifier ``h`` is the network as evaluate
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import os
 import platform
@@ -27,7 +26,7 @@ from fractions import Fraction
 import theorems
 from boundcert import __version__
 from boundcert.errors import HypothesisNotMet, InvalidInput, UnsoundEnvironment
-from certify._certificate import Certificate, InputRecord
+from certify._certificate import Certificate, InputRecord, utc_timestamp
 from certify._data import Dataset, load_data
 from theorems import Interval, Theorem, enclose, parse_exact
 
@@ -337,6 +336,6 @@ def certify(
         delta={"total": delta_text, "split": [{"use": t.id, "delta": delta_text}]},
         environment=environment(),
         reproduce=reproduce,
-        created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=utc_timestamp(),
         witnesses=tuple(witnesses),
     )

@@ -10,12 +10,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from certify._certificate import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -80,11 +81,7 @@ def write(name: str, out: str | Path, *, paper: str, claim: str, scale: str, row
            "rows": rows, "certificates": certificates}
     if extra:
         res["data"] = extra
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(res, f, indent=1, default=_plain)
-        f.write("\n")
-    os.replace(tmp, out / f"{name}.json")
+    atomic_write_text(out / f"{name}.json", json.dumps(res, indent=1, default=_plain) + "\n")
     if fig is not None:
         fig.savefig(out / f"{name}.png", dpi=90, bbox_inches="tight")
     for r in rows:
