@@ -11,6 +11,11 @@ What it records, at every ``every``-th optimiser step, keeping the last ``last_n
 * the step sizes (``lr`` of every parameter group) and, optionally, the (projected) stochastic gradient seen by
   the step (Simsekli et al. 2019 study the noise ``g_t - E g``; the mean over the window is a proxy for ``E g``).
 
+Besides the ring buffer, the step size of *every* optimiser step since the recorder was attached is kept
+(``step_size_history``, one row per step ``t = 1..T``, a few bytes a step): the stability bounds of Hardt, Recht,
+Singer (2016) need the whole schedule, not the window. ``sample_size`` (the number of training examples, ``n`` in
+those bounds) is stored in the metadata when given.
+
 JL distortion is *measured*, not assumed: for every recorded iterate, the ratios ``|P(w_t - w')| / |w_t - w'|``
 against the previous recorded iterate and against the first one; the file stores their min, max and count
 (``distortion = max(max_ratio - 1, 1 - min_ratio)``). It is a measurement on those pairs, not a guarantee for
@@ -101,6 +106,7 @@ class TrajectoryRecorder:
         loss_fn: per-example loss ``loss_fn(model(x), y) -> (m,)`` (default: cross-entropy, reduction='none').
         record_grads: also record the (projected) stochastic gradient of each recorded step.
         every: record every ``every``-th optimiser step.
+        sample_size: the number of training examples, stored in the metadata (``None``: not known).
     """
 
     def __init__(
@@ -114,6 +120,7 @@ class TrajectoryRecorder:
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
         record_grads: bool = False,
         every: int = 1,
+        sample_size: int | None = None,
     ) -> None:
         if not isinstance(model, torch.nn.Module):
             raise InvalidInput(f"model of type {type(model).__name__} is not a torch.nn.Module")
@@ -126,6 +133,9 @@ class TrajectoryRecorder:
             raise InvalidInput("model has no trainable parameters: nothing to record")
         if jl_dim is not None and (isinstance(jl_dim, bool) or not isinstance(jl_dim, int) or not 1 <= jl_dim):
             raise InvalidInput(f"jl_dim={jl_dim!r} must be None or an integer >= 1")
+        if sample_size is not None and (isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1):
+            raise InvalidInput(f"sample_size={sample_size!r} must be None or an integer >= 1 (the number of training examples)")
+        self.sample_size = sample_size
         self.jl_dim = jl_dim
         self._jl = _JL(self.n_params, jl_dim, seed) if jl_dim is not None else None
         if loss_subset is not None and (not isinstance(loss_subset, (tuple, list)) or len(loss_subset) != 2):
@@ -137,6 +147,7 @@ class TrajectoryRecorder:
         self._step = 0
         self._pending_grad: np.ndarray | None = None
         self._pending_lr: list[float] | None = None
+        self._lr_history: list[list[float]] = []
         self._prev: torch.Tensor | None = None
         self._anchor: torch.Tensor | None = None
         self._ratios = [math.inf, -math.inf, 0]  # min, max, count
@@ -182,14 +193,18 @@ class TrajectoryRecorder:
             return
         self._pending_lr = [float(g.get("lr", math.nan)) for g in opt.param_groups]
         if not self._optimizer_desc:
-            defaults = {k: v for k, v in getattr(opt, "defaults", {}).items() if isinstance(v, (int, float, str, bool))}
-            self._optimizer_desc = {"class": type(opt).__name__, "defaults": defaults}
+            def scalars(d: dict[str, Any]) -> dict[str, Any]:
+                return {k: v for k, v in d.items() if isinstance(v, (int, float, str, bool))}
+
+            self._optimizer_desc = {"class": type(opt).__name__, "defaults": scalars(getattr(opt, "defaults", {})),
+                                    "groups": [scalars(g) for g in opt.param_groups]}
         if self.record_grads and (self._step + 1) % self.every == 0:
             g = _flat_grads(self.model)
             self._pending_grad = (self._jl(g) if self._jl is not None else g).numpy()
 
     def _after_step(self) -> None:
         self._step += 1
+        self._lr_history.append(self._pending_lr if self._pending_lr is not None else [math.nan])
         if self._step % self.every == 0:
             self._record(step=self._step)
         self._pending_grad, self._pending_lr = None, None
@@ -252,7 +267,7 @@ class TrajectoryRecorder:
             "total_steps": self._step, "every": self.every, "n_params": self.n_params, "jl": jl,
             "optimizer": self._optimizer_desc or None, "model_class": type(self.model).__name__,
             "model_sha256": model_sha256(self.model), "loss_subset_size": None if self.loss_subset is None else len(self.loss_subset[1]),
-            "loss_subset_sha256": subset_hash, "torch_version": torch.__version__,
+            "loss_subset_sha256": subset_hash, "torch_version": torch.__version__, "sample_size": self.sample_size,
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -267,6 +282,10 @@ class TrajectoryRecorder:
         n_groups = max((len(r["lr"]) for r in recs if r["lr"] is not None), default=0)
         if n_groups:
             arrays["step_sizes"] = np.array([r["lr"] if r["lr"] is not None else [math.nan] * n_groups for r in recs])
+        if self._lr_history:
+            width = max(len(r) for r in self._lr_history)
+            arrays["step_size_history"] = np.array([r if len(r) == width else [math.nan] * width
+                                                    for r in self._lr_history], dtype=np.float64)
         if self.loss_subset is not None:
             arrays["losses"] = np.stack([r["losses"] for r in recs])
         if self.record_grads:
@@ -296,7 +315,11 @@ def _first_optimizer(trainer: Any) -> Any:
 
 @dataclass(frozen=True)
 class Trajectory:
-    """A recorded trajectory read back from its ``.npz`` file."""
+    """A recorded trajectory read back from its ``.npz`` file.
+
+    ``step_size_history`` (``(T, groups)``, row ``t - 1`` for step ``t``) holds every step since the recorder was
+    attached; ``None`` for files written before it existed.
+    """
 
     steps: np.ndarray
     iterates: np.ndarray
@@ -305,6 +328,7 @@ class Trajectory:
     grads: np.ndarray | None
     grad_steps: np.ndarray | None
     metadata: dict[str, Any]
+    step_size_history: np.ndarray | None = None
 
 
 def load_trajectory(path: str | os.PathLike[str]) -> Trajectory:
@@ -316,10 +340,16 @@ def load_trajectory(path: str | os.PathLike[str]) -> Trajectory:
         raise InvalidInput(f"path={str(path)!r} is not a readable trajectory .npz ({exc}): pass a file from TrajectoryRecorder.save") from exc
     if "metadata" not in data or "iterates" not in data:
         raise InvalidInput(f"path={str(path)!r} lacks 'metadata' or 'iterates': not a boundcert trajectory file")
-    meta = json.loads(str(data["metadata"]))
+    try:
+        meta = json.loads(str(data["metadata"]))
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise InvalidInput(f"path={str(path)!r} has unreadable metadata (not a JSON object): not a boundcert trajectory file")
     if meta.get("format") != FORMAT:
         raise InvalidInput(f"path={str(path)!r} has format={meta.get('format')!r}, expected {FORMAT!r}")
     return Trajectory(
         steps=data["steps"], iterates=data["iterates"], step_sizes=data.get("step_sizes"), losses=data.get("losses"),
         grads=data.get("grads"), grad_steps=data.get("grad_steps"), metadata=meta,
+        step_size_history=data.get("step_size_history"),
     )
