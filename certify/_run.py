@@ -109,7 +109,7 @@ def write_outputs(result: RunResult, out: Path, loaded: LoadedModel, ds: Dataset
     from certify._analyze import analyze_network
     from certify._report import build_report
 
-    layers = analyze_network(loaded.network) if loaded.network is not None else []
+    layers = analyze_network(loaded.network, esd=False) if loaded.network is not None else []
     single = len(result.certificates) == 1
     names = {tid: "certificate.json" if single else f"certificate-{tid}.json" for tid in result.certificates}
     best = ranking(result)[0]["theorem"]

@@ -31,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", action="store_true", help='print {"verified": ..., "step": ...}')
     c.set_defaults(func=_check)
 
-    a = sub.add_parser("analyze", help="data-free per-layer table: certified spectral norm, Frobenius, stable rank")
+    a = sub.add_parser("analyze", help="data-free per-layer table: certified spectral norm, Frobenius, stable rank; "
+                                       "ESD power-law alpha and its fit (measures)")
     a.add_argument("model")
     a.add_argument("--arch", help="package.module:factory for files that hold only weights")
     g = a.add_mutually_exclusive_group()
@@ -87,8 +88,16 @@ def _analyze(args: argparse.Namespace) -> int:
     elif args.csv:
         sys.stdout.write(rows_to_csv(rows))
     else:
+        print("certified enclosures")
         print(f"{'layer':12s} {'kind':24s} {'shape':14s} {'Frobenius hi':>14s} {'spectral [lo, hi]':>28s} {'stable rank':>20s}")
         for r in rows:
             print(f"{r.name:12s} {r.kind:24s} {r.shape:14s} {r.frobenius_hi:>14s} "
                   f"{'[' + r.spectral_lo + ', ' + r.spectral_hi + ']':>28s} {'[' + r.stable_rank_lo + ', ' + r.stable_rank_hi + ']':>20s}")
+        print("\nESD measures (WeightWatcher's fit; estimates, not bounds; Conv2d: pooled kernel slices)")
+        print(f"{'layer':12s} {'alpha':>7s} {'alpha_w':>8s} {'KS D':>7s} {'xmin':>10s} {'fitted':>7s} {'evals':>6s} "
+              f"{'stable rank':>11s} {'log_norm':>9s} {'log_spec':>9s}  warning")
+        for r in rows:
+            print(f"{r.name:12s} {r.alpha_estimate:7.3f} {r.alpha_weighted_estimate:8.3f} {r.esd_ks_distance:7.4f} "
+                  f"{r.esd_xmin:10.4g} {r.esd_n_fitted:7d} {r.esd_n_evals:6d} {r.stable_rank_estimate:11.4g} "
+                  f"{r.log_norm_estimate:9.4f} {r.log_spectral_norm_estimate:9.4f}  {r.esd_warning}")
     return 0
