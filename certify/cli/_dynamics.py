@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(_table(report))
         if args.out:
-            print(f"wrote {args.out}/ (dynamics.json, dynamics.png)")
+            print(f"wrote {Path(args.out) / 'dynamics.json'} and {Path(args.out) / 'dynamics.png'}")
     return 0
 
 

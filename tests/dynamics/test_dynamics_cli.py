@@ -188,3 +188,14 @@ def test_bad_input_is_one_line_exit_2_nothing_written(capsys, bad_inputs, tmp_pa
     assert code == 2 and stdout == ""
     assert err.startswith("certify: error: ") and err.count("\n") == 1 and expected in err, err
     assert not out.exists()
+
+
+def test_recorded_inputs_reproduce_the_bound_with_theorems_eval(capsys, decaying_path):
+    code, out, _ = run(capsys, "dynamics", decaying_path, "--json", "--regime", "nonconvex", "--lipschitz", "2",
+                       "--smoothness", "0.5")
+    s = json.loads(out)["stability_bound"]
+    code2, out2, err2 = run(capsys, "theorems", "eval", s["theorem"], *(f"{k}={v}" for k, v in s["inputs"].items()),
+                            "--json")
+    assert (code, code2) == (0, 0), err2
+    ev = json.loads(out2)
+    assert (ev["lo"], ev["hi"]) == (s["lo"], s["hi"])
