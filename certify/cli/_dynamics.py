@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("trajectory", help="the .npz written by TrajectoryRecorder.save")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--out", help="write DIR/dynamics.json and DIR/dynamics.png (PH fits, step-size schedule)")
+    p.add_argument("--out", metavar="DIR", help="write DIR/dynamics.json and DIR/dynamics.png (PH fits, step-size schedule)")
     g = p.add_argument_group("PH dimension and tail indices (measures)")
     g.add_argument("--n-min", type=int, help="smallest PH sample size (default: iterates // 4)")
     g.add_argument("--n-max", type=int, help="largest PH sample size (default: all iterates)")
