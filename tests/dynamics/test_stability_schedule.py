@@ -20,7 +20,7 @@ import theorems
 from certify._dynamics import analyze_trajectory
 from certify._stability import StabilityInputs, stability_bound
 from certify.trajectory import Trajectory, TrajectoryRecorder, load_trajectory
-from theorems import mpf_to_fraction
+from theorems import mpf_to_fraction, parse_exact
 
 SGD = {"class": "SGD", "defaults": {"lr": 0.1, "momentum": 0, "weight_decay": 0, "nesterov": False, "maximize": False}}
 
@@ -76,7 +76,7 @@ def test_nonconvex_bound_contains_the_256_bit_reference(alphas, beta, L, n):
         ref = ((1 + 1 / bc) / (n - 1) * (2 * mpf_exact(c) * mpf_exact(L) ** 2) ** (1 / (bc + 1))
                * mpmath.mpf(T) ** (bc / (bc + 1)))
         assert b.enclosure.lo <= ref <= b.enclosure.hi
-    assert dict(b.inputs)["c"] == _text(c) and dict(b.inputs)["T"] == str(T)
+    assert parse_exact(dict(b.inputs)["c"]) == c and dict(b.inputs)["T"] == str(T)
 
 
 def test_recorder_keeps_every_step_size_beyond_the_window(tmp_path):
