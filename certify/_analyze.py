@@ -1,10 +1,11 @@
 """Data-free per-layer quantities of a network: certified norm enclosures, one row per weight layer.
 
-Rounding model: Frobenius norms from :func:`certify._providers.sum_enclosure` (exactly rounded sums, enclosed);
-the spectral norm is enclosed below by the largest column or row l2 norm (``||W e_j|| <= ||W||_2``) and above by
-``min(||W||_F, sqrt(||W||_1 ||W||_inf))`` (Schur), unless ``kernels.spectral_norm`` is available, whose certified
-enclosure is then intersected in. Convolutions are reported on their kernel matrix (out x in*kh*kw) and, when
-``kernels.conv_spectral_norm`` and the input size are known, on the operator. Stable rank ``||W||_F^2 / ||W||_2^2``
+Rounding model: the Frobenius norm and the row and column norms from :func:`kernels.matrix_norms` (one sweep;
+a-priori bounds of float sums, Higham ch. 3); the spectral norm is enclosed below by the largest column or row l2
+norm (``||W e_j|| <= ||W||_2``) and above by ``min(||W||_F, sqrt(||W||_1 ||W||_inf))`` (Schur), with
+``kernels.spectral_norm``'s certified enclosure (Rump's Cholesky certificate) intersected in. Convolutions are
+reported on their kernel matrix (out x in*kh*kw) and, when ``kernels.conv_spectral_norm`` and the input size are
+known, on the operator. Stable rank ``||W||_F^2 / ||W||_2^2``
 is enclosed from both.
 
 ESD columns (measures, never bounds; Martin & Mahoney, JMLR 22 (2021); Martin, Peng, Mahoney, Nature
@@ -80,41 +81,51 @@ def _json_float(v: Any) -> Any:
     return v
 
 
-def _spectral(W2: np.ndarray, frob: Interval) -> tuple[Interval, str]:
-    from certify._providers import sum_enclosure
+def _enclosures(W2: np.ndarray, *, esd: bool = False) -> tuple[Interval, Interval, str, np.ndarray | None]:
+    """``(frobenius, spectral, spectral_source, evals)`` of the matrix ``W2``: certified enclosures, and with ``esd``
+    the eigenvalues of ``W2^T W2`` (a measurement) from the Gram matrix the spectral kernel certified on, else None.
 
-    col = max(sum_enclosure(W2[:, j], True).lo for j in range(W2.shape[1]))
-    row = max(sum_enclosure(W2[i], True).lo for i in range(W2.shape[0]))
-    mx = max(col, row)
-    lo = isqrt(Interval(mx, mx)).lo
-    a = np.abs(W2)
-    n = max(W2.shape) + 2
-    schur = float(a.sum(0).max()) * float(a.sum(1).max()) * (1 + 4 * n * 2.0**-53) + 1e-300
-    hi = min(frob.hi, isqrt(enclose(schur)).hi)
-    source = "certify.schur_frobenius v1"
+    Elementary enclosures from :func:`kernels.matrix_norms` (one sweep): ``max(largest row, largest column l2 norm)
+    <= ||W||_2 <= min(||W||_F, sqrt(||W||_1 ||W||_inf))``, then :func:`kernels.spectral_norm`'s enclosure is
+    intersected in. Every end is a proven bound; the eigenvalues are never used for them."""
+    import kernels
+
+    n = kernels.matrix_norms(W2)
+    frob = enclose(n.frobenius)
+    lo = max(enclose(n.max_row_l2).lo, enclose(n.max_col_l2).lo)
+    hi = min(frob.hi, isqrt(enclose(n.max_row_l1) * enclose(n.max_col_l1)).hi)
+    source, evals = "certify.schur_frobenius v1", None
     try:
-        import kernels
-
-        if hasattr(kernels, "spectral_norm"):
+        if esd:
+            e, evals = kernels.spectral_norm_and_esd(W2)
+        else:
             e = kernels.spectral_norm(W2)
-            lo, hi, source = max(lo, enclose(e.lo).lo), min(hi, enclose(e.hi).hi), "kernels.spectral_norm"
+        lo, hi, source = max(lo, enclose(e.lo).lo), min(hi, enclose(e.hi).hi), "kernels.spectral_norm"
     except Exception:  # a kernel failure leaves the (sound) elementary enclosure in place
         pass
-    return Interval(lo, hi), source
+    return frob, Interval(lo, hi), source, evals
 
 
-def esd_columns(layer: Linear | Conv2d) -> dict[str, Any]:
+def _spectral(W2: np.ndarray) -> tuple[Interval, str]:
+    """The spectral-norm enclosure of :func:`_enclosures` and its source."""
+    _, spec, source, _ = _enclosures(W2)
+    return spec, source
+
+
+def esd_columns(layer: Linear | Conv2d, evals: np.ndarray | None = None) -> dict[str, Any]:
     """The ESD columns of one layer (see the module docstring): :func:`kernels.esd_metrics_estimate` on the
-    layer's matrices, flattened to plain fields."""
+    layer's matrices, flattened to plain fields. ``evals``: a Linear layer's ESD already computed
+    (``kernels.esd(W)``, e.g. from :func:`kernels.spectral_norm_and_esd`), used instead of recomputing it."""
     from kernels import conv2d_matrices, esd_metrics_estimate
 
     W = layer.weight
     if isinstance(layer, Conv2d):
         mats: Any = conv2d_matrices(W)
         what = f"{len(mats)} kernel slices W[:, :, i, j] ({W.shape[0]}x{W.shape[1]}), pooled"
+        evals = None
     else:
         mats, what = W, f"W ({W.shape[0]}x{W.shape[1]})"
-    m = esd_metrics_estimate(mats)
+    m = esd_metrics_estimate(mats) if evals is None else esd_metrics_estimate(evals=evals)
     f = m.fit
     flags = []
     if f.method == "failed":
@@ -135,15 +146,13 @@ def esd_columns(layer: Linear | Conv2d) -> dict[str, Any]:
 
 def analyze_network(net: Network, *, esd: bool = True) -> list[LayerRow]:
     """Per weight layer: Frobenius, spectral and stable-rank enclosures of the stored weights, and (``esd=True``)
-    the ESD measures of :func:`esd_columns`."""
-    from certify._providers import sum_enclosure
-
+    the ESD measures of :func:`esd_columns`. A Linear layer's ESD comes from the Gram matrix of its spectral-norm
+    certificate (:func:`kernels.spectral_norm_and_esd`: the same eigenvalues as ``kernels.esd(W)``, computed once)."""
     rows = []
     for node in net.weight_layers:
         W = node.layer.weight
         W2 = W.reshape(W.shape[0], -1)
-        frob = isqrt(sum_enclosure(W2, True))
-        spec, source = _spectral(W2, frob)
+        frob, spec, source, evals = _enclosures(W2, esd=esd and isinstance(node.layer, Linear))
         if spec.lo > 0:
             sr = Interval(*_ratio(frob, spec))
         else:
@@ -152,7 +161,8 @@ def analyze_network(net: Network, *, esd: bool = True) -> list[LayerRow]:
         params = W.size + (0 if node.layer.bias is None else node.layer.bias.size)
         rows.append(LayerRow(node.name, kind, "x".join(map(str, W.shape)), int(params), frob.lo_str(8),
                              frob.hi_str(8), spec.lo_str(8), spec.hi_str(8), source, sr.lo_str(6), sr.hi_str(6),
-                             **(esd_columns(node.layer) if esd else {})))
+                             **(esd_columns(node.layer, evals) if esd else {})))
+        del evals
     return rows
 
 

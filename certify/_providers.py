@@ -2,11 +2,13 @@
 
 Every value is an enclosure of the exact real number for the stored float weights and inputs.
 
-Rounding model. Sums of squares: each square of a float64 is rounded once (relative error <= u = 2^-53; exact for
-float32 data) and ``math.fsum`` is correctly rounded, so the exact sum lies in ``s * [1 - 2^-51, 1 + 2^-51]``
-(enclosed outward); square roots, products and sums of enclosures use the outward interval arithmetic of
-:mod:`theorems`. Sums of absolute values (l1 norms, path norms) are non-negative float sums, bounded the same way
-(``n`` terms: relative ``gamma_n``). Logit margins come from :mod:`certify._margins` (exact real network).
+Rounding model. Sums of squares: each square of a float64 is rounded once (relative error <= u = 2^-53, plus an
+absolute error <= 2^-1075 when it falls below the normal range; exact for float32 data) and ``math.fsum`` is
+correctly rounded, so the exact sum lies in ``s * [1 - 2^-51, 1 + 2^-51] +- k 2^-1074``, ``k`` the number of
+nonzero entries below ``2^-511`` (enclosed outward); square roots, products and sums of enclosures use the outward
+interval arithmetic of :mod:`theorems`. Sums of absolute values (l1 norms, path norms) are non-negative float sums,
+bounded the same way (``n`` terms: relative ``gamma_n``). Logit margins come from :mod:`certify._margins` (exact
+real network).
 
 Biases are folded in as the catalogue's norms prescribe (``[[W, b], [0, 1]]``, inputs ``(x, 1)``). A convolution is
 the linear map ``T`` on the flattened input: ``||T||_F^2 <= P ||K||_F^2`` (``P`` output positions; each position
@@ -40,8 +42,13 @@ def sum_enclosure(values: np.ndarray, squares: bool) -> Interval:
     n = max(v.size, 1)
     s = math.fsum((v * v).tolist()) if squares else math.fsum(v.tolist())
     rel = _EPS2 if squares else Fraction(n, 2**53 - n) + _EPS2  # |v| is exact; fsum adds one rounding
+    # a square below the normal range is rounded with an absolute error <= 2^-1075 (it may even vanish)
+    tiny = int(np.count_nonzero((v > 0) & (v < 2.0**-511))) if squares else 0  # squares of the rest are normal
+    under = Fraction(tiny, 2**1074)
     f = Fraction(s)
-    return Interval(enclose(f * (1 - rel)).lo, enclose(f * (1 + rel)).hi) if s else enclose(0)
+    if not (s or under):
+        return enclose(0)
+    return Interval(enclose(max(f * (1 - rel) - under, Fraction(0))).lo, enclose(f * (1 + rel) + under).hi)
 
 
 def _net(ctx: RunContext) -> Network:
@@ -283,7 +290,7 @@ def _lip_layer(node: Any, shape: tuple[int, ...]) -> tuple[Interval, tuple[int, 
     L = node.layer
     if isinstance(L, (Linear, Conv2d)):
         W2 = L.weight.reshape(L.weight.shape[0], -1)
-        spec, _ = _spectral(W2, isqrt(sum_enclosure(W2, True)))
+        spec, _ = _spectral(W2)
         if isinstance(L, Linear):
             return spec, (L.weight.shape[0],)
         kh, kw = L.weight.shape[2:]

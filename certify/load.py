@@ -132,16 +132,18 @@ def _rebuild_sequential(scripted: Any, path: Path) -> Any:
         if cls is None or kind not in _REBUILD:
             layers.append(child)  # an unknown layer stays scripted; to_network names it (test-set bounds still run)
             continue
-        layers.append(_REBUILD[kind](child))
-    seq = nn.Sequential(*layers)
-    seq.load_state_dict(dict(scripted.state_dict()))
-    return seq.eval()
+        eager = _REBUILD[kind](child)
+        # parameters built on the meta device (no init) and then given the scripted tensors themselves (exact)
+        eager.load_state_dict(dict(child.state_dict()), assign=True)
+        layers.append(eager)
+    return nn.Sequential(*layers).eval()
 
 
 def _rb_linear(c: Any) -> Any:
     import torch.nn as nn
 
-    return nn.Linear(c.weight.shape[1], c.weight.shape[0], bias=getattr(c, "bias", None) is not None)
+    return nn.Linear(c.weight.shape[1], c.weight.shape[0], bias=getattr(c, "bias", None) is not None, device="meta",
+                     dtype=c.weight.dtype)
 
 
 def _rb_conv(c: Any) -> Any:
@@ -150,7 +152,7 @@ def _rb_conv(c: Any) -> Any:
     w = c.weight
     return nn.Conv2d(w.shape[1] * c.groups, w.shape[0], tuple(w.shape[2:]), stride=tuple(c.stride),
                      padding=tuple(c.padding), dilation=tuple(c.dilation), groups=c.groups,
-                     bias=getattr(c, "bias", None) is not None)
+                     bias=getattr(c, "bias", None) is not None, device="meta", dtype=w.dtype)
 
 
 def _rb_simple(kind: str) -> Any:
@@ -191,7 +193,7 @@ def load_model(model: Any, arch: str | None = None) -> LoadedModel:
         desc, sha = f"{fmt} file {path.name}", file_sha256(path)
     module = module.eval()
     for name, t in module.state_dict().items():
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        if t.is_floating_point() and t.numel() and not _finite(t):
             raise InvalidInput(f"weight {name!r} of the model contains NaN or Inf: certify a model with finite weights")
     try:
         net, why = to_network(module), None
@@ -204,8 +206,20 @@ def _pair(v: Any) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
+def _finite(t: Any) -> bool:
+    """No NaN or Inf in the float tensor ``t``: its max and min are finite (both propagate NaN; no temporary)."""
+    import torch
+
+    lo, hi = torch.aminmax(t.detach())
+    return bool(torch.isfinite(lo)) and bool(torch.isfinite(hi))
+
+
 def _f64(t: Any) -> np.ndarray:
-    return t.detach().cpu().double().numpy().copy()  # float32 -> float64 is exact
+    import torch
+
+    t = t.detach().cpu()
+    # a new array either way; float32/float16/bfloat16 -> float64 is exact
+    return t.numpy().copy() if t.dtype == torch.float64 else t.double().numpy()
 
 
 def _module_layer(m: Any, name: str) -> Any:

@@ -10,9 +10,10 @@ from kernels._conv import conv_spectral_norm, conv_spectral_norm_estimate
 from kernels._layers import Activation, ConvLayer, DenseLayer, Residual
 from kernels._network import LipschitzUpper, Margins, lipschitz_upper, logit_margins, path_norm
 from kernels._norms import (
-    distance_to_init, frobenius_norm, max_abs, nonzero_count, norm_1_inf, norm_21, parameter_count, sparsity,
+    MatrixNorms, distance_to_init, frobenius_norm, matrix_norms, max_abs, nonzero_count, norm_1_inf, norm_21,
+    parameter_count, sparsity,
 )
-from kernels._spectral import RtolNotReached, spectral_norm, spectral_norm_estimate
+from kernels._spectral import RtolNotReached, spectral_norm, spectral_norm_and_esd, spectral_norm_estimate
 
 # topology and dynamics (issue 7): measures are *_estimate / *Estimate, mst_length is an Enclosure
 from kernels._mst import mst_length
@@ -35,6 +36,8 @@ __all__ = [
     "Enclosure", "conv_spectral_norm", "conv_spectral_norm_estimate", "distance_to_init", "frobenius_norm",
     "max_abs", "nonzero_count", "norm_1_inf", "norm_21", "parameter_count", "sparsity", "RtolNotReached",
     "spectral_norm", "spectral_norm_estimate",
+    # certify analyze (issue 7): one sweep for the elementary norms, one Gram for spectral norm and ESD
+    "MatrixNorms", "matrix_norms", "spectral_norm_and_esd",
     # PAC-Bayes (issue 6): exact sums of the diagonal-Gaussian KL
     "gaussian_kl_sums",
     # topology and dynamics (issue 7)

@@ -9,7 +9,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 
-__all__ = ["Device", "as_float64", "resolve_device"]
+__all__ = ["Device", "all_finite", "as_float64", "resolve_device"]
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -38,9 +38,14 @@ def as_float64(x: Any, name: str, ndim: int | None = None) -> np.ndarray:
     if ndim is not None and arr.ndim != ndim:
         raise InvalidInput(f"{name}.shape={tuple(arr.shape)!r}: a {ndim}-D array is needed")
     out = np.array(arr, dtype=np.float64, order="C", copy=True)
-    if not np.all(np.isfinite(out)):
+    if not all_finite(out):
         raise InvalidInput(f"{name} contains NaN or Inf: a norm of non-finite weights is undefined; clean the weights")
     return out
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """No NaN or Inf in the float array ``a`` (its max and min are finite: both propagate NaN; no temporary)."""
+    return a.size == 0 or bool(np.isfinite(a.max()) and np.isfinite(a.min()))
 
 
 def resolve_device(device: str, where: str, *, has_cuda_path: bool = False) -> Literal["cpu", "cuda"]:

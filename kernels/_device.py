@@ -17,13 +17,15 @@ the enclosure's ends is done on the host (no directed rounding on the device). f
 
 from __future__ import annotations
 
-from typing import Literal
+import contextlib
+import functools
+from typing import Any, Literal
 
 from boundcert.errors import InvalidInput
 
 __all__ = [
     "Device", "Resolved", "resolve_device", "resolve_torch_device", "cuda_simulated", "gpu_present", "cuda_usable",
-    "torch_cuda_available", "tag_source",
+    "torch_cuda_available", "tag_source", "single_blas_thread",
 ]
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -105,3 +107,20 @@ def resolve_torch_device(device: object, where: str) -> Resolved:
                            "(torch.cuda.is_available() is False; the numba CUDA simulator does not provide one); "
                            "use device='cpu' or 'auto'")
     return "cuda"
+
+
+@functools.lru_cache(maxsize=1)
+def _threadpools() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return None
+    return ThreadpoolController()  # finds the BLAS libraries once (numpy's and scipy's are loaded by now)
+
+
+def single_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """Run the block with one BLAS/LAPACK thread: for the latency-bound calls (matrix-vector products, Cholesky,
+    the tridiagonal reduction of ``eigvalsh``) that gain little from threads and lose badly on shared, loaded cores.
+    Only the speed changes: the rounding model of every kernel holds for any number of threads."""
+    ctl = _threadpools()
+    return contextlib.nullcontext() if ctl is None else ctl.limit(limits=1, user_api="blas")

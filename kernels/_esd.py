@@ -8,7 +8,7 @@ testing data", Nature Communications 12 (2021); reference implementation WeightW
 The ESD of a layer is the multiset of eigenvalues ``lambda_i = sigma_i^2`` of ``W^T W`` (squared singular
 values, *not* divided by N), pooled over the matrices of the layer (for a Conv2d kernel of shape
 ``(out, in, kh, kw)``: the ``kh * kw`` matrices ``W[:, :, i, j]``, WeightWatcher's default ``pool=True``).
-We compute them as the eigenvalues of the smaller Gram matrix in float64 (``numpy.linalg.eigvalsh``), where
+We compute them as the eigenvalues of the smaller Gram matrix in float64 (LAPACK ``dsyevd``), where
 WeightWatcher takes the singular values of the float64 matrix (``scipy.linalg.svd``): the eigenvalues agree to
 about ``1e-16 * lambda_max`` in absolute terms, far below what moves the fit.
 
@@ -41,6 +41,7 @@ import numpy as np
 import scipy.linalg
 
 from boundcert.errors import InvalidInput
+from kernels._arrays import all_finite
 
 __all__ = ["PowerLawEstimate", "ESDMetricsEstimate", "esd", "conv2d_matrices", "powerlaw_fit_estimate",
            "esd_metrics_estimate", "stable_rank_estimate"]
@@ -99,7 +100,7 @@ def _as_matrices(matrices: object) -> list[np.ndarray]:
         if a.ndim != 2 or min(a.shape) < 1:
             raise InvalidInput(f"matrices[{k}].shape={a.shape!r} is not a non-empty matrix: pass 2-D weights")
         a = np.asarray(a, dtype=np.float64)
-        if not np.all(np.isfinite(a)):
+        if not all_finite(a):
             raise InvalidInput(f"matrices[{k}] contains NaN or Inf: fix the weights")
         out.append(a)
     if not out:
@@ -116,16 +117,24 @@ def conv2d_matrices(weight: object) -> list[np.ndarray]:
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    from kernels._device import single_blas_thread
+
+    return single_blas_thread()
 
 
 def esd(matrices: object) -> np.ndarray:
-    """Sorted eigenvalues of ``W^T W`` pooled over the matrices (squared singular values), float64."""
+    """Sorted eigenvalues of ``W^T W`` pooled over the matrices (squared singular values), float64.
+
+    A single matrix goes the way of :func:`kernels.spectral_norm`: scaled by a power of two ``2^-e``, its smaller
+    Gram ``fl(A^T A)`` formed by dsyrk, the eigenvalues multiplied back by ``4^e`` (:func:`gram_esd`), so
+    :func:`kernels.spectral_norm_and_esd` returns the same eigenvalues from the Gram it has certified on."""
     mats = _as_matrices(matrices)
+    if len(mats) == 1:
+        from kernels._spectral import gram_upper, pow2_scale_inplace, tall_view
+
+        a = np.array(mats[0], dtype=np.float64, order="C", copy=True)  # as kernels.spectral_norm scales it
+        e, _ = pow2_scale_inplace(a)
+        return gram_esd(gram_upper(tall_view(a)), e)
     groups: dict[tuple[int, int], list[np.ndarray]] = {}
     for W in mats:
         A = W.T if W.shape[0] < W.shape[1] else W  # A is tall: the Gram A^T A is the smaller one
@@ -145,6 +154,17 @@ def esd(matrices: object) -> np.ndarray:
             else:
                 evals.append(np.linalg.eigvalsh(G).ravel())
     lam = np.concatenate(evals)
+    np.maximum(lam, 0.0, out=lam)
+    lam.sort()
+    return lam
+
+
+def gram_esd(g_upper: np.ndarray, e: int = 0) -> np.ndarray:
+    """Sorted eigenvalues (clipped at 0) of ``4^e G`` from the upper triangle of a symmetric ``G`` (overwritten)."""
+    with _one_blas_thread():  # LAPACK's tridiagonalisation gains little from threads and suffers under load
+        lam = scipy.linalg.eigvalsh(g_upper, lower=False, driver="evd", overwrite_a=True, check_finite=False)
+    if e:
+        lam = np.ldexp(lam, 2 * e)
     np.maximum(lam, 0.0, out=lam)
     lam.sort()
     return lam

@@ -11,22 +11,23 @@ Matrices are ``(out, in)``: row ``i`` holds the incoming weights of unit ``i`` (
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numba
 import numpy as np
 
 from boundcert.errors import InvalidInput
-from kernels._arrays import as_float64
+from kernels._arrays import all_finite, as_float64
 from kernels._device import Device, resolve_device, tag_source
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._rounding import ETA, U, down, gamma, sqrt_down, sqrt_up, up
-from kernels._spectral import pow2_scale, unscale_down, unscale_up
+from kernels._spectral import abs_max, entry_exact, pow2_scale, scaled_entry, unscale_down, unscale_up
 
 __all__ = [
     "frobenius_norm", "norm_21", "norm_1_inf", "max_abs", "distance_to_init", "parameter_count",
-    "nonzero_count", "sparsity",
+    "nonzero_count", "sparsity", "MatrixNorms", "matrix_norms",
 ]
 
 _V = "v1"
@@ -48,6 +49,48 @@ def _row_sums(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cov
         sq[i] = s
         ab[i] = t
     return sq, ab
+
+
+@numba.njit(cache=True, fastmath=False, parallel=True)
+def _row_col_sums(a: np.ndarray, e: int, chunks: int) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
+    """Per-row and per-column ``fl(sum x^2)`` and ``fl(sum |x|)`` of the scaled entries ``x = fl(a_ij 2^-e)`` (as
+    :func:`kernels._spectral.pow2_scale` forms them) in one sweep over a C-contiguous ``a``, and whether every
+    ``x`` is exact.
+
+    Rows are split into ``chunks`` blocks (parallel); each block keeps its own column partial sums, added at the end:
+    every sum is still a sum of its terms in *some* order, which is all the error model needs."""
+    m, n = a.shape
+    f = math.ldexp(1.0, -e) if -1022 <= e <= 1022 else 1.0
+    rsq = np.zeros(m)
+    rab = np.zeros(m)
+    csq = np.zeros((chunks, n))
+    cab = np.zeros((chunks, n))
+    inexact = np.zeros(chunks, dtype=np.bool_)
+    step = (m + chunks - 1) // chunks
+    for c in numba.prange(chunks):
+        for i in range(c * step, min(m, (c + 1) * step)):
+            s = 0.0
+            t = 0.0
+            for j in range(n):
+                v = a[i, j]
+                x = scaled_entry(v, e, f)
+                if not entry_exact(v, x, e):
+                    inexact[c] = True
+                x2 = x * x
+                ax = abs(x)
+                s += x2
+                t += ax
+                csq[c, j] += x2
+                cab[c, j] += ax
+            rsq[i] = s
+            rab[i] = t
+    col_sq = np.zeros(n)
+    col_ab = np.zeros(n)
+    for c in range(chunks):
+        for j in range(n):
+            col_sq[j] += csq[c, j]
+            col_ab[j] += cab[c, j]
+    return rsq, rab, col_sq, col_ab, not np.any(inexact)
 
 
 def _bounds_sumsq(s: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -195,3 +238,70 @@ def sparsity(weights: Any) -> Enclosure:
         return Enclosure(q, q, f"kernels.sparsity {_V}")
     q = zeros / total  # correctly rounded: the exact rational lies within one ulp
     return Enclosure(max(down(q), 0.0), min(up(q), 1.0), f"kernels.sparsity {_V}")
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixNorms:
+    """Certified norms of one matrix ``W`` (``(out, in)``), each an :class:`Enclosure` of the exact value.
+
+    Attributes:
+        frobenius: ``||W||_F``.
+        max_row_l2, max_col_l2: ``max_i ||W[i, :]||_2`` and ``max_j ||W[:, j]||_2`` (each a lower bound of
+            ``||W||_2``, since ``||W^T e_i||, ||W e_j|| <= ||W||_2``).
+        max_row_l1, max_col_l1: ``||W||_inf = max_i sum_j |W_ij|`` and ``||W||_1 = max_j sum_i |W_ij|``
+            (Schur: ``||W||_2 <= sqrt(||W||_1 ||W||_inf)``).
+    """
+
+    frobenius: Enclosure
+    max_row_l2: Enclosure
+    max_col_l2: Enclosure
+    max_row_l1: Enclosure
+    max_col_l1: Enclosure
+
+
+def matrix_norms(W: Any) -> MatrixNorms:
+    """:class:`MatrixNorms` of ``W`` (any shape, flattened to (rows, rest)) from one parallel sweep over the entries.
+
+    Rounding model as in the module docstring: ``W`` is scaled by ``2^-e`` entry by entry inside the sweep (exact,
+    else each entry moves by at most ``eta`` and every norm by at most that of an ``eta``-matrix of its shape); per
+    row and per column the rounded sums ``fl(sum x^2)`` (``n`` terms, ``|error| <= gamma_n s + n eta``) and
+    ``fl(sum |x|)`` (``|error| <= gamma_n s``) are bounded, square roots and the unscaling rounded outward. A maximum
+    of lower (upper) bounds is a lower (upper) bound of the maximum. CPU only; a C-contiguous float64 ``W`` is read
+    in place (no copy)."""
+    what = "matrix_norms"
+    check_environment(f"kernels.{what}")
+    if isinstance(W, np.ndarray) and W.dtype == np.float64 and W.ndim >= 2 and W.flags.c_contiguous:
+        a = W.reshape(W.shape[0], -1)
+        if not all_finite(a):
+            raise InvalidInput("W contains NaN or Inf: a norm of non-finite weights is undefined; clean the weights")
+    else:
+        a = as_float64(W, "W")
+        a = a.reshape(a.shape[0], -1) if a.ndim >= 2 else a.reshape(1, -1)
+    m, n = a.shape
+    if a.size == 0:
+        z = Enclosure(0.0, 0.0, f"kernels.{what} {_V}")
+        return MatrixNorms(z, z, z, z, z)
+    amax = float(abs_max(a.reshape(-1)))
+    e = math.frexp(amax)[1] if amax else 0
+    chunks = max(1, min(m, 4 * numba.get_num_threads()))
+    rsq, rab, csq, cab, exact = _row_col_sums(a, e, chunks)
+    r_lo, r_hi = _bounds_sumsq(rsq, n)
+    c_lo, c_hi = _bounds_sumsq(csq, m)
+    f_lo, _ = _bounds_sum(np.array([np.sum(r_lo)]), m)
+    _, f_hi = _bounds_sum(np.array([np.sum(r_hi)]), m)
+    ra_lo, ra_hi = _bounds_sum(rab, n)
+    ca_lo, ca_hi = _bounds_sum(cab, m)
+
+    def slack(k: float) -> float:
+        return 0.0 if exact else up(k * ETA)
+
+    return MatrixNorms(
+        frobenius=_enc(sqrt_down(float(f_lo[0])), sqrt_up(float(f_hi[0])), e, exact, slack(up(math.sqrt(a.size))),
+                       what),
+        max_row_l2=_enc(sqrt_down(float(np.max(r_lo))), sqrt_up(float(np.max(r_hi))), e, exact,
+                        slack(up(math.sqrt(n))), what),
+        max_col_l2=_enc(sqrt_down(float(np.max(c_lo))), sqrt_up(float(np.max(c_hi))), e, exact,
+                        slack(up(math.sqrt(m))), what),
+        max_row_l1=_enc(float(np.max(ra_lo)), float(np.max(ra_hi)), e, exact, slack(float(n)), what),
+        max_col_l1=_enc(float(np.max(ca_lo)), float(np.max(ca_hi)), e, exact, slack(float(m)), what),
+    )

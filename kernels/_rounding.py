@@ -121,7 +121,7 @@ def sumsq_bounds(x: np.ndarray) -> tuple[float, float]:
     ``x.x in [(s - n eta)/(1 + gamma_n), (s + n eta)/(1 - gamma_n)]`` with ``s = fl(x.x)``.
     The caller must make sure no overflow occurs (scale first); ``inf`` is returned as upper if it does.
     """
-    x = np.ascontiguousarray(np.asarray(x, dtype=np.float64).ravel())
+    x = np.asarray(x, dtype=np.float64).ravel(order="K")  # any order: a view of a C- or Fortran-ordered array
     n = x.size
     if n == 0:
         return 0.0, 0.0

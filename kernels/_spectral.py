@@ -18,6 +18,7 @@ import math
 import warnings
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.linalg
 import scipy.linalg.blas as blas
@@ -25,7 +26,7 @@ import scipy.linalg.lapack as lapack
 import scipy.sparse.linalg as spla
 
 from kernels._arrays import Device, as_float64
-from kernels._device import resolve_torch_device, tag_source
+from kernels._device import resolve_torch_device, single_blas_thread, tag_source
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._rounding import (
@@ -34,7 +35,7 @@ from kernels._rounding import (
 )
 from boundcert.errors import InvalidInput
 
-__all__ = ["spectral_norm", "spectral_norm_estimate", "RtolNotReached"]
+__all__ = ["spectral_norm", "spectral_norm_and_esd", "spectral_norm_estimate", "RtolNotReached"]
 
 SOURCE = "kernels.spectral_norm/rump-cholesky v1"
 
@@ -49,16 +50,60 @@ def pow2_scale(a: np.ndarray) -> tuple[np.ndarray, int, float]:
     """``(a * 2^-e, e, err)`` with ``max|a 2^-e|`` in ``[0.5, 1)``; ``err`` bounds ``||a 2^-e - fl(a 2^-e)||_2``.
 
     Multiplying by a power of two is exact unless the result underflows; then each entry loses at
-    most ``eta`` and the spectral norm moves by at most ``||E||_F <= sqrt(size) eta``.
+    most ``eta`` and the spectral norm moves by at most ``||E||_F <= sqrt(size) eta``. ``a`` is not modified.
     """
-    m = float(np.max(np.abs(a))) if a.size else 0.0
+    s = np.array(a, dtype=np.float64, copy=True)
+    e, err = pow2_scale_inplace(s)
+    return s, e, err
+
+
+def pow2_scale_inplace(s: np.ndarray) -> tuple[int, float]:
+    """:func:`pow2_scale` of a contiguous float64 array, overwriting it: returns ``(e, err)``."""
+    if s.dtype != np.float64 or not (s.flags.c_contiguous or s.flags.f_contiguous) or not s.flags.writeable:
+        raise InvalidInput("pow2_scale_inplace needs a writeable contiguous float64 array: a kernel bug")
+    flat = s.ravel(order="K")  # a view (contiguous)
+    m = float(abs_max(flat)) if flat.size else 0.0
     if m == 0.0:
-        return a, 0, 0.0
+        return 0, 0.0
     e = math.frexp(m)[1]
-    s = np.ldexp(a, -e)
-    if e > 0 and not np.array_equal(np.ldexp(s, e), a):
-        return s, e, up(up(math.sqrt(a.size)) * ETA)
-    return s, e, 0.0
+    exact = _scale_pow2(flat, e)
+    return e, (0.0 if exact else up(up(math.sqrt(s.size)) * ETA))
+
+
+@numba.njit(cache=True, fastmath=False)
+def abs_max(x: np.ndarray) -> float:  # pragma: no cover - compiled
+    m = 0.0
+    for k in range(x.size):
+        v = abs(x[k])
+        if v > m:
+            m = v
+    return m
+
+
+@numba.njit(cache=True, fastmath=False, inline="always")
+def scaled_entry(v: float, e: int, f: float) -> float:  # pragma: no cover - compiled
+    """``fl(v 2^-e)``: one correctly rounded product by ``f = 2^-e`` when that is a normal float, else ``ldexp``."""
+    return v * f if -1022 <= e <= 1022 else math.ldexp(v, -e)
+
+
+@numba.njit(cache=True, fastmath=False, inline="always")
+def entry_exact(v: float, y: float, e: int) -> bool:  # pragma: no cover - compiled
+    """``y = fl(v 2^-e)`` equals ``v 2^-e`` exactly (always when scaling up; when scaling down unless ``y`` is
+    below the normal range and ``y 2^e != v``)."""
+    return e <= 0 or abs(y) >= 2.2250738585072014e-308 or math.ldexp(y, e) == v
+
+
+@numba.njit(cache=True, fastmath=False)
+def _scale_pow2(x: np.ndarray, e: int) -> bool:  # pragma: no cover - compiled
+    f = math.ldexp(1.0, -e) if -1022 <= e <= 1022 else 1.0
+    exact = True
+    for k in range(x.size):
+        v = x[k]
+        y = scaled_entry(v, e, f)
+        if not entry_exact(v, y, e):
+            exact = False
+        x[k] = y
+    return exact
 
 
 def unscale_up(x: float, e: int) -> float:
@@ -76,8 +121,13 @@ def unscale_down(x: float, e: int) -> float:
 # ---------------------------------------------------------------- pieces shared with the conv kernel
 
 def gram_upper(a: np.ndarray) -> np.ndarray:
-    """``fl(a^T a)``, upper triangle valid (dsyrk, a conventional O(n^3) GEMM: no Strassen)."""
+    """``fl(a^T a)``, upper triangle valid (dsyrk, a conventional O(n^3) GEMM: no Strassen).
+
+    A C-contiguous ``a`` is passed as the Fortran-ordered ``a^T`` with ``trans=0`` (no copy); the error bound of
+    :func:`gram_error` does not depend on the order of the inner products."""
     a = np.asarray(a, dtype=np.float64)
+    if a.flags.c_contiguous and not a.flags.f_contiguous:
+        return blas.dsyrk(1.0, a.T, trans=0, lower=0)
     return blas.dsyrk(1.0, np.asfortranarray(a), trans=1, lower=0)
 
 
@@ -140,10 +190,12 @@ class _CpuGram:
         return np.diagonal(self.g).copy()
 
     def factor(self, m_diag: np.ndarray) -> bool:
-        return _potrf_ok(self.g, m_diag)
+        with single_blas_thread():
+            return _potrf_ok(self.g, m_diag)
 
     def top_vector(self, tight: bool) -> np.ndarray:
-        return top_singular_vector_estimate(self.g, tight=tight)
+        with single_blas_thread():
+            return top_singular_vector_estimate(self.g, tight=tight)
 
 
 def top_singular_vector_estimate(g_upper: np.ndarray, *, tight: bool = False) -> np.ndarray:
@@ -204,30 +256,60 @@ def spectral_norm(W: Any, *, rtol: float = 1e-6, device: Device = "auto") -> Enc
         be reached the looser proven enclosure is returned, the source says so and
         :class:`RtolNotReached` is warned.
     """
+    return _spectral_norm(W, rtol, device, keep_gram=False)[0]
+
+
+def spectral_norm_and_esd(W: Any, *, rtol: float = 1e-6, device: Device = "auto") -> tuple[Enclosure, np.ndarray]:
+    """:func:`spectral_norm` of ``W`` and :func:`kernels.esd` of ``W`` from one Gram matrix.
+
+    Returns ``(enclosure, evals)``: the enclosure is the one :func:`spectral_norm` returns (same computation, same
+    proof); ``evals`` are the sorted eigenvalues of ``W^T W`` (a float64 measurement, not a bound), equal bit for bit
+    to ``kernels.esd(W)``. On the CPU the eigenvalues are those of the Gram matrix ``fl(A^T A)`` the certificate
+    was built on (of the power-of-two scaled ``W``, rescaled exactly), computed only after the proof is finished;
+    nothing of the eigenvalues enters the enclosure. On CUDA the two are computed separately."""
+    enc, gram, e = _spectral_norm(W, rtol, device, keep_gram=True)
+    if gram is None:
+        from kernels._esd import esd
+
+        return enc, esd(as_float64(W, "W", ndim=2))
+    from kernels._esd import gram_esd
+
+    return enc, gram_esd(gram, e)
+
+
+def _spectral_norm(W: Any, rtol: float, device: Device, *, keep_gram: bool) -> tuple[Enclosure, Any, int]:
+    """(enclosure, the host Gram's upper triangle or None, the scaling exponent) of :func:`spectral_norm`."""
     check_environment("kernels.spectral_norm")
     dev = resolve_torch_device(device, "kernels.spectral_norm")
     if not (isinstance(rtol, (int, float)) and 0.0 < rtol < 1.0):
         raise InvalidInput(f"rtol={rtol!r}: a relative gap in (0, 1) is needed, e.g. 1e-6")
-    a = as_float64(W, "W", ndim=2)
+    a = as_float64(W, "W", ndim=2)  # our own C-contiguous copy: scaled in place
     if a.size == 0 or not np.any(a):
-        return Enclosure(0.0, 0.0, tag_source(SOURCE, dev))
-    a, e, serr = pow2_scale(a)
-    if a.shape[0] < a.shape[1]:
-        a = np.ascontiguousarray(a.T)
+        return Enclosure(0.0, 0.0, tag_source(SOURCE, dev)), None, 0
+    e, serr = pow2_scale_inplace(a)
+    a = tall_view(a)
+    g = None
     if dev == "cuda":
         from kernels._cuda_spectral import TorchGram
 
         check_environment("kernels.spectral_norm")  # torch is imported now: TF32 switches are checked again
         lo_s, hi_s, note = _enclose_scaled(a, float(rtol), lambda x: TorchGram(x, "cuda"))
     else:
-        lo_s, hi_s, note = _enclose_scaled(a, float(rtol))
+        g = _CpuGram(a)
+        lo_s, hi_s, note = _enclose_scaled(a, float(rtol), lambda x: g)
+    del a
     lo = unscale_down(max(sub_down(lo_s, serr), 0.0), e)
     hi = unscale_up(add_up(hi_s, serr), e)
     enc = Enclosure(lo, hi, tag_source(SOURCE, dev) + note)
     if note:
         warnings.warn(f"kernels.spectral_norm: rtol={rtol!r} not reached; returning the proven enclosure "
-                      f"[{lo!r}, {hi!r}] ({note.strip('; ')})", RtolNotReached, stacklevel=2)
-    return enc
+                      f"[{lo!r}, {hi!r}] ({note.strip('; ')})", RtolNotReached, stacklevel=3)
+    return enc, (g.g if keep_gram and g is not None else None), e
+
+
+def tall_view(a: np.ndarray) -> np.ndarray:
+    """``a`` or (when it is wide) its transpose, as a view: the tall side whose Gram ``a^T a`` is the smaller one."""
+    return a.T if a.shape[0] < a.shape[1] else a
 
 
 def _enclose_scaled(a: np.ndarray, rtol: float, gram=_CpuGram) -> tuple[float, float, str]:

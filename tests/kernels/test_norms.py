@@ -96,3 +96,67 @@ def test_float32_and_torch():
     t = torch.randn(5, 4, dtype=torch.float32)
     ref = sum((_q(x) ** 2 for x in t.numpy().ravel()), Fraction(0))
     _check_sq(kernels.frobenius_norm(t), ref)
+
+
+def _exact_rows(w) -> list[list[Fraction]]:
+    a = np.asarray(w, dtype=np.float64)
+    return [[_q(x) for x in row] for row in a.reshape(a.shape[0], -1)]
+
+
+def _check_matrix_norms(w) -> None:
+    """Every field of kernels.matrix_norms(w) contains the exact value (decided in Fractions)."""
+    q = _exact_rows(w)
+    cols = list(zip(*q))
+    r = kernels.matrix_norms(w)
+    _check_sq(r.frobenius, sum((x * x for row in q for x in row), Fraction(0)))
+    _check_sq(r.max_row_l2, max(sum((x * x for x in row), Fraction(0)) for row in q))
+    _check_sq(r.max_col_l2, max(sum((x * x for x in col), Fraction(0)) for col in cols))
+    for enc, lines in ((r.max_row_l1, q), (r.max_col_l1, cols)):
+        exact = max(sum((abs(x) for x in line), Fraction(0)) for line in lines)
+        assert 0 <= enc.lo and _q(enc.lo) <= exact <= _q(enc.hi), (enc, float(exact))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(adversarial_matrices(max_dim=8))
+def test_matrix_norms_contain_the_exact_norms(w):
+    _check_matrix_norms(w)
+
+
+@pytest.mark.parametrize("w", [
+    np.array([[1.7e308, 5e-324], [-3e-310, 1.0]]),          # scaled down by 2^1024: ldexp path, subnormals lost
+    np.array([[1.5, 5e-324, -5e-324], [2.0**-1073, 0.0, 1.0]]),  # scaled down by 2: the subnormals round
+    np.array([[5e-324, -1e-323], [2e-323, 0.0]]),            # scaled up by 2^1072: ldexp path, exact
+    np.array([[4.49e307, -4.49e307, 1e-300]]),               # 2^1022 <= max: e = 1023
+    np.array([[0.0, -0.0], [0.0, 0.0]]),
+])
+def test_matrix_norms_extremes(w):
+    _check_matrix_norms(w)
+    _check_matrix_norms(w.T)                      # a Fortran-ordered view: converted, same claim
+    _check_matrix_norms(np.ascontiguousarray(w.T))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_matrix_norms_families_and_layouts(family):
+    w = make(family, 40, 30, seed=3)
+    _check_matrix_norms(w)
+    if np.asarray(w).dtype == np.float64 and w.shape == (40, 30):
+        _check_matrix_norms(w.reshape(40, 5, 6))  # flattened to (rows, rest) without a copy
+    with pytest.raises(InvalidInput):
+        kernels.matrix_norms(np.array([[1.0, np.nan]]))
+    with pytest.raises(InvalidInput):
+        kernels.matrix_norms(np.array([[np.inf, 1.0]]))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(adversarial_matrices(max_dim=8))
+def test_pow2_scale_matches_ldexp_and_flags_inexact_scaling(w):
+    """The numba scaling gives the bits of numpy's ldexp, and reports inexactness exactly when it happens."""
+    from kernels._spectral import pow2_scale
+
+    a = np.asarray(w, dtype=np.float64)
+    s, e, err = pow2_scale(a)
+    ref = np.ldexp(a, -e)
+    assert np.array_equal(s.view(np.int64), ref.view(np.int64))
+    assert (err == 0.0) == np.array_equal(np.ldexp(ref, e), a)
+    if np.any(a):
+        assert 0.5 <= np.max(np.abs(s)) < 1.0

@@ -105,3 +105,17 @@ def test_estimate_is_a_plain_float():
     assert isinstance(est, float)
     enc = kernels.spectral_norm(w)
     assert est <= enc.hi  # a Rayleigh-type estimate never exceeds sigma_max beyond rounding
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(adversarial_matrices())
+def test_spectral_norm_and_esd_is_both_kernels_at_once(w):
+    """One Gram for both: the enclosure is spectral_norm's (and contains sigma_max), the eigenvalues are esd's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", kernels.RtolNotReached)
+        warnings.simplefilter("ignore", RuntimeWarning)  # eigenvalues of huge matrices overflow to inf, as in esd
+        enc, lam = kernels.spectral_norm_and_esd(w)
+        ref = kernels.esd(w)
+    assert enc == _quiet(w)
+    assert np.array_equal(lam, ref)
+    assert_contains_sigma(enc, w)
