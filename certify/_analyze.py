@@ -4,9 +4,9 @@ Rounding model: the Frobenius norm and the row and column norms from :func:`kern
 a-priori bounds of float sums, Higham ch. 3); the spectral norm is enclosed below by the largest column or row l2
 norm (``||W e_j|| <= ||W||_2``) and above by ``min(||W||_F, sqrt(||W||_1 ||W||_inf))`` (Schur), with
 ``kernels.spectral_norm``'s certified enclosure (Rump's Cholesky certificate) intersected in. Convolutions are
-reported on their kernel matrix (out x in*kh*kw) and, when ``kernels.conv_spectral_norm`` and the input size are
-known, on the operator. Stable rank ``||W||_F^2 / ||W||_2^2``
-is enclosed from both.
+reported on their kernel matrix (out x in*kh*kw), not on the operator (analyze is data-free and does not know the
+input size; ``kernels.conv_spectral_norm`` certifies the operator norm when it is known). Stable rank
+``||W||_F^2 / ||W||_2^2`` is enclosed from both.
 
 ESD columns (measures, never bounds; Martin & Mahoney, JMLR 22 (2021); Martin, Peng, Mahoney, Nature
 Communications 12 (2021)): :func:`kernels.esd_metrics_estimate`, i.e. WeightWatcher's default power-law fit of the
