@@ -4,21 +4,20 @@ The baseline is Birdal et al.'s ``calculate_ph_dim`` loop (tolgabirdal/PHDimGene
 sample on the sampled points (ripser computes the distances itself, through scikit-learn's float64 Gram form),
 the sum of the finite H0 bars, then the same least-squares fit. We run ripser with ``maxdim=0`` (only H0 is used;
 the strongest fair baseline) and, with ``--birdal-maxdim1``, also ripser's default ``maxdim=1`` as in their code.
-Ours: :func:`kernels.ph_dim` (for Euclidean ``d >= 1024`` on the CPU, :mod:`kernels._submst`: projection lower
+Ours: :func:`kernels.ph_dim` (for Euclidean ``d >= 2048`` on the CPU, :mod:`kernels._submst`: projection lower
 bounds and certified Prim rounds, only the needed distances computed directly; else one distance matrix and
 Prim per sample). Both are warmed up once before any timing (numba's compilation or cache load, ripser's and
 scikit-learn's imports); then, per configuration, ``--runs`` interleaved runs (ours, ripser, ours, ...) and the
 medians.
 
 Equal values. Both sides use the identical samples (ripser's loop draws them with :func:`sample_schedule`, the
-function ``ph_dim`` uses, with the same seed and sampling) and the same fit. Ours are the exact MST lengths for float64 distances summed directly (to about 1e-15 relative);
-ripser's bars are float32 (a relative 2**-24 per bar) of scikit-learn's distances
-``sqrt(|x|^2 + |y|^2 - 2 x.y)``, whose cancellation costs about ``u |x|^2 / d_xy^2`` relative for points far
-from the origin. ``max_rel_dE`` is the largest relative difference of the per-sample totals ``E`` and ``|d_dim|``
-the difference of the dimensions; ``equal`` says ``yes`` when ``max_rel_dE <= 1e-6`` and ``|d_dim|`` is within
-the difference that per-sample changes of ``max_rel_dE`` can make to the fitted dimension (``tol_dim``, from the
-fit's design: ``|d_slope| <= max_rel_dE sum|x_i - mean x| / S_xx`` for ``x = log n``; at the 1e-6 limit it is
-about 1e-6 times the dimension).
+function ``ph_dim`` uses, with the same seed and sampling) and the same fit. Ours are the exact MST lengths for
+float64 distances summed directly (to about 1e-15 relative). Ripser's bars are float32 (a relative 2**-24 per
+bar) of scikit-learn's float64 distances ``sqrt(|x|^2 + |y|^2 - 2 x.y)``, whose cancellation costs about
+``u |x|^2 / d_xy^2`` relative (``u = 2**-53``) for points far from the origin: here ``|x| ~ 10 sqrt(d)``, so about
+1e-7 at ``d = 1e5``. We call the values **equal** when every per-sample total agrees to ``max_rel_dE <= 1e-6``
+and the dimensions to ``rel_d_dim = |dim_ours - dim_ripser| / dim_ripser <= 1e-6``: a few times the baseline's
+own rounding, far below any statistical meaning of the estimate (whose repeat-to-repeat spread is ~1e-2).
 
 Default configurations: the corners of the issue-7 range that this 2-core, 24 GB machine can time for the ripser
 side in reasonable time: ``N`` in {1000, 5000} x ``d`` in {1e4, 1e5} with 1 and 3 repeats, except
@@ -68,13 +67,6 @@ def ripser_ph_dim(X: np.ndarray, sizes: np.ndarray, n_repeats: int, seed: int, m
     return 1.0 / (1.0 - m), np.array(E)
 
 
-def dim_tolerance(sizes: np.ndarray, n_repeats: int, slope: float, rel_e: float) -> float:
-    """Largest change of ``1/(1 - slope)`` when every ``E`` changes by a relative ``rel_e`` (the fit's design)."""
-    x = np.repeat(np.log(sizes.astype(np.float64)), n_repeats)
-    dm = np.log1p(rel_e) * float(np.sum(np.abs(x - x.mean())) / np.sum((x - x.mean()) ** 2)) * 1.01
-    return dm / ((1.0 - slope) * (1.0 - slope - dm))
-
-
 def trajectory_like(N: int, d: int, seed: int) -> np.ndarray:
     """Points on a noisy 3-D curved sheet embedded in R^d, far from the origin (like SGD iterates)."""
     rng = np.random.default_rng(seed)
@@ -86,7 +78,7 @@ def trajectory_like(N: int, d: int, seed: int) -> np.ndarray:
 
 DEFAULT_CONFIGS = [(1000, 10_000, 1), (1000, 10_000, 3), (1000, 100_000, 1), (1000, 100_000, 3),
                    (5000, 10_000, 1), (5000, 10_000, 3), (2000, 100_000, 1)]
-EQUAL_REL_E = 1e-6
+EQUAL_REL = 1e-6  # per-sample totals and dimensions (module docstring)
 
 
 def warm_up(device: str) -> None:
@@ -135,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'N':>5} {'d':>7} {'rep':>3} {'ours_s':>8}", flush=True)
     else:
         print(f"{'N':>5} {'d':>7} {'rep':>3} {'ours_s':>8} {'ripser0_s':>9} {'ratio':>7} {'dim_ours':>10} {'dim_ripser':>10} "
-              f"{'|d_dim|':>8} {'tol_dim':>8} {'max_rel_dE':>10} {'equal':>5}", flush=True)
+              f"{'d_dim':>9} {'rel_d_dim':>9} {'max_rel_dE':>10} {'equal':>5}", flush=True)
     worst = np.inf
     all_equal = True
     for N, d, reps in configs:
@@ -153,17 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_ripser:
             print(f"{N:>5} {d:>7} {reps:>3} {statistics.median(t_ours):>8.3f} (device {est.device}) dim {est.dimension:.6f}")
             continue
-        sizes = np.array(est.sizes)
         E = np.array(est.lengths).ravel()
         rel = float(np.max(np.abs(E - E_r) / E_r))
-        ddim = abs(est.dimension - dim_r)
-        tol = dim_tolerance(sizes, reps, est.slope, max(rel, 2.0**-24))
-        equal = rel <= EQUAL_REL_E and ddim <= tol
+        ddim = est.dimension - dim_r
+        rel_dim = abs(ddim) / dim_r
+        equal = rel <= EQUAL_REL and rel_dim <= EQUAL_REL
         all_equal &= equal
         to, tr = statistics.median(t_ours), statistics.median(t_rip)
         worst = min(worst, tr / to)
         print(f"{N:>5} {d:>7} {reps:>3} {to:>8.3f} {tr:>9.3f} {tr / to:>6.1f}x {est.dimension:>10.6f} {dim_r:>10.6f} "
-              f"{ddim:>8.1e} {tol:>8.1e} {rel:>10.2e} {'yes' if equal else 'NO':>5}", flush=True)
+              f"{ddim:>9.1e} {rel_dim:>9.1e} {rel:>10.2e} {'yes' if equal else 'NO':>5}", flush=True)
         if args.birdal_maxdim1:
             t0 = time.perf_counter()
             dim_r1, _ = ripser_ph_dim(X, np.array(est.sizes), reps, 0, maxdim=1)
