@@ -6,9 +6,11 @@ Networks", NeurIPS 2021 (code: tolgabirdal/PHDimGeneralization, ``calculate_ph_d
 ``E^alpha_0(n) = sum over finite H0 bars of (death - birth)^alpha`` of the Vietoris-Rips filtration, fit
 ``log E = m log n + b`` by least squares and report ``dim_PH = alpha / (1 - m)``.
 The H0 bars of a Rips filtration are born at 0 and die at the edge lengths of a minimum spanning tree,
-so ``E^alpha_0`` is the sum of the MST edge lengths to the power ``alpha``; we compute it by Prim's algorithm on
-one distance matrix shared by every sample (the samples are sub-matrices), instead of one Rips solver call
-(with its own distance computation and edge sort) per sample.
+so ``E^alpha_0`` is the sum of the MST edge lengths to the power ``alpha``; we compute the MSTs of all samples
+together (the samples are sub-sets of one point cloud) instead of one Rips solver call per sample, each with its
+own distance computation and edge sort: for Euclidean ``d >= 2048`` on the CPU by :mod:`kernels._submst`
+(projection lower bounds and certified Prim rounds: only the distances that the trees need are computed, by
+direct sums), otherwise, or when the bounds are too loose for the points, by Prim on one dense distance matrix.
 
 Dupuis, Deligiannidis, Simsekli, "Generalization Bounds using Data-Dependent Fractal Dimensions", ICML 2023
 (code: benjiDupuis/data_dependent_dimensions): the same estimator on the vectors of per-example losses of
@@ -16,10 +18,13 @@ the iterates, under the l1 (Manhattan) pseudo-metric; see :func:`ph_dim_loss`.
 
 Differences from Birdal et al.'s code (intended): ``n_max`` is inclusive (their ``range(min, max, jump)``
 excludes ``max_points``); samples are drawn by ``numpy.random.default_rng(seed)``; ``n_repeats`` samples per
-size are pooled in one least-squares fit (their code: one sample per size). The distance matrix is float64
-(direct sums, or a centred Gram matrix for Euclidean ``d >= 32``); ripser rounds distances to float32, so
-values agree with a ripser run to about 1e-7 relative, the MST edge multisets agree exactly after rounding to
-float32 (rounding is monotone, so an MST stays an MST).
+size are pooled in one least-squares fit (their code: one sample per size). Our distances are float64 (direct
+sums, or a centred Gram matrix for the dense Euclidean path with ``d >= 32``); ripser rounds its bars to float32
+(a relative ``2**-24``) and, called on points, gets its distances from scikit-learn's uncentred Gram form
+``sqrt(|x|^2 + |y|^2 - 2 x.y)`` (a relative error of about ``u |x|^2 / d_xy^2``, ``u = 2**-53``, for points far
+from the origin). So values agree with a ripser run to about 1e-7 relative (``benchmarks/topology.py`` prints the
+differences); the MST edge multisets agree exactly after rounding to float32 when ripser is given our distances
+(rounding is monotone, so an MST stays an MST).
 """
 
 from __future__ import annotations
@@ -29,11 +34,11 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-import numba
 import numpy as np
 
 from boundcert.errors import InvalidInput
-from kernels._mst import _prim_dense, distance_matrix
+from kernels._mst import distance_matrix
+from kernels._submst import PRUNE_MIN_DIM, prim_blocks, sample_msts
 from kernels._points import Device, Metric, as_points, check_device, check_metric
 
 __all__ = ["PHDimEstimate", "ph_dim", "ph_dim_loss"]
@@ -75,19 +80,35 @@ class PHDimEstimate:
         return tuple((n, float(np.mean(row))) for n, row in zip(self.sizes, self.lengths))
 
 
-@numba.njit(fastmath=False, parallel=True, cache=True)
-def _mst_sums(D, flat, offsets, alpha):
-    """E^alpha of the MST of D restricted to each index block flat[offsets[t]:offsets[t+1]]."""
-    T = offsets.shape[0] - 1
-    out = np.zeros(T)
-    for t in numba.prange(T):
-        idx = flat[offsets[t] : offsets[t + 1]]
-        _, w = _prim_dense(D, idx)
-        s = 0.0
-        for k in range(1, w.shape[0]):
-            s += w[k] if alpha == 1.0 else w[k] ** alpha
-        out[t] = s
-    return out
+def _sample_lengths(X: np.ndarray, flat: np.ndarray, offsets: np.ndarray, code: int, dev: str,
+                    path: str = "auto") -> tuple[np.ndarray, str]:
+    """MST edge lengths of the index blocks ``flat[offsets[t]:offsets[t+1]]`` of ``X``, aligned with ``flat``
+    (``0`` at each block's root), and the path that computed them.
+
+    Paths: ``"pruned"`` (:func:`kernels._submst.sample_msts`: projection lower bounds, only the needed distances,
+    each summed directly; Euclidean, CPU), ``"dense"`` (one distance matrix, :func:`kernels._mst.distance_matrix`
+    or its CUDA twin, then Prim per block) and ``"dense-direct"`` (the dense matrix by direct sums; tests).
+    ``"auto"``: pruned for Euclidean ``d >= PRUNE_MIN_DIM`` on the CPU, falling back to dense when the bounds
+    are too loose for these points.
+    """
+    if path == "auto":
+        path = "pruned" if (dev == "cpu" and code == 0 and X.shape[1] >= PRUNE_MIN_DIM) else "dense"
+    if path == "pruned":
+        w = sample_msts(X, flat, offsets)
+        if w is not None:
+            return w, "pruned"
+        path = "dense"
+    if dev == "cuda":
+        from kernels._cuda_mst import distance_matrix_cuda
+
+        D = distance_matrix_cuda(X, code)
+    else:
+        D = distance_matrix(X, "euclidean" if code == 0 else "manhattan", checked=True,
+                            method="direct" if path == "dense-direct" else "auto")
+    par = np.empty_like(flat)
+    w = np.empty(flat.size)
+    prim_blocks(D, flat, offsets, np.ones(offsets.size - 1, dtype=np.bool_), par, w)
+    return w, path
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
@@ -135,8 +156,9 @@ def ph_dim(
         seed: seed of ``numpy.random.default_rng`` for the samples.
         sampling: ``"independent"`` (a fresh sample per size, as Birdal et al.) or ``"nested"`` (prefixes of one
             permutation per repeat).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; on ``"cuda"`` the float64 distance matrix is computed on the
-            GPU (:func:`kernels._cuda_mst.distance_matrix_cuda`: a float64 Gram GEMM through torch for Euclidean
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; on the CPU, Euclidean ``d >= 2048`` takes the pruned path
+            (module docstring); on ``"cuda"`` the float64 distance matrix is computed on the GPU
+            (:func:`kernels._cuda_mst.distance_matrix_cuda`: a float64 Gram GEMM through torch for Euclidean
             ``d >= 32``, else the numba.cuda direct kernel) and the per-sample Prim runs on the host.
     """
     dev = check_device(device, "kernels.ph_dim", has_cuda_path=True)
@@ -161,15 +183,10 @@ def ph_dim(
     remap = np.full(N, -1, dtype=np.int64)
     remap[used] = np.arange(used.size)
     Xu = X if used.size == N else X[used]
-    if dev == "cuda":
-        from kernels._cuda_mst import distance_matrix_cuda
-
-        D = distance_matrix_cuda(Xu, code)
-    else:
-        D = distance_matrix(Xu, metric, checked=True)
     flat = np.concatenate([remap[s] for s in samples]).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum([s.size for s in samples])]).astype(np.int64)
-    E = _mst_sums(D, flat, offsets, float(alpha)).reshape(sizes.size, n_repeats)
+    w, _ = _sample_lengths(Xu, flat, offsets, code, dev)
+    E = np.add.reduceat(w if alpha == 1.0 else w ** float(alpha), offsets[:-1]).reshape(sizes.size, n_repeats)
     return dataclasses.replace(_fit(E, sizes, float(alpha), metric, sampling, int(seed), N), device=dev)
 
 
