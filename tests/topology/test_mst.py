@@ -18,7 +18,11 @@ SCIPY_METRIC = {"euclidean": "euclidean", "manhattan": "cityblock"}
 
 
 def scipy_mst_total(X: np.ndarray, metric: str) -> float:
-    D = cdist(X, X, SCIPY_METRIC[metric])
+    return scipy_mst_total_of(cdist(X, X, SCIPY_METRIC[metric]))
+
+
+def scipy_mst_total_of(D: np.ndarray) -> float:
+    """MST total of a dense distance matrix by scipy.sparse.csgraph."""
     # csgraph drops zero (and tiny) entries as missing edges: scale by a power of two (exact) so that the
     # smallest positive distance is >= 1 and give exact-zero distances the weight 0.5, below all others
     # (an order-preserving change of weights keeps an MST an MST); then sum the true distances.

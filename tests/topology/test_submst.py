@@ -10,24 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import cdist
 
 import kernels
 from kernels._phdim import _sample_lengths, sample_schedule
 from kernels._submst import PRUNE_MIN_DIM, _lower_bounds, prim_blocks, sample_msts
+from tests.topology.test_mst import scipy_mst_total_of
 
 NEVER_GIVE_UP = dict(max_rounds=10**9, pair_budget=1.0, residual_ratio=np.inf)
 
 
-def scipy_mst_total(D: np.ndarray) -> float:
-    """MST total of a dense distance matrix (zero distances kept as edges: see tests/topology/test_mst.py)."""
-    pos = D[D > 0]
-    scale = 2.0 ** -np.floor(np.log2(pos.min())) if pos.size else 1.0
-    D1 = np.where(D == 0.0, 0.5, D * scale)
-    np.fill_diagonal(D1, 0.0)
-    T = minimum_spanning_tree(D1).toarray()
-    return float(D[T != 0].sum())
 
 
 def near_subspace(seed: int, n: int, d: int, rank: int, noise: float, offset: float) -> np.ndarray:
@@ -51,7 +43,7 @@ def check_block_totals(X: np.ndarray, w: np.ndarray, offsets: np.ndarray, blocks
     D = cdist(X, X)
     for t, b in enumerate(blocks):
         ours = float(np.sum(w[offsets[t] : offsets[t + 1]]))
-        ref = scipy_mst_total(D[np.ix_(b, b)])
+        ref = scipy_mst_total_of(D[np.ix_(b, b)])
         assert w[offsets[t]] == 0.0
         assert abs(ours - ref) <= 1e-12 * ref, (t, ours, ref)
 
