@@ -113,11 +113,12 @@ def conv_spectral_norm(weight: Any, input_hw: tuple[int, int] | int, *, stride: 
             with ``k = 2p + 1`` and stride dividing the input; ``p = 0`` zero padding with full output); otherwise
             the Fourier embedding only gives an upper bound and the banded certificate closes the gap.
         method: ``"fourier"``: the Fourier form only (fast; for zero padding the upper end is the circular norm on
-            the ``(n + 2p)`` grid, often 1e-3..1e-1 above the true value); ``"banded"``: also Rump's certificate on
+            the ``(n + 2p)`` grid, often 1e-3..1e-1 above the true value); ``"banded"``: Rump's certificate on
             the band matrix ``T^T T`` or ``T T^T`` of the layer itself (:mod:`kernels._conv_banded`; host memory
-            ``8 (kd + 1) n`` bytes twice, work about ``n kd^2``: ~1.2e12 flops, ~1 min on 2 cores, for 64
-            channels on 32x32); ``"auto"``: ``"banded"`` when the Fourier gap exceeds ``rtol`` and the band
-            fits in :data:`BANDED_MAX_BYTES`, else ``"fourier"`` (a :class:`RtolNotReached` warning says why).
+            ``8 (kd + 1) n`` bytes twice, work about ``n kd^2``: ~1.2e12 flops, 1-3 min on 2 cores, for 64
+            channels on 32x32), the Fourier form only if it falls short of ``rtol``; ``"auto"``: ``"banded"``
+            where the Fourier form is only an embedding (or misses ``rtol``) and the band fits in
+            ``BANDED_MAX_BYTES``, else ``"fourier"`` (a :class:`RtolNotReached` warning says why).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``: on CUDA the per-frequency Gram blocks and their Cholesky
             certificates run in float64 through torch (batched cuBLAS GEMM, cuSOLVER potrf) with the same error
             model; the Fourier blocks, error terms, shifts and lower end stay on the host, and so does the banded
