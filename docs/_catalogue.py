@@ -8,6 +8,11 @@ from pathlib import Path
 import theorems
 
 
+#: Where ``Reference.confirmed`` notes point; every ``Reference.key`` has a ``ref-KEY`` label there (a missing one is
+#: a warning, so a ``-W`` build fails until the work is added to the bibliography).
+_BIBLIOGRAPHY = "docs/references.rst"
+
+
 def _rst_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("*", "\\*").replace("`", "\\`").replace("|", "\\|")
 
@@ -39,9 +44,12 @@ def theorem_page(t: theorems.Theorem) -> str:
     for h in t.hypotheses:
         how = "checked mechanically" if h.check else "assumed (recorded in every certificate)"
         lines += [f"- ``{h.name}``: {_inline(h.statement)} -- *{how}*"]
-    lines += ["", "Reference", "---------", "", f"{_rst_escape(t.reference.citation)} **{_rst_escape(t.reference.locator)}**."]
-    if t.reference.confirmed:
-        lines += ["", f"Constants confirmed: {_rst_escape(t.reference.confirmed)}."]
+    ref = t.reference
+    lines += ["", "Reference", "---------", "", f"{_rst_escape(ref.citation)} **{_rst_escape(ref.locator)}** "
+              f"(bibliography: :ref:`{_rst_escape(ref.key)} <ref-{ref.key}>`)."]
+    if ref.confirmed:
+        confirmed = _rst_escape(ref.confirmed).replace(_BIBLIOGRAPHY, f":ref:`{_BIBLIOGRAPHY} <ref-{ref.key}>`")
+        lines += ["", f"Constants confirmed: {confirmed}."]
     if t.notes:
         lines += ["", _inline(t.notes)]
     ex = t.example_values()
@@ -64,7 +72,8 @@ def write_catalogue(directory: Path) -> None:
              ".. list-table::", "   :header-rows: 1", "", "   * - id", "     - kind", "     - title", "     - reference"]
     for t in ts:
         index += [f"   * - :ref:`{t.id} <theorem-{t.id}>`", f"     - ``{t.kind}``", f"     - {_rst_escape(t.title)}",
-                  f"     - {_rst_escape(t.reference.key)}, {_rst_escape(t.reference.locator)}"]
+                  f"     - :ref:`{_rst_escape(t.reference.key)} <ref-{t.reference.key}>`, "
+                  f"{_rst_escape(t.reference.locator)}"]
         (directory / f"{t.id}.rst").write_text(theorem_page(t))
     index += ["", ".. toctree::", "   :hidden:", ""] + [f"   {t.id}" for t in ts]
     (directory / "index.rst").write_text("\n".join(index) + "\n")
