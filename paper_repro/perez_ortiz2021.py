@@ -6,7 +6,7 @@ prior and trained with f_quad, certificate kl^-1(kl^-1(emp_mc, .), (KL + ln(2 sq
 delta = 0.025, delta' = 0.01. Here on **Fashion-MNIST, 10 classes** (the issue's target: certified error <= 0.20),
 at CPU scale: FCN 784-600-600-10 (theirs 784-600-600-600-10), a few epochs, Monte Carlo by independent per-example
 draws (see certify._pacbayes.mc_emp_upper) instead of their per-network 150000 samples. Their MNIST numbers
-(second-hand, [U] in REFERENCES.md: FCN learnt prior f_quad 0.0279) are for MNIST, so the paper column for
+(second-hand, [U] in docs/references.rst: FCN learnt prior f_quad 0.0279) are for MNIST, so the paper column for
 Fashion-MNIST is Lotfi et al.'s 0.328 / 0.282 (the issue's reference points), not a like-for-like number.
 """
 

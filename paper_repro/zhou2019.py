@@ -3,9 +3,9 @@ compression approach. ICLR 2019.
 
 Reproduced: their pipeline (prune, quantise with learned levels, code the sparse weights with Huffman, Occam/Catoni
 bound on the compressed network under the code-length prior), on Fashion-MNIST with a small MLP instead of ImageNet
-and LeNet-5, using the *direct* decoder (each weight coded, zero runs + levels). Their only verified number in
-REFERENCES.md is ImageNet's 96.5% top-1 bound (350 KiB code, 65% train accuracy); the test suite recomputes it from
-the theorem (0.9654). The criterion here is a non-vacuous Fashion-MNIST bound.
+and LeNet-5, using the *direct* decoder (each weight coded, zero runs + levels). Their only verified number
+(docs/references.rst, zhou2019 [V]) is ImageNet's 96.5% top-1 bound (350 KiB code, 65% train accuracy); the test
+suite recomputes it from the theorem (0.9654). The criterion here is a non-vacuous Fashion-MNIST bound.
 """
 
 from __future__ import annotations

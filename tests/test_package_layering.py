@@ -1,4 +1,4 @@
-"""Dependency direction (DESIGN.md): theorems and kernels import neither each other nor certify."""
+"""Dependency direction (certify -> theorems, kernels): theorems and kernels import neither each other nor certify."""
 
 import subprocess
 import sys

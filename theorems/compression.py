@@ -102,7 +102,7 @@ occam_kl = register(
         hypotheses=(Hypothesis("h_m_ge_8", r"$m \ge 8$", at_least("m", 8)), _DECODER, _IID, _LOSS),
         reference=Reference("zhou2019", _ZHOU,
                             "Maurer 2004 Thm. 5 with the code-length prior of Zhou et al. Sec. 3 (their theorem no. U)",
-                            "REFERENCES.md [V in code]; prior normalisation derived in theorems.compression"),
+                            "docs/references.rst [V in code]; prior normalisation derived in theorems.compression"),
         confidence=1 - delta,
         holds_for="every network with a code, simultaneously",
         example=(("m", "60000"), ("emp_risk", "0.02"), ("code_bits", "20000"), ("delta", "0.05")),
@@ -147,7 +147,7 @@ catoni_union = register(
         reference=Reference("lotfi2022", _LOTFI,
                             "Catoni 2007 Thm. 1.2.6 with the union over gamma of Lotfi et al. Sec. 3 "
                             "(code: pactl/bounds)",
-                            "REFERENCES.md [V in activatedgeek/tight-pac-bayes]; union re-derived here"),
+                            "docs/references.rst [V in activatedgeek/tight-pac-bayes]; union re-derived here"),
         confidence=1 - delta,
         holds_for="every posterior Q and every gamma >= 1, simultaneously",
         example=(("m", "60000"), ("emp_risk", "0.02"), ("kl", "2000"), ("gamma", "60000"), ("delta", "0.05")),
@@ -166,7 +166,7 @@ occam_catoni = register(
         hypotheses=(_DECODER, _IID, _LOSS),
         reference=Reference("zhou2019", _ZHOU, "Catoni 2007 Thm. 1.2.6 with the code-length prior (Zhou et al. Sec. 3) "
                             "and the union over gamma of Lotfi et al. Sec. 3",
-                            "REFERENCES.md [V in code]; derived in theorems.compression"),
+                            "docs/references.rst [V in code]; derived in theorems.compression"),
         confidence=1 - delta,
         holds_for="every network with a code and every gamma >= 1, simultaneously",
         example=(("m", "1281167"), ("emp_risk", "0.35"), ("code_bits", "2867200"), ("gamma", "5058575"),

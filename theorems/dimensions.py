@@ -96,7 +96,7 @@ birdal2021_ph = register(
         reference=Reference("birdal2021", "T. Birdal, A. Lou, L. Guibas, U. Simsekli. Intrinsic dimension, persistent "
                             "homology and generalization in neural networks. NeurIPS 2021.",
                             "main theorem, Sec. 3 (theorem number U)",
-                            "estimator [V in tolgabirdal/PHDimGeneralization]; bound shape REFERENCES.md [U]"),
+                            "estimator [V in tolgabirdal/PHDimGeneralization]; bound shape docs/references.rst [U]"),
         confidence=1 - delta,
         relation="lesssim",
         holds_for="every w in the trajectory W simultaneously",

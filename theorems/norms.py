@@ -210,7 +210,7 @@ golowich2018_frobenius = _margin_theorem(
     (_XF, _DEPTH),
     Reference("golowich2018", "N. Golowich, A. Rakhlin, O. Shamir. Size-independent sample complexity of neural "
               "networks. COLT 2018.", "Theorem 1, with Mohri et al. Thm. 3.3",
-              "REFERENCES.md [V]; rkwitt/excess_capacity golowich_fro"),
+              "docs/references.rst [V]; rkwitt/excess_capacity golowich_fro"),
     _EX + (("prod_frob", "500"), ("depth", "3")),
 )
 
@@ -256,7 +256,7 @@ neyshabur2015_path = _margin_theorem(
 # -- multiclass (k outputs): the reduction of the module docstring multiplies c by k and sums the data norm by class
 _GRS = Reference("golowich2018", "N. Golowich, A. Rakhlin, O. Shamir. Size-independent sample complexity of neural "
                  "networks. COLT 2018.", "Theorem 1, with Mohri et al. Thm. 3.3 and the multiclass reduction",
-                 "REFERENCES.md [V]; multiclass reduction derived in theorems.norms")
+                 "docs/references.rst [V]; multiclass reduction derived in theorems.norms")
 _MC_EX = (("m", "1437"), ("emp_margin_risk", "0.01"), ("margin", "2"), ("x_frob_class_sum", "1800"),
           ("classes", "10"), ("delta", "0.05"))
 
@@ -309,7 +309,7 @@ bartlett2017_rademacher = register(
             Hypothesis("h_lipschitz_activation", "activations rho_i-Lipschitz with sigma_i(0) = 0"),
             Hypothesis("h_m_ge_2", r"$m \ge 2$", at_least("m", 2)),
         ),
-        reference=Reference("bartlett2017", _BFT, "Lemma A.8", "REFERENCES.md [V in rkwitt/excess_capacity]"),
+        reference=Reference("bartlett2017", _BFT, "Lemma A.8", "docs/references.rst [V in rkwitt/excess_capacity]"),
         holds_for="the class defined by the given norm constraints, on the given sample (deterministic)",
         example=(("m", "60000"), ("x_frob", "2400"), ("spectral_complexity", "50"), ("margin", "5"),
                  ("max_params", "200704")),
@@ -364,7 +364,7 @@ neyshabur2018_spectral = register(
         hypotheses=(_IID, Hypothesis("h_relu", "ReLU activations, no biases")),
         reference=Reference("neyshabur2018", "B. Neyshabur, S. Bhojanapalli, N. Srebro. A PAC-Bayesian approach to "
                             "spectrally-normalized margin bounds for neural networks. ICLR 2018.", "Theorem 1",
-                            "REFERENCES.md [U]: O(.) statement, constants only inside the proof"),
+                            "docs/references.rst [U]: O(.) statement, constants only inside the proof"),
         confidence=1 - delta,
         relation="lesssim",
         holds_for="every network of the class (O(.) statement)",

@@ -74,7 +74,7 @@ pac_bayes_kl = register(
         bounded_latex=r"L_{\mathcal{D}}(Q)",
         quantities=(_M, _EMP, _KL, _DELTA),
         hypotheses=(_M8, _PRIOR, _IID, _LOSS),
-        reference=Reference("maurer2004", _MAURER, "Theorem 5", "REFERENCES.md [V], as used in PBB"),
+        reference=Reference("maurer2004", _MAURER, "Theorem 5", "docs/references.rst [V], as used in PBB"),
         confidence=1 - delta,
         holds_for=_ALL_Q,
         example=_EXAMPLE,
@@ -92,7 +92,8 @@ mcallester = register(
         quantities=(_M, _EMP, _KL, _DELTA),
         hypotheses=(_M8, _PRIOR, _IID, _LOSS),
         reference=Reference(
-            "maurer2004", _MAURER, "Theorem 5 with Pinsker's inequality (McAllester 1999 form)", "REFERENCES.md [V]"
+            "maurer2004", _MAURER, "Theorem 5 with Pinsker's inequality (McAllester 1999 form)",
+            "docs/references.rst [V]",
         ),
         confidence=1 - delta,
         holds_for=_ALL_Q,
@@ -129,7 +130,7 @@ catoni = register(
             "O. Catoni. PAC-Bayesian supervised classification: the thermodynamics of statistical learning. "
             "IMS Lecture Notes Monograph Series 56, 2007.",
             "Theorem 1.2.6",
-            "REFERENCES.md [V] (Phi^-1 form as used in Lotfi et al. 2022 and Zhou et al. 2019 code)",
+            "docs/references.rst [V] (Phi^-1 form as used in Lotfi et al. 2022 and Zhou et al. 2019 code)",
         ),
         confidence=1 - delta,
         holds_for=_ALL_Q,
@@ -165,7 +166,7 @@ dziugaite_roy2017 = register(
             "G. K. Dziugaite and D. M. Roy. Computing nonvacuous generalization bounds for deep (stochastic) neural "
             "networks with many more parameters than training data. UAI 2017.",
             "eq. (7) with the union bound over lambda (Sec. 5, App. B)",
-            "REFERENCES.md [V in gkdziugaite/pacbayes-opt]",
+            "docs/references.rst [V in gkdziugaite/pacbayes-opt]",
         ),
         confidence=1 - delta,
         holds_for=_ALL_Q,

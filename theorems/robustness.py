@@ -37,7 +37,7 @@ _TSUZUKU = Reference(
     "Y. Tsuzuku, I. Sato, M. Sugiyama. Lipschitz-margin training: scalable certification of perturbation "
     "invariance for deep neural networks. NeurIPS 2018.",
     "Proposition 1",
-    "REFERENCES.md [V]; proof re-derived in theorems.robustness",
+    "docs/references.rst [V]; proof re-derived in theorems.robustness",
 )
 _LIP = Quantity("lipschitz", "upper bound L on the l2 Lipschitz constant of the logit map: product over layers of "
                 "certified spectral norms (upper ends) times activation Lipschitz constants", POSITIVE, "kernel",
@@ -112,7 +112,7 @@ robust_error_test_set = register(
         reference=Reference(
             "langford2005", "J. Langford. Tutorial on practical prediction theory for classification. JMLR 6, 2005.",
             "Theorem 3.3 applied to the robust 0-1 loss, with Tsuzuku et al. 2018 Prop. 1",
-            "REFERENCES.md [V]",
+            "docs/references.rst [V]",
         ),
         confidence=1 - delta,
         holds_for="the one network and radius fixed before the test sample is drawn",

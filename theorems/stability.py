@@ -36,7 +36,7 @@ _HRS = Reference(
     "M. Hardt, B. Recht, Y. Singer. Train faster, generalize better: stability of stochastic gradient descent. "
     "ICML 2016 (arXiv:1509.01240).",
     "",
-    "REFERENCES.md [V in two public notes; theorem numbers U]",
+    "docs/references.rst [V in two public notes; theorem numbers U]",
 )
 _N = Quantity("n", "number of training examples", POSITIVE_INT, "data", "decreasing")
 _L = Quantity("lipschitz", "L: Lipschitz constant of the loss in the weights, for every example (upper end)",

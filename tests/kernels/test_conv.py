@@ -90,7 +90,8 @@ def test_fixed_cases_and_gap(mode, pad, stride):
 
 
 def test_circular_norm_on_n_is_not_a_zero_padding_bound_but_ours_is():
-    # REFERENCES.md counterexample: taps (1, -1), n = 5
+    # taps (1, -1), n = 5: the counterexample of docs/references.rst (sedghi2019). With padding=0, as here, the
+    # layer's norm equals the circular one on n (1.9021); it exceeds it with padding 1 (1.9319).
     k = np.array([1.0, -1.0]).reshape(1, 1, 1, 2)
     m = operator_matrix(k, (1, 5), 1, 0, "zeros", 1)
     s = np.linalg.svd(m, compute_uv=False)[0]

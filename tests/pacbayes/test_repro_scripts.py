@@ -1,5 +1,6 @@
-"""paper_repro scripts keep the harness interface (PAPER, CLAIM, main(argv)) and write DESIGN.md's results format;
-the --quick smoke runs are marked slow (a minute or more each on shared cores)."""
+"""paper_repro scripts keep the harness interface (PAPER, CLAIM, main(argv)) and write the results format of
+docs/tutorials/reproduce.rst (JSON Schema docs/repro.schema.json); the --quick smoke runs are marked slow (a minute
+or more each on shared cores)."""
 
 import importlib.util
 import json
