@@ -3,7 +3,7 @@
 ``certify.certify(model, data, theorem=..., delta=...) -> Certificate``; ``Certificate.save(path)``;
 ``certify.check(cert) -> CheckResult``; ``certify.load_model(path_or_module, arch=None) -> LoadedModel``.
 
-Names are imported lazily (PEP 562) so that ``import certify._checker`` loads only the standard library and mpmath.
+Names are imported lazily (PEP 562) so that ``import certify.checker`` loads only the standard library and mpmath.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "PriorVariance",
     "Provided",
     "RunContext",
+    "RunOptions",
     "certify",
     "check",
     "dataset_sha256",
@@ -46,17 +47,22 @@ __all__ = [
 ]
 
 _WHERE = {
-    "FORMAT_VERSION": "certify._certificate", "Certificate": "certify._certificate", "InputRecord": "certify._certificate",
-    "BUILTINS": "certify._data", "Dataset": "certify._data", "dataset_sha256": "certify._data",
-    "load_builtin": "certify._data", "load_data": "certify._data",
-    "PROVIDERS": "certify._pipeline", "Provided": "certify._pipeline", "RunContext": "certify._pipeline",
-    "certify": "certify._pipeline", "model_sha256": "certify._pipeline", "register_provider": "certify._pipeline",
-    "CheckResult": "certify._checker", "LoadedModel": "certify.load", "Network": "certify._network",
-    "load_model": "certify.load",
-    "PacBayesConfig": "certify._pacbayes", "PacBayesResult": "certify._pacbayes", "PriorVariance": "certify._pacbayes",
-    "kl_enclosure": "certify._pacbayes", "mc_emp_upper": "certify._pacbayes", "run_pacbayes": "certify._pacbayes",
-    "CompressionConfig": "certify._compress", "CompressionResult": "certify._compress", "Decoder": "certify._compress",
-    "rebuild": "certify._compress", "run_compression": "certify._compress",
+    "FORMAT_VERSION": "certify.certificate", "Certificate": "certify.certificate", "InputRecord": "certify.certificate",
+    "BUILTINS": "certify.data", "Dataset": "certify.data", "dataset_sha256": "certify.data",
+    "load_builtin": "certify.data", "load_data": "certify.data",
+    "PROVIDERS": "certify.quantities", "Provided": "certify.quantities", "RunContext": "certify.quantities",
+    "register_provider": "certify.quantities",
+    "certify": "certify.pipeline", "RunOptions": "certify.options",
+    "model_sha256": "certify.models", "LoadedModel": "certify.models", "Network": "certify.models",
+    "load_model": "certify.models",
+    "CheckResult": "certify.checker",
+    "PriorVariance": "certify.quantities.pacbayes", "kl_enclosure": "certify.quantities.pacbayes",
+    "mc_emp_upper": "certify.quantities.pacbayes",
+    "PacBayesConfig": "certify.training.pacbayes", "PacBayesResult": "certify.training.pacbayes",
+    "run_pacbayes": "certify.training.pacbayes",
+    "Decoder": "certify.models.compressed", "rebuild": "certify.models.compressed",
+    "CompressionConfig": "certify.training.compress", "CompressionResult": "certify.training.compress",
+    "run_compression": "certify.training.compress",
 }
 
 
@@ -64,7 +70,7 @@ def __getattr__(name: str) -> Any:
     if name == "errors":
         return importlib.import_module("certify.errors")
     if name == "check":
-        return importlib.import_module("certify._checker").check
+        return importlib.import_module("certify.checker").check
     if name in _WHERE:
         value = getattr(importlib.import_module(_WHERE[name]), name)
         globals()[name] = value

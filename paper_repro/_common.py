@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from certify._certificate import atomic_write_text
+from certify.certificate import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -18,7 +18,7 @@ import numpy as np
 
 import _common as c
 import kernels
-from certify.trajectory import TrajectoryRecorder, load_trajectory
+from certify.training.trajectory import TrajectoryRecorder, load_trajectory
 
 PAPER = "Birdal, Lou, Guibas, Simsekli, Intrinsic dimension, persistent homology and generalization in neural networks, NeurIPS 2021"
 CLAIM = ("Figure 3 / Table 1 qualitatively: over a learning-rate x batch-size grid of MLPs trained to 100% train "

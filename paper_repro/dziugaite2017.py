@@ -14,7 +14,7 @@ and the Monte Carlo term with delta' = 0.01; the bound is kl^-1 with the rigorou
   it an MLP trained on 2000 MNIST-1D examples errs on ~0.48 of held-out data and the bound stays above 0.5.
 
 Monte Carlo: independent per-example draws (kl bound on the mean of n*m independent losses, see
-certify._pacbayes.mc_emp_upper) instead of the paper's 150000 whole-network samples: the same role, far cheaper.
+certify.training.pacbayes.mc_emp_upper) instead of the paper's 150000 whole-network samples: the same role, far cheaper.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)  # one thread per run: the 2 cores are shared (and spin-waiting threads stall there)
 
-    from certify._jobs import load_xy
-    from certify._pacbayes import PacBayesConfig, run_pacbayes
-    from certify._repro import RESULTS_DIR, bar_figure, row, write_results
+    from certify.data.splits import load_xy
+    from certify.training.pacbayes import PacBayesConfig, run_pacbayes
+    from certify.repro.results import RESULTS_DIR, bar_figure, row, write_results
 
     out_dir = Path(args.out) if args.out else RESULTS_DIR
     name = "dziugaite2017" + ("_quick" if args.quick else "")

@@ -5,7 +5,7 @@ Reproduced: their learnt-prior pipeline (Sec. 5-6, Table 4 style): FCN, prior le
 prior and trained with f_quad, certificate kl^-1(kl^-1(emp_mc, .), (KL + ln(2 sqrt(n)/delta))/n) on the other 50%,
 delta = 0.025, delta' = 0.01. Here on **Fashion-MNIST, 10 classes** (the issue's target: certified error <= 0.20),
 at CPU scale: FCN 784-600-600-10 (theirs 784-600-600-600-10), a few epochs, Monte Carlo by independent per-example
-draws (see certify._pacbayes.mc_emp_upper) instead of their per-network 150000 samples. Their MNIST numbers
+draws (see certify.training.pacbayes.mc_emp_upper) instead of their per-network 150000 samples. Their MNIST numbers
 (second-hand, [U] in docs/references.rst: FCN learnt prior f_quad 0.0279) are for MNIST, so the paper column for
 Fashion-MNIST is Lotfi et al.'s 0.328 / 0.282 (the issue's reference points), not a like-for-like number.
 """
@@ -30,9 +30,9 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)  # one thread per run: the 2 cores are shared (and spin-waiting threads stall there)
 
-    from certify._jobs import load_xy
-    from certify._pacbayes import PacBayesConfig, run_pacbayes
-    from certify._repro import RESULTS_DIR, bar_figure, row, write_results
+    from certify.data.splits import load_xy
+    from certify.training.pacbayes import PacBayesConfig, run_pacbayes
+    from certify.repro.results import RESULTS_DIR, bar_figure, row, write_results
 
     out_dir = Path(args.out) if args.out else RESULTS_DIR
     t0 = time.time()

@@ -28,9 +28,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)  # one thread per run: the 2 cores are shared (and spin-waiting threads stall there)
 
     import theorems
-    from certify._compress import CompressionConfig, run_compression
-    from certify._jobs import load_xy
-    from certify._repro import RESULTS_DIR, bar_figure, row, write_results
+    from certify.training.compress import CompressionConfig, run_compression
+    from certify.data.splits import load_xy
+    from certify.repro.results import RESULTS_DIR, bar_figure, row, write_results
 
     out_dir = Path(args.out) if args.out else RESULTS_DIR
     name = "zhou2019" + ("_quick" if args.quick else "")

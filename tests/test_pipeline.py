@@ -14,8 +14,8 @@ torch = pytest.importorskip("torch")
 import theorems  # noqa: E402
 from boundcert.errors import InvalidInput  # noqa: E402
 from certify import Dataset, certify, load_builtin  # noqa: E402
-from certify._demo import train_classifier  # noqa: E402
-from certify.zoo import digits_mlp  # noqa: E402
+from certify.jobs.demo import train_classifier  # noqa: E402
+from certify.models.zoo import digits_mlp  # noqa: E402
 
 SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "certificate.schema.json"
 
@@ -91,7 +91,7 @@ def test_bad_data(trained):
 
 
 def test_fashion_mnist_idx_reader():
-    from certify._data import FASHION_MNIST_DIR
+    from certify.data import FASHION_MNIST_DIR
 
     if not FASHION_MNIST_DIR.exists():
         pytest.skip("Debian package dataset-fashion-mnist is not installed (`make data`)")
@@ -109,7 +109,7 @@ def test_idx_reader_refuses_truncated_files(tmp_path):
 
 
 def test_demo_writes_model_and_certificate(tmp_path):
-    from certify._demo import run_demo
+    from certify.jobs.demo import run_demo
 
     r = run_demo(tmp_path / "out", epochs=1, progress=False)
     assert r.model_path.exists() and r.certificate_path.exists()

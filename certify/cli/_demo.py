@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from certify._demo import run_demo
+    from certify.jobs.demo import run_demo
 
     r = run_demo(args.out, epochs=args.epochs, delta=args.delta, progress=not args.json,
                  pacbayes=not args.no_pacbayes)

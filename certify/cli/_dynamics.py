@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "dynamics",
         help="measures of a recorded trajectory (PH dimension, tail indices) and the Hardt et al. stability bound",
-        description="Measures (named *_estimate, never bounds) of a trajectory file from certify.trajectory."
+        description="Measures (named *_estimate, never bounds) of a trajectory file from certify.training.trajectory."
                     "TrajectoryRecorder, and, given the loss constants, the uniform-stability bound of Hardt, Recht, "
                     "Singer (2016) evaluated rigorously on the recorded step sizes.",
     )
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _inputs(args: argparse.Namespace):  # -> StabilityInputs | None
     from boundcert.errors import InvalidInput
-    from certify._stability import StabilityInputs
+    from certify.quantities.stability import StabilityInputs
 
     given = [f for f, v in (("--lipschitz", args.lipschitz), ("--smoothness", args.smoothness),
                             ("--strong-convexity", args.strong_convexity), ("--c", args.c)) if v is not None]
@@ -62,7 +62,7 @@ def _inputs(args: argparse.Namespace):  # -> StabilityInputs | None
 
 
 def _run(args: argparse.Namespace) -> int:
-    from certify._dynamics import analyze_trajectory, open_trajectory
+    from certify.quantities.dynamics import analyze_trajectory, open_trajectory
 
     stab = _inputs(args)
     traj = open_trajectory(args.trajectory)
@@ -83,8 +83,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _write(out: Path, doc: dict, report, traj) -> None:
     """Render the figure, then write both files atomically (PNG first: the JSON names it)."""
-    from certify._certificate import atomic_write_bytes, atomic_write_text
-    from certify._dynamics_plot import figure_png
+    from certify.certificate import atomic_write_bytes, atomic_write_text
+    from certify.reports.dynamics_plot import figure_png
 
     png = figure_png(report, traj)
     atomic_write_bytes(out / "dynamics.png", png)

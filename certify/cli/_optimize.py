@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _default_sizes(args, train, hidden: int) -> tuple[int, ...]:
-    from certify._jobs import parse_sizes
+    from certify.data.splits import parse_sizes
 
     if args.arch:
         return parse_sizes(args.arch)
@@ -75,8 +75,8 @@ def _print(cert, path, estimates, as_json: bool) -> None:
 
 
 def _run_optimize(args: argparse.Namespace) -> int:
-    from certify._jobs import load_xy
-    from certify._pacbayes import PacBayesConfig, run_pacbayes
+    from certify.data.splits import load_xy
+    from certify.training.pacbayes import PacBayesConfig, run_pacbayes
 
     train, test, info = load_xy(args.data, binary=args.binary)
     prior = args.prior.replace("-", "_")
@@ -91,8 +91,8 @@ def _run_optimize(args: argparse.Namespace) -> int:
 
 
 def _run_compress(args: argparse.Namespace) -> int:
-    from certify._compress import CompressionConfig, run_compression
-    from certify._jobs import load_xy
+    from certify.training.compress import CompressionConfig, run_compression
+    from certify.data.splits import load_xy
 
     train, test, info = load_xy(args.data, binary=args.binary)
     lr = args.lr if args.lr is not None else (1e-2 if args.decoder == "subspace" else 1e-3)

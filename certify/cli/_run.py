@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from certify._run import ranking, run_job
+    from certify.jobs.run import ranking, run_job
 
     r = run_job(args.model, args.data, args.theorem, args.delta, out=args.out, arch=args.arch, margin=args.margin,
                 eps=args.eps, progress=not args.json)
@@ -60,11 +60,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from certify._checker import check
+    from certify.checker import check
 
     res = check(args.cert, model=args.model, data=args.data)
     if res.ok and args.recompute:
-        from certify._recheck import recompute
+        from certify.checker.recompute import recompute
 
         res = recompute(args.cert, model=args.model, data=args.data, arch=args.arch)
     if args.json:
@@ -76,8 +76,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from boundcert.errors import InvalidInput
-    from certify._analyze import analyze_network, rows_to_csv
-    from certify.load import load_model
+    from certify.reports.analyze import analyze_network, rows_to_csv
+    from certify.models.loader import load_model
 
     loaded = load_model(args.model, args.arch)
     if loaded.network is None:

@@ -22,9 +22,9 @@ def main() -> None:
     from safetensors.torch import save_file
 
     from certify import certify, load_builtin
-    from certify._checker import check
-    from certify._demo import train_classifier
-    from certify.zoo import digits_mlp
+    from certify.checker import check
+    from certify.jobs.demo import train_classifier
+    from certify.models.zoo import digits_mlp
     from theorems import parse_exact
 
     torch.manual_seed(0)

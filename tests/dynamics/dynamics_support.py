@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from certify.trajectory import TrajectoryRecorder
+from certify.training.trajectory import TrajectoryRecorder
 
 N_TRAIN = 128
 

@@ -15,7 +15,7 @@ from dynamics_support import N_TRAIN, record
 import kernels
 import theorems
 from certify.cli import main
-from certify.trajectory import load_trajectory
+from certify.training.trajectory import load_trajectory
 
 
 def run(capsys, *argv):

@@ -17,9 +17,9 @@ from reference import PREC, mpf_exact
 
 import kernels
 import theorems
-from certify._dynamics import analyze_trajectory
-from certify._stability import StabilityInputs, stability_bound
-from certify.trajectory import Trajectory, TrajectoryRecorder, load_trajectory
+from certify.quantities.dynamics import analyze_trajectory
+from certify.quantities.stability import StabilityInputs, stability_bound
+from certify.training.trajectory import Trajectory, TrajectoryRecorder, load_trajectory
 from theorems import mpf_to_fraction, parse_exact
 
 SGD = {"class": "SGD", "defaults": {"lr": 0.1, "momentum": 0, "weight_decay": 0, "nesterov": False, "maximize": False}}

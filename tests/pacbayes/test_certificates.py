@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 
 import theorems
-from certify._codec import Code
-from certify._compress import CompressionConfig, Decoder, count_errors, rebuild, run_compression, weights_sha256
-from certify._jobs import load_xy
-from certify._pacbayes import (PacBayesConfig, PriorVariance, kl_enclosure, mc_emp_upper, run_pacbayes,
+from certify.models.codec import Code
+from certify.models.hashing import file_sha256, weights_sha256
+from certify.models.compressed import Decoder, rebuild
+from certify.models.predict import mlp_errors as count_errors
+from certify.training.compress import CompressionConfig, run_compression
+from certify.data.splits import load_xy
+from certify.training.pacbayes import (PacBayesConfig, PriorVariance, kl_enclosure, mc_emp_upper, run_pacbayes,
                                split_indices)
-from certify._posterior import file_sha256, load_posterior
+from certify.models.posterior import load_posterior
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def test_pacbayes_certificate_is_straight(tmp_path, mnist1d, prior):
     again = theorems.eval_tree(d["theorem"]["statement_tree"], vals)
     assert theorems.exact_hex(again.hi) == d["result"]["hi_exact"]
     # the independent checker verifies the arithmetic and the delta split
-    from certify._checker import check
+    from certify.checker import check
 
     assert check(str(r.certificate_path)).verdict == "VERIFIED"
 
@@ -94,7 +97,7 @@ def test_compression_certificate_counts_exactly(tmp_path, mnist1d):
     assert theorems.enclose(d["inputs"]["emp_risk"]["lo"]).contains(Fraction(k, len(train[1]))) or theorems.Interval(theorems.enclose(d["inputs"]["emp_risk"]["lo"]).lo, theorems.enclose(
         d["inputs"]["emp_risk"]["hi"]).hi).contains(Fraction(k, len(train[1])))
     assert d["inputs"]["code_bits"]["lo_decimal"].startswith(str(bits))
-    from certify._checker import check
+    from certify.checker import check
 
     assert check(str(r.certificate_path)).verdict == "VERIFIED"
 

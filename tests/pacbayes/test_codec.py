@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certify._codec import Code, decode, encode, huffman_lengths
-from certify._compress import Decoder, encode_model, quantise, rebuild, weights_sha256
+from certify.models.codec import Code, decode, encode, huffman_lengths
+from certify.models.hashing import weights_sha256
+from certify.models.compressed import Decoder, rebuild
+from certify.training.compress import encode_model, quantise
 
 
 @settings(max_examples=60)

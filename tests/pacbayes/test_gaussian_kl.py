@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from theorems import mpf_to_fraction
-from certify._pacbayes import PriorVariance, kl_enclosure
-from certify._posterior import StoredPosterior
+from certify.training.pacbayes import PriorVariance, kl_enclosure
+from certify.models.posterior import StoredPosterior
 from kernels._gaussian_kl import gaussian_kl_sums, sum_log_enclosure, sum_sq_exact
 
 

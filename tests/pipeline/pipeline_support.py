@@ -19,9 +19,9 @@ def trained(kind: str):
     import torch
 
     from certify import load_builtin
-    from certify._data import Dataset
-    from certify._demo import train_classifier
-    from certify.zoo import digits_cnn, digits_mlp
+    from certify.data import Dataset
+    from certify.jobs.demo import train_classifier
+    from certify.models.zoo import digits_cnn, digits_mlp
 
     torch.set_num_threads(1)
     train, test = load_builtin("digits", "train"), load_builtin("digits", "test")

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 
 flint = pytest.importorskip("flint")
 
-from certify._analyze import analyze_network  # noqa: E402
-from certify._network import Conv2d, Linear, Network, Node  # noqa: E402
+from certify.reports.analyze import analyze_network  # noqa: E402
+from certify.models.network import Conv2d, Linear, Network, Node  # noqa: E402
 from tests.kernels.families import FAMILIES, adversarial_matrices, make  # noqa: E402
 from tests.kernels.references import _q, _shifted, exact_gram, is_pd, is_psd  # noqa: E402
 

@@ -14,9 +14,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import kernels  # noqa: E402
-from certify._analyze import analyze_network  # noqa: E402
+from certify.reports.analyze import analyze_network  # noqa: E402
 from certify.cli import main  # noqa: E402
-from certify.load import load_model  # noqa: E402
+from certify.models.loader import load_model  # noqa: E402
 
 ESD = ["esd_matrices", "alpha_estimate", "alpha_weighted_estimate", "esd_xmin", "esd_xmax", "esd_ks_distance",
        "esd_sigma", "esd_n_fitted", "esd_n_evals", "stable_rank_estimate", "log_norm_estimate",
@@ -77,8 +77,8 @@ def test_csv_and_table_show_the_same_numbers(capsys, script):
 
 
 def test_warning_flags_follow_weightwatcher():
-    from certify._analyze import esd_columns
-    from certify._network import Linear
+    from certify.reports.analyze import esd_columns
+    from certify.models.network import Linear
 
     rng = np.random.default_rng(0)
     U, _ = np.linalg.qr(rng.standard_normal((300, 300)))
@@ -94,7 +94,7 @@ def test_warning_flags_follow_weightwatcher():
     assert small["esd_n_evals"] == 10 and "few eigenvalues" in small["esd_warning"]
     zero = esd_columns(Linear(np.zeros((30, 30)), None))
     assert zero["esd_warning"] == "fit failed" and zero["alpha_estimate"] == -1.0
-    from certify._analyze import LayerRow
+    from certify.reports.analyze import LayerRow
 
     row = LayerRow("z", "Linear", "30x30", 900, *(["0"] * 7), **zero)
     assert json.loads(json.dumps(row.to_dict()))["log_norm_estimate"] == "-inf"

@@ -8,7 +8,7 @@ from fractions import Fraction
 import mpmath
 import pytest
 
-from certify._checker.core import Fail, Iv, _verify_binom, _verify_kl_inv, iexp, ilog, ipi, ipow, isqrt
+from certify.checker.core import Fail, Iv, _verify_binom, _verify_kl_inv, iexp, ilog, ipi, ipow, isqrt
 
 P = 256
 

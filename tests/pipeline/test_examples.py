@@ -11,7 +11,7 @@ import pytest
 
 from pipeline_support import ROOT
 
-from certify._checker import check
+from certify.checker import check
 
 EX = ROOT / "examples" / "certificates"
 EXPECTED = json.loads((EX / "expected.json").read_text())
@@ -25,10 +25,10 @@ def test_example_verdicts(name):
 def test_examples_cover_both_verdicts_and_the_subprocess_entry_point():
     assert any(v == "VERIFIED" for v in EXPECTED.values())
     assert sum(v.startswith("NOT VERIFIED: ") for v in EXPECTED.values()) >= 4
-    r = subprocess.run([sys.executable, "-m", "certify._checker.core", str(EX / "binomial_tail.json"), "--model",
+    r = subprocess.run([sys.executable, "-m", "certify.checker.core", str(EX / "binomial_tail.json"), "--model",
                         str(EX / "model.safetensors")], capture_output=True, text=True, cwd=ROOT,
                        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert (r.returncode, r.stdout.strip()) == (0, "VERIFIED")
-    r = subprocess.run([sys.executable, "-m", "certify._checker.core", str(EX / "corrupt_delta_changed.json")],
+    r = subprocess.run([sys.executable, "-m", "certify.checker.core", str(EX / "corrupt_delta_changed.json")],
                        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 1 and r.stdout.startswith("NOT VERIFIED: ")

@@ -16,9 +16,9 @@ nn = torch.nn
 from pipeline_support import save_all, trained  # noqa: E402
 
 from boundcert.errors import InvalidInput  # noqa: E402
-from certify._margins import logit_enclosure  # noqa: E402
-from certify._network import Activation, Add, BatchNorm, Conv2d, Flatten, Linear, Pool  # noqa: E402
-from certify.load import load_model  # noqa: E402
+from certify.quantities.forward import logit_enclosure  # noqa: E402
+from certify.models.network import Activation, Add, BatchNorm, Conv2d, Flatten, Linear, Pool  # noqa: E402
+from certify.models.loader import load_model  # noqa: E402
 
 
 class _Evil:
@@ -74,7 +74,7 @@ def test_truncated_safetensors(tmp_path):
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_non_finite_weights(bad):
-    from certify.zoo import digits_mlp
+    from certify.models.zoo import digits_mlp
 
     m = digits_mlp()
     with torch.no_grad():
@@ -131,7 +131,7 @@ def test_unsupported_layer_is_named_with_the_theorems_it_rules_out():
 
 
 def test_data_files_npz_and_torch(tmp_path):
-    from certify._data import load_data
+    from certify.data import load_data
 
     x = np.random.default_rng(0).random((5, 64)).astype(np.float32)
     y = np.arange(5) % 3
@@ -154,7 +154,7 @@ def test_data_files_npz_and_torch(tmp_path):
 def test_flushed_subnormals_are_refused():
     from boundcert.errors import UnsoundEnvironment
     from certify import certify
-    from certify.zoo import digits_mlp
+    from certify.models.zoo import digits_mlp
 
     x, y = np.zeros((3, 64), np.float32), np.zeros(3, np.int64)
     if not torch.set_flush_denormal(True):
@@ -172,7 +172,7 @@ def test_kernel_layer_conversion_and_lipschitz_sources():
     if not hasattr(kernels, "lipschitz_upper"):
         pytest.skip("kernels.lipschitz_upper has not landed in main yet")
     from certify import certify
-    from certify._kernel_layers import to_kernel_layers
+    from certify.models.kernel_layers import to_kernel_layers
 
     model, _, test = trained("cnn")
     net = load_model(model).network

@@ -196,8 +196,8 @@ def test_analyze_uses_the_certified_kernel_once_it_lands(files):
     kernels = pytest.importorskip("kernels")
     if not hasattr(kernels, "spectral_norm"):
         pytest.skip("kernels.spectral_norm has not landed in main yet (issue 3)")
-    from certify._analyze import analyze_network
-    from certify.load import load_model
+    from certify.reports.analyze import analyze_network
+    from certify.models.loader import load_model
 
     rows = analyze_network(load_model(files["mlp"]["torchscript"]).network)
     for r in rows:
@@ -209,8 +209,8 @@ def test_analyze_uses_the_certified_kernel_once_it_lands(files):
 def test_fashion_mnist_end_to_end(capsys, tmp_path):
     """Fashion-MNIST from the Debian package: an MLP trained 1 epoch, certified on the 10000 test images with the
     test-set bound and a norm bound on 10000 training images, checked."""
-    from certify._data import FASHION_MNIST_DIR, Dataset, load_builtin
-    from certify._demo import train_classifier
+    from certify.data import FASHION_MNIST_DIR, Dataset, load_builtin
+    from certify.jobs.demo import train_classifier
 
     if not FASHION_MNIST_DIR.exists():
         pytest.skip("dataset-fashion-mnist is not installed")

@@ -1,4 +1,4 @@
-"""certify._providers.sum_enclosure (the norm bounds' sums of squares and of absolute values) contains the exact sum,
+"""certify.quantities.norms.sum_enclosure (the norm bounds' sums of squares and of absolute values) contains the exact sum,
 decided in Fractions, for any finite doubles whose squares do not overflow: subnormals and squares that underflow
 included."""
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from certify._providers import sum_enclosure
+from certify.quantities.norms import sum_enclosure
 from theorems._interval import mpf_to_fraction
 
 _ELEMENTS = st.one_of(st.floats(-1e150, 1e150, allow_nan=False),

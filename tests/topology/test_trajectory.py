@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from boundcert.errors import InvalidInput
-from certify.trajectory import FORMAT, TrajectoryRecorder, load_trajectory
+from certify.training.trajectory import FORMAT, TrajectoryRecorder, load_trajectory
 
 
 def make(seed: int = 0):

@@ -1,0 +1,193 @@
+"""``certify check --recompute``: re-derive a certificate's inputs with the library (imports torch, theorems).
+
+Kept apart from the trusted core (:mod:`certify.checker.core`, standard library + mpmath only). It verifies that the
+statement tree is the registered theorem's (same id, version and tree), replays the options the certificate
+records (``"options"``: :class:`certify.options.RunOptions` for ``certify run``, the configuration and data of
+``certify optimize`` / ``certify compress``) through the same providers, and requires every recomputed enclosure to
+lie inside the recorded one (counts: equal) and the model and data hashes to match.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from boundcert.errors import CertifyError
+from certify.checker.core import CheckResult
+
+__all__ = ["recompute"]
+
+
+def _resolve(cert_path: Path, given: str | None, recorded: str | None) -> str | None:
+    if given:
+        return given
+    if recorded and (cert_path.parent / recorded).is_file():
+        return str(cert_path.parent / recorded)
+    return recorded
+
+
+def _inside(recorded: Mapping[str, Any], again: Mapping[str, Any]) -> CheckResult:
+    """Every recomputed input enclosure lies inside the recorded one, and no input is missing."""
+    from theorems import parse_exact
+
+    for name, rec in again.items():
+        old = recorded.get(name)
+        if old is None:
+            return CheckResult(False, f"recompute: input {name} is missing from the certificate")
+        lo, hi = parse_exact(old["lo"]), parse_exact(old["hi"])
+        new_lo, new_hi = parse_exact(rec["lo"]), parse_exact(rec["hi"])
+        if not (lo <= new_lo and new_hi <= hi):
+            return CheckResult(False, f"recompute: input {name} recomputes to [{float(new_lo)!r}, "
+                                      f"{float(new_hi)!r}], outside the recorded enclosure")
+    return CheckResult(True)
+
+
+def recompute(cert_path: str, *, model: str | None = None, data: str | None = None,
+              arch: str | None = None) -> CheckResult:
+    """Re-derive the certificate at ``cert_path``; ``model``/``data``/``arch`` override what it records."""
+    import theorems
+
+    path = Path(cert_path)
+    cert = json.loads(path.read_text())
+    th = cert["theorem"]
+    try:
+        t = theorems.get(th["id"])
+    except CertifyError:
+        return CheckResult(False, f"recompute: theorem {th['id']!r} is not registered in this library")
+    if t.version != th["version"] or t.tree() != th["statement_tree"]:
+        return CheckResult(False, f"recompute: statement_tree is not that of {t.id} version {t.version}")
+    kind = (cert.get("options") or {}).get("kind", "run")
+    replay = {"run": _run, "optimize": _optimize, "compress": _compress}.get(kind)
+    if replay is None:
+        return CheckResult(False, f"recompute: options kind {kind!r} is not one this library replays")
+    try:
+        return replay(path, cert, t, model=model, data=data, arch=arch)
+    except CertifyError as exc:
+        return CheckResult(False, f"recompute: the library refuses ({exc})")
+
+
+def _run(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None, arch: str | None) -> CheckResult:
+    """``certify run``: the same model, data and :class:`RunOptions` through :func:`certify.certify`."""
+    from certify.options import RunOptions, options_from
+    from certify.pipeline import certify
+    from theorems import parse_exact
+
+    model_file = _resolve(path, model, cert["model"].get("path"))
+    if model_file is None or not Path(model_file).is_file():
+        return CheckResult(False, "recompute: give the model file with --model")
+    d = cert["data"]
+    data_spec = data or (f"{d['name']}:{d['split']}" if d.get("split") in ("train", "test") else None)
+    if data_spec is None:
+        return CheckResult(False, "recompute: give the data file with --data")
+    recorded = cert.get("options")
+    opts = options_from(recorded, RunOptions, "run") if recorded else RunOptions(delta=cert["delta"]["total"])
+    margin = opts.margin
+    if margin is None and "margin" in cert["inputs"]:  # the margin chosen from the data: replay that choice
+        margin = str(parse_exact(cert["inputs"]["margin"]["lo"]))
+    again = certify(model_file, data_spec, theorem=t.id, delta=opts.delta, arch=arch or cert["model"].get("arch"),
+                    margin=margin, eps=opts.eps)
+    if again.data["sha256"] != d["sha256"] or again.model["sha256"] != cert["model"]["sha256"]:
+        return CheckResult(False, "recompute: model or data hash differs from the certificate's")
+    return _inside(cert["inputs"], {r.name: r.to_dict() for r in again.inputs})
+
+
+def _builtin_train(cert: dict) -> tuple[Any, dict] | CheckResult:
+    """The training split the run read, from the recorded data specification; its hash must match."""
+    from certify.data.splits import load_xy
+
+    spec = (cert.get("options") or {}).get("data")
+    if not isinstance(spec, dict) or "name" not in spec:
+        return CheckResult(False, "recompute: the certificate records no data specification to replay")
+    train, _, info = load_xy(spec["name"], binary=bool(spec.get("binary")), n_train=spec.get("n_train"),
+                             n_test=spec.get("n_test"))
+    if info["train_sha256"] != cert["data"].get("train_sha256"):
+        return CheckResult(False, "recompute: the training data's hash differs from the certificate's")
+    return train, info
+
+
+def _optimize(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
+              arch: str | None) -> CheckResult:
+    """``certify optimize``: KL from the stored posterior, Monte Carlo errors replayed with the recorded seed."""
+    import numpy as np
+
+    from certify.models.posterior import load_posterior
+    from certify.options import options_from
+    from certify.quantities.pacbayes import PosteriorContext, PriorVariance
+    from certify.quantities.registry import provide
+    from certify.training.pacbayes import PacBayesConfig, split_indices
+    import theorems
+
+    opts = cert["options"]
+    record = dict(opts.get("config") or {})
+    if "sizes" in record:
+        record["sizes"] = tuple(record["sizes"])
+    cfg = options_from(record, PacBayesConfig, "optimize")
+    post_file = _resolve(path, model, cert["model"].get("path"))
+    if post_file is None or not Path(post_file).is_file():
+        return CheckResult(False, "recompute: give the posterior file with --model")
+    post = load_posterior(post_file)
+    if post.sha256 != cert["model"]["sha256"]:
+        return CheckResult(False, "recompute: the posterior file's hash differs from the certificate's")
+    got = _builtin_train(cert)
+    if isinstance(got, CheckResult):
+        return got
+    (x, y), _ = got
+    x = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
+    if cfg.prior == "data_dependent":
+        _, bi = split_indices(len(y), int(round(cfg.prior_fraction * len(y))), cfg.split_seed)
+    else:
+        bi = np.arange(len(y))
+    pv = options_from(opts.get("prior_variance") or {}, PriorVariance, "prior variance")
+    ctx = PosteriorContext(post, pv, x[bi], y[bi], dict(cert["data"]), cfg.delta, cfg.mc_passes, cfg.mc_mode,
+                           cfg.seed + 7, cfg.delta_mc, progress=False)
+    again = provide(ctx, theorems.tree_symbols(t.tree()))
+    return _inside(cert["inputs"], {n: _record(p) for n, p in again.items()})
+
+
+def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
+              arch: str | None) -> CheckResult:
+    """``certify compress``: the network rebuilt from the code file, its training errors counted again."""
+    import numpy as np
+
+    from certify.models.codec import Code
+    from certify.models.compressed import Decoder
+    from certify.models.hashing import file_sha256, weights_sha256
+    from certify.options import options_from
+    from certify.quantities.code_length import CodeContext
+    from certify.quantities.registry import provide
+    from certify.training.compress import CompressionConfig
+    import theorems
+
+    record = dict(cert["options"].get("config") or {})
+    if "sizes" in record:
+        record["sizes"] = tuple(record["sizes"])
+    cfg = options_from(record, CompressionConfig, "compress")
+    code_file = _resolve(path, model, cert["model"].get("path"))
+    if code_file is None or not Path(code_file).is_file():
+        return CheckResult(False, "recompute: give the code file with --model")
+    if file_sha256(code_file) != cert["model"].get("code_sha256"):
+        return CheckResult(False, "recompute: the code file's hash differs from the certificate's")
+    dec = cert["model"]["decoder"]
+    decoder = Decoder(tuple(dec["sizes"]), dec["kind"], d=int(dec["d"]), seed=int(dec["seed"]),
+                      sparse=bool(dec["sparse"]))
+    got = _builtin_train(cert)
+    if isinstance(got, CheckResult):
+        return got
+    (x, y), _ = got
+    x = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
+    raw, n_bits = Path(code_file).read_bytes(), int(cert["model"]["code_bits"])
+    if (n_bits + 7) // 8 != len(raw):
+        return CheckResult(False, f"recompute: model.code_bits={n_bits} does not fit the {len(raw)}-byte code file")
+    code = Code(raw, n_bits)
+    ctx = CodeContext(decoder, code, Path(code_file), x, np.asarray(y), dict(cert["data"]), cfg.delta)
+    again = provide(ctx, theorems.tree_symbols(t.tree()))
+    if weights_sha256(ctx.weights()) != cert["model"].get("weights_sha256"):
+        return CheckResult(False, "recompute: the rebuilt weights' hash differs from the certificate's")
+    return _inside(cert["inputs"], {n: _record(p) for n, p in again.items()})
+
+
+def _record(p: Any) -> dict[str, str]:
+    from certify.certificate import InputRecord
+
+    return InputRecord("", p.value, p.source, p.detail).to_dict()

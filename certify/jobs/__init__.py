@@ -1,0 +1,1 @@
+"""The commands' jobs: ``certify run`` (certificates, reproduce.sh, the report, the ranking) and ``certify demo``."""

@@ -1,0 +1,141 @@
+"""``certify run``: load, certify one theorem (or every applicable one, ranked), write the certificate(s),
+reproduce.sh and the report. Everything is computed in memory first; files are written only when all succeeded,
+each atomically, so a refused run leaves no certificate behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import theorems
+from boundcert.errors import CertifyError, InvalidInput
+from certify.certificate import Certificate, atomic_write_text
+from certify.data import Dataset, load_data
+from certify.pipeline import certify
+from certify.models.loader import LoadedModel, load_model
+
+__all__ = ["RunResult", "run_job", "reproduce_command", "write_outputs"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    certificates: dict[str, Certificate]  # theorem id -> certificate
+    skipped: dict[str, str] = field(default_factory=dict)  # theorem id -> why (``--theorem all``)
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def reproduce_command(model: str, data: str, theorem: str, delta: str, arch: str | None, margin: str | None,
+                      eps: str | None) -> str:
+    parts = ["certify", "run", model, "--data", data, "--theorem", theorem, "--delta", delta]
+    for flag, v in (("--arch", arch), ("--margin", margin), ("--eps", eps)):
+        if v is not None:
+            parts += [flag, v]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _check_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".certify-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise InvalidInput(f"--out={str(out)!r} is not writable ({exc.strerror}): choose a writable directory") from None
+
+
+def run_job(model: str, data: str, theorem: str, delta: str = "0.05", *, out: str | Path | None = None,
+            arch: str | None = None, margin: str | None = None, eps: str | None = None,
+            progress: bool = False) -> RunResult:
+    """Certify ``model`` (a file) on ``data`` with ``theorem`` (an id or ``all``); write outputs to ``out``."""
+    from tqdm import tqdm
+
+    if out is not None:
+        _check_out(Path(out))
+    loaded = load_model(model, arch)
+    ds = load_data(data)
+    model_arg = str(Path(model).resolve())
+    data_arg = str(Path(data).resolve()) if Path(data).is_file() else data
+    cache: dict[str, Any] = {}
+    ids = [t.id for t in theorems.all() if t.kind == "bound"] if theorem == "all" else [theorem]
+    certs, skipped = {}, {}
+    for tid in tqdm(ids, desc="theorems", disable=not progress or len(ids) == 1, leave=False):
+        cmd = reproduce_command(model_arg, data_arg, tid, delta, arch, margin, eps)
+        try:
+            certs[tid] = certify(loaded, ds, theorem=tid, delta=delta, reproduce=cmd, arch=arch, margin=margin,
+                                 eps=eps, cache=cache, model_info={"description": loaded.description})
+        except CertifyError as exc:
+            if theorem != "all":
+                raise
+            skipped[tid] = str(exc)
+    if not certs:
+        raise InvalidInput(f"no theorem applies to this model and data (e.g. {next(iter(skipped.values()))})")
+    result = RunResult(certs, skipped)
+    if out is not None:
+        result = write_outputs(result, Path(out), loaded, ds, cache, model_arg, data_arg)
+    return result
+
+
+def ranking(result: RunResult) -> list[dict[str, str]]:
+    """Upper bounds (relation <=) first, smallest bound first; then lower bounds (relation >=), by their lower end."""
+    rows = []
+    for tid, c in result.certificates.items():
+        upper = theorems.get(tid).relation == "<="
+        rows.append({"theorem": tid, "relation": "<=" if upper else ">=",
+                     "bound": c.result.hi_str(6) if upper else c.result.lo_str(6), "bounded": str(c.theorem["bounded"])})
+    return sorted(rows, key=lambda r: (r["relation"] != "<=", float(r["bound"]) * (1 if r["relation"] == "<=" else -1)))
+
+
+def _script(result: RunResult, model_arg: str, data_arg: str, names: dict[str, str]) -> str:
+    lines = ["#!/bin/sh", "# Re-runs the certification, then the independent checker.", "set -e",
+             'cd "$(dirname "$0")"', 'CERTIFY="${CERTIFY:-certify}"']
+    files = f" --model {shlex.quote(model_arg)}" + (f" --data {shlex.quote(data_arg)}" if os.path.isfile(data_arg) else "")
+    for tid, c in result.certificates.items():
+        run = c.reproduce.replace("certify run", '$CERTIFY run', 1)
+        if len(result.certificates) == 1:
+            lines.append(f"{run} --out .")
+        else:
+            lines.append(f"{run} --out {shlex.quote('reproduced-' + tid)}")
+        lines.append(f"$CERTIFY check {shlex.quote(names[tid])}{files}")
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(result: RunResult, out: Path, loaded: LoadedModel, ds: Dataset, cache: dict[str, Any],
+                  model_arg: str, data_arg: str) -> RunResult:
+    from certify.reports.analyze import analyze_network
+    from certify.reports.report import build_report
+
+    layers = analyze_network(loaded.network, esd=False) if loaded.network is not None else []
+    single = len(result.certificates) == 1
+    names = {tid: "certificate.json" if single else f"certificate-{tid}.json" for tid in result.certificates}
+    best = ranking(result)[0]["theorem"]
+    report = build_report(result.certificates[best], layers, cache.get("margins"))
+    texts: dict[str, str | bytes] = {names[t]: c.to_json() for t, c in result.certificates.items()}
+    texts["reproduce.sh"] = _script(result, model_arg, data_arg, names)
+    texts["report.md"], texts["report.html"] = report.markdown, report.html
+    texts.update(report.figures)
+    if not single:
+        rank = ranking(result)
+        texts["ranking.json"] = json.dumps({"ranking": rank, "skipped": result.skipped,
+                                            "note": "each certificate holds at its own delta; picking the smallest "
+                                                    "after the fact needs a union bound (delta / N each)"},
+                                           indent=2, sort_keys=True) + "\n"
+        texts["ranking.md"] = "\n".join(["| rank | theorem | relation | bound | bounded |", "|---|---|---|---|---|"] + [
+            f"| {i + 1} | {r['theorem']} | {r['relation']} | {r['bound']} | {r['bounded']} |"
+            for i, r in enumerate(rank)]) + "\n"
+    paths = {}
+    for name, content in texts.items():
+        target = out / name
+        if isinstance(content, bytes):
+            tmp = out / f".{name}.tmp"
+            tmp.write_bytes(content)
+            os.replace(tmp, target)
+        else:
+            atomic_write_text(target, content)
+        paths[name] = target
+    os.chmod(out / "reproduce.sh", 0o755)
+    return RunResult(result.certificates, result.skipped, paths)

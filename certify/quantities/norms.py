@@ -1,0 +1,230 @@
+"""Providers of the network- and data-norm quantities of the catalogue's norm, margin and robustness bounds.
+
+Every value is an enclosure of the exact real number for the stored float weights and inputs.
+
+Rounding model. Sums of squares: each square of a float64 is rounded once (relative error <= u = 2^-53, plus an
+absolute error <= 2^-1075 when it falls below the normal range; exact for float32 data) and ``math.fsum`` is
+correctly rounded, so the exact sum lies in ``s * [1 - 2^-51, 1 + 2^-51] +- k 2^-1074``, ``k`` the number of
+nonzero entries below ``2^-511`` (enclosed outward); square roots, products and sums of enclosures use the outward
+interval arithmetic of :mod:`theorems`. Sums of absolute values (l1 norms, path norms) are non-negative float sums,
+bounded the same way (``n`` terms: relative ``gamma_n``). Logit margins come from :mod:`certify.quantities.forward` (exact
+real network).
+
+Biases are folded in as the catalogue's norms prescribe (``[[W, b], [0, 1]]``, inputs ``(x, 1)``). A convolution is
+the linear map ``T`` on the flattened input: ``||T||_F^2 <= P ||K||_F^2`` (``P`` output positions; each position
+sees at most every kernel entry) and each row of ``T`` has l1 norm ``<=`` that of its output channel's kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from boundcert.errors import HypothesisNotMet
+from certify.models.network import Activation, Conv2d, Flatten, Linear
+from certify.quantities.registry import Provided, RunContext, register_provider
+from theorems import Interval, enclose
+from theorems._interval import isqrt
+
+__all__ = ["chain_layers", "sum_enclosure", "frob_sq"]
+
+#: what a successful :func:`chain_layers` proves about the network (the norm bounds' hypotheses)
+_CHAIN = ("h_homogeneous_activation",)
+
+_EPS2 = Fraction(1, 2**51)
+
+
+def sum_enclosure(values: np.ndarray, squares: bool) -> Interval:
+    """Enclosure of ``sum(values**2)`` (``squares``) or ``sum(|values|)`` for float64 ``values``."""
+    v = np.abs(np.asarray(values, dtype=np.float64).ravel())
+    n = max(v.size, 1)
+    s = math.fsum((v * v).tolist()) if squares else math.fsum(v.tolist())
+    rel = _EPS2 if squares else Fraction(n, 2**53 - n) + _EPS2  # |v| is exact; fsum adds one rounding
+    # a square below the normal range is rounded with an absolute error <= 2^-1075 (it may even vanish)
+    tiny = int(np.count_nonzero((v > 0) & (v < 2.0**-511))) if squares else 0  # squares of the rest are normal
+    under = Fraction(tiny, 2**1074)
+    f = Fraction(s)
+    if not (s or under):
+        return enclose(0)
+    return Interval(enclose(max(f * (1 - rel) - under, Fraction(0))).lo, enclose(f * (1 + rel) + under).hi)
+
+
+def chain_layers(ctx: RunContext) -> list[tuple[Any, tuple[int, ...]]]:
+    """The weight layers of a plain chain (affine, 1-Lipschitz positively homogeneous activation, flatten) with the
+    input shape each sees; refuses (naming the layer) anything the norm bounds' hypotheses exclude."""
+    if "chain" in ctx.cache:
+        return ctx.cache["chain"]
+    net = ctx.network()
+    if not net.is_chain:
+        raise HypothesisNotMet("the network has residual connections: norm bounds need a plain chain of layers")
+    shape, out = tuple(ctx.data.x.shape[1:]), []
+    for node in net.nodes:
+        L = node.layer
+        if isinstance(L, Linear):
+            out.append((L, shape))
+            shape = (L.weight.shape[0],)
+        elif isinstance(L, Conv2d):
+            out.append((L, shape))
+            kh, kw = L.weight.shape[2:]
+            h = (shape[1] + 2 * L.padding[0] - L.dilation[0] * (kh - 1) - 1) // L.stride[0] + 1
+            w = (shape[2] + 2 * L.padding[1] - L.dilation[1] * (kw - 1) - 1) // L.stride[1] + 1
+            shape = (L.weight.shape[0], h, w)
+        elif isinstance(L, Flatten):
+            shape = (int(np.prod(shape)),)
+        elif isinstance(L, Activation) and L.kind in ("relu", "leaky_relu") and L.slope <= 1:
+            continue
+        else:
+            raise HypothesisNotMet(f"layer {node.name} ({type(L).__name__}{'' if not isinstance(L, Activation) else ' ' + L.kind}) "
+                                   "is not an affine map or a 1-Lipschitz positively homogeneous activation: the norm "
+                                   "and margin bounds (norm.*) do not apply; use a test_set.* bound")
+    if not out or isinstance(net.nodes[-1].layer, Activation):
+        raise HypothesisNotMet("the network does not end in an affine layer: norm bounds need logits = last affine map")
+    ctx.cache["chain"] = out
+    return out
+
+
+def _positions(L: Any, shape: tuple[int, ...]) -> int:
+    if isinstance(L, Linear):
+        return 1
+    kh, kw = L.weight.shape[2:]
+    h = (shape[1] + 2 * L.padding[0] - L.dilation[0] * (kh - 1) - 1) // L.stride[0] + 1
+    w = (shape[2] + 2 * L.padding[1] - L.dilation[1] * (kw - 1) - 1) // L.stride[1] + 1
+    return h * w
+
+
+def frob_sq(L: Any, shape: tuple[int, ...], last: bool) -> Interval:
+    """Enclosure (upper end sound) of ``||[[T, b], [0, 1]]||_F^2`` for the layer's linear map ``T``."""
+    total = sum_enclosure(L.weight, True) + (enclose(0) if L.bias is None else sum_enclosure(L.bias, True))
+    return total * enclose(_positions(L, shape)) + enclose(0 if last else 1)
+
+
+def _l1inf(L: Any, last: bool) -> Interval:
+    rows = np.abs(L.weight.reshape(L.weight.shape[0], -1)).sum(axis=1)
+    if L.bias is not None:
+        rows = rows + np.abs(L.bias)
+    n = L.weight[0].size + 2
+    hi = float(rows.max()) * (1 + 2 * n * 2.0**-53) + 1e-300
+    return Interval(enclose(0).lo, enclose(max(hi, 0.0 if last else 1.0)).hi)
+
+
+@register_provider("prod_frob", discharges=_CHAIN)
+def _prod_frob(ctx: RunContext) -> Provided:
+    chain = chain_layers(ctx)
+    out = enclose(1)
+    for i, (L, shape) in enumerate(chain):
+        out = out * isqrt(frob_sq(L, shape, i == len(chain) - 1))
+    return Provided(out, "kernel:certify.frobenius_fsum v1", f"product of {len(chain)} augmented Frobenius norms")
+
+
+@register_provider("prod_l1inf", discharges=_CHAIN)
+def _prod_l1inf(ctx: RunContext) -> Provided:
+    chain = chain_layers(ctx)
+    out = enclose(1)
+    for i, (L, _) in enumerate(chain):
+        out = out * _l1inf(L, i == len(chain) - 1)
+    return Provided(out, "kernel:certify.l1inf v1", "product of augmented ||W||_{1,inf} (row l1 norms, upper end)")
+
+
+@register_provider("path_norm_l1", discharges=_CHAIN)
+def _path_norm(ctx: RunContext) -> Provided:
+    from certify.quantities.forward import _affine, _conv
+
+    chain = chain_layers(ctx)
+    v = np.ones((1,) + tuple(ctx.data.x.shape[1:]))
+    for L, _ in chain:
+        if isinstance(L, Linear):
+            mid, rad = _affine(v.reshape(1, -1), np.zeros((1, v.size)), np.abs(L.weight),
+                               None if L.bias is None else np.abs(L.bias))
+        else:
+            absL = Conv2d(np.abs(L.weight), None if L.bias is None else np.abs(L.bias), L.stride, L.padding,
+                          L.dilation, L.groups)
+            mid, rad = _conv(v, np.zeros_like(v), absL)
+        v = np.nextafter(mid + rad, np.inf)
+    total = sum_enclosure(v, False)
+    return Provided(Interval(enclose(0).lo, total.hi), "kernel:certify.path_norm_l1 v1",
+                    "all-ones input (and constant unit) through |W_j|, outputs summed (upper end)")
+
+
+@register_provider("depth", discharges=_CHAIN)
+def _depth(ctx: RunContext) -> Provided:
+    return Provided(enclose(len(chain_layers(ctx))), "model", "number of weight layers")
+
+
+@register_provider("classes", discharges=_CHAIN + ("h_multiclass",))
+def _classes(ctx: RunContext) -> Provided:
+    L = chain_layers(ctx)[-1][0]
+    return Provided(enclose(int(L.weight.shape[0])), "model", "outputs of the network")
+
+
+def _aug(ctx: RunContext) -> bool:
+    return any(L.bias is not None for L, _ in chain_layers(ctx))
+
+
+@register_provider("input_dim", discharges=_CHAIN)
+def _input_dim(ctx: RunContext) -> Provided:
+    d = int(np.prod(ctx.data.x.shape[1:])) + (1 if _aug(ctx) else 0)
+    return Provided(enclose(d), "model", "input dimension (+1 for the constant unit when biases are folded in)")
+
+
+def _xfrob(x: np.ndarray, aug: bool) -> Interval:
+    return isqrt(sum_enclosure(x, True) + enclose(x.shape[0] if aug else 0))
+
+
+@register_provider("x_frob")
+def _x_frob(ctx: RunContext) -> Provided:
+    return Provided(_xfrob(ctx.data.x, _aug(ctx)), "kernel:certify.frobenius_fsum v1", "||X||_F of inputs (x, 1)")
+
+
+@register_provider("x_frob_class_sum")
+def _x_frob_class(ctx: RunContext) -> Provided:
+    out, aug = enclose(0), _aug(ctx)
+    for c in np.unique(ctx.data.y):
+        out = out + _xfrob(ctx.data.x[ctx.data.y == c], aug)
+    return Provided(out, "kernel:certify.frobenius_fsum v1", "sum over classes of ||X_c||_F (inputs (x, 1))")
+
+
+def _xcol(x: np.ndarray, aug: bool) -> Interval:
+    cols = x.reshape(x.shape[0], -1).astype(np.float64)
+    sq = (cols * cols).sum(axis=0)
+    n = cols.shape[0] + 1
+    hi = float(sq.max()) * (1 + 2 * n * 2.0**-53) + 1e-300
+    hi = max(hi, float(x.shape[0]) if aug else 0.0)
+    return Interval(enclose(0).lo, isqrt(enclose(hi)).hi)
+
+
+@register_provider("x_col_max")
+def _x_col_max(ctx: RunContext) -> Provided:
+    return Provided(_xcol(ctx.data.x, _aug(ctx)), "kernel:certify.col_norm v1", "max input-coordinate l2 norm")
+
+
+@register_provider("x_col_max_class_sum")
+def _x_col_class(ctx: RunContext) -> Provided:
+    out, aug = enclose(0), _aug(ctx)
+    for c in np.unique(ctx.data.y):
+        out = out + _xcol(ctx.data.x[ctx.data.y == c], aug)
+    return Provided(out, "kernel:certify.col_norm v1", "sum over classes of max coordinate l2 norms")
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+

@@ -1,0 +1,1 @@
+"""Reports: the per-layer analyze table, report.html/.md with its figures, the dynamics figure."""
