@@ -22,19 +22,19 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as spla
 
-from boundcert.errors import InvalidInput
-from kernels._arrays import Device, as_float64
-from kernels._device import resolve_torch_device, tag_source
 from kernels._cholesky import batched_gram, certify_blocks
 from kernels._conv_banded import band_certifies, band_plan, gram_band
-from kernels._conv_ops import ConvGeometry, PaddingMode, adjoint, dilate, forward, geometry, ratio_lower
-from kernels._conv_ops import _pair, tap_norm_sum_upper
+from kernels._conv_ops import ConvGeometry, PaddingMode, adjoint, dilate, forward, geometry, pair, ratio_lower
+from kernels._conv_ops import tap_norm_sum_upper
+from kernels._device import Device, resolve_torch_device, tag_source
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._rounding import (
     ETA, add_up, div_down, div_up, gamma, mul_up, sqrt_down, sqrt_up, sub_down, sumsq_bounds, up, vsumsq_upper,
 )
-from kernels._spectral import RtolNotReached, norm_ratio_lower, pow2_scale, unscale_down, unscale_up
+from kernels._scaling import pow2_scale, unscale_down, unscale_up
+from kernels._spectral import RtolNotReached, norm_ratio_lower
+from kernels._validation import as_float64, check_choice, check_int, check_rtol
 
 __all__ = ["conv_spectral_norm", "conv_spectral_norm_estimate", "Method", "BANDED_MAX_BYTES"]
 
@@ -137,12 +137,10 @@ def conv_spectral_norm(weight: Any, input_hw: tuple[int, int] | int, *, stride: 
     """
     check_environment("kernels.conv_spectral_norm")
     dev = resolve_torch_device(device, "kernels.conv_spectral_norm")
-    if not (isinstance(rtol, (int, float)) and 0.0 < rtol < 1.0):
-        raise InvalidInput(f"rtol={rtol!r}: a relative gap in (0, 1) is needed, e.g. 1e-4")
-    if method not in ("auto", "fourier", "banded"):
-        raise InvalidInput(f"method={method!r}: one of 'auto', 'fourier', 'banded'")
+    check_rtol(rtol, "1e-4")
+    check_choice(method, ("auto", "fourier", "banded"), f"method={method!r}: one of 'auto', 'fourier', 'banded'")
     k = as_float64(weight, "weight", ndim=4)
-    k = dilate(k, _pair(dilation, "dilation", 1))
+    k = dilate(k, pair(dilation, "dilation", 1))
     g = geometry(k.shape, input_hw, stride, padding, padding_mode)
     if k.size == 0 or not np.any(k):
         return Enclosure(0.0, 0.0, tag_source(SOURCE, dev))
@@ -337,7 +335,8 @@ def conv_spectral_norm_estimate(weight: Any, input_hw: tuple[int, int] | int, *,
     (neither a lower nor an upper bound in general); ``"fft"``: Sedghi et al.'s FFT + SVD on the circulant
     grid used by :func:`conv_spectral_norm` (exact for circular padding, an over-estimate for zero padding).
     """
-    k = dilate(as_float64(weight, "weight", ndim=4), _pair(dilation, "dilation", 1))
+    check_choice(method, ("power", "reshape", "fft"), f"method={method!r}: one of 'power', 'reshape', 'fft'")
+    k = dilate(as_float64(weight, "weight", ndim=4), pair(dilation, "dilation", 1))
     g = geometry(k.shape, input_hw, stride, padding, padding_mode)
     if method == "reshape":
         return float(np.linalg.norm(as_float64(weight, "weight", ndim=4).reshape(k.shape[0], -1), 2))
@@ -348,8 +347,7 @@ def conv_spectral_norm_estimate(weight: Any, input_hw: tuple[int, int] | int, *,
         blocks = kh.reshape(k.shape[0], k.shape[1], sh, mh, sw, mw).transpose(3, 5, 0, 2, 4, 1)
         blocks = blocks.reshape(mh * mw, k.shape[0], sh * sw * k.shape[1])
         return float(np.max(np.linalg.svd(blocks, compute_uv=False)[:, 0]) / math.sqrt(sh * sw))
-    if method != "power":
-        raise InvalidInput(f"method={method!r}: one of 'power', 'reshape', 'fft'")
+    iters = check_int("iters", iters, 0)
     h, w = g.input_hw
     x = np.random.default_rng(0).standard_normal((g.c_in, h, w))
     for _ in range(iters):

@@ -7,7 +7,7 @@ one output sees both, so ``T^T T`` is a band matrix of half-bandwidth about ``(k
 ``T T^T`` with ``ceil((k_h - 1) / s_h)`` output rows. ``alpha^2 I - G >= 0`` is then proven by Rump's
 Cholesky certificate (Rump, BIT 46 (2006) Cor. 2.4; Higham, *Accuracy and Stability*, Thm 10.3, any order
 of the inner products, hence also LAPACK's blocked band Cholesky ``dpbtrf``) on the band, the same lemma
-:func:`kernels._spectral.certify_with` applies to dense Gram matrices.
+:func:`kernels._cholesky.certify_with` applies to dense Gram matrices.
 
 Rounding model: binary64, round-to-nearest, gradual underflow. Each Gram entry is the sum of at most
 ``t = k_h k_w c`` products ``K[o, i, a, b] K[o', i', a', b']`` (``c`` the channels summed over), formed as
@@ -25,9 +25,10 @@ import numba
 import numpy as np
 import scipy.linalg
 
+from boundcert.errors import InternalError
+from kernels._cholesky import certify_with
 from kernels._conv_ops import ConvGeometry, tap_norm_sum_upper
 from kernels._rounding import ETA, add_up, gamma, mul_up, up
-from kernels._spectral import certify_with
 
 __all__ = ["BandPlan", "band_plan", "gram_band", "band_certifies"]
 
@@ -111,7 +112,8 @@ def band_plan(g: ConvGeometry) -> BandPlan:
 
 @numba.njit(cache=True)
 def _fill_band(ab, pos, gblocks, c):  # pragma: no cover - numba
-    """Add ``gblocks[t1, t2]`` (c x c) into the lower band ``ab[i - j, j]`` at pixel pair ``(pos[s,t1], pos[s,t2])``."""
+    """Add ``gblocks[t1, t2]`` (c x c) into the lower band ``ab[i - j, j]`` at pixel pair ``(pos[s,t1], pos[s,t2])``;
+    False (and ``ab`` incomplete) if an entry falls outside the band (a planning bug)."""
     n_shared, n_taps = pos.shape
     kd = ab.shape[0] - 1
     for s in range(n_shared):
@@ -131,8 +133,9 @@ def _fill_band(ab, pos, gblocks, c):  # pragma: no cover - numba
                         if col > row:
                             break
                         if row - col > kd:
-                            raise IndexError("band overflow")
+                            return False
                         ab[row - col, col] += blk[c1, c2]
+    return True
 
 
 def gram_band(k: np.ndarray, g: ConvGeometry, plan: BandPlan) -> tuple[np.ndarray, float]:
@@ -145,7 +148,9 @@ def gram_band(k: np.ndarray, g: ConvGeometry, plan: BandPlan) -> tuple[np.ndarra
     else:  # G[t1, t2] = K_t1 K_t2^T (c_out x c_out)
         blocks = np.matmul(taps[:, None], np.swapaxes(taps, 1, 2)[None, :])
     ab = np.zeros((plan.kd + 1, plan.n))
-    _fill_band(ab, plan.pos, np.ascontiguousarray(blocks), plan.channels)
+    if not _fill_band(ab, plan.pos, np.ascontiguousarray(blocks), plan.channels):
+        raise InternalError(f"gram_band: a Gram entry lies outside the band kd={plan.kd!r}; a kernel bug, please report "
+                            "the layer's shape, stride and padding")
     t = plan.terms
     abs_t = tap_norm_sum_upper(k)
     err = add_up(mul_up(gamma(t), mul_up(abs_t, abs_t)), up(up(float(2 * plan.kd + 1) * float(t)) * ETA))

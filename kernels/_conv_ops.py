@@ -7,16 +7,17 @@ the kernel (exact).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from boundcert.errors import InvalidInput
-from kernels._rounding import ETA, add_up, div_down, gamma, mul_up, sqrt_down, sqrt_up, sub_down, sumsq_bounds, up
+from kernels._rounding import add_up, product_ratio_lower, sqrt_up, sumsq_bounds
+from kernels._validation import check_choice
 
-__all__ = ["PaddingMode", "ConvGeometry", "geometry", "dilate", "forward", "adjoint", "ratio_lower", "tap_norm_sum_upper"]
+__all__ = ["PaddingMode", "ConvGeometry", "geometry", "dilate", "forward", "adjoint", "ratio_lower", "tap_norm_sum_upper",
+           "pair"]
 
 PaddingMode = Literal["zeros", "circular"]
 
@@ -39,7 +40,8 @@ class ConvGeometry:
     exact: bool
 
 
-def _pair(x: object, name: str, least: int) -> tuple[int, int]:
+def pair(x: object, name: str, least: int) -> tuple[int, int]:
+    """``x`` (an int or a pair of ints, each ``>= least``) as a pair, or InvalidInput."""
     t = (x, x) if isinstance(x, (int, np.integer)) else tuple(x) if isinstance(x, (tuple, list)) else None
     if t is None or len(t) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in t):
         raise InvalidInput(f"{name}={x!r}: an int or a pair of ints is needed")
@@ -57,13 +59,12 @@ def dilate(k: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
 
 
 def geometry(shape: tuple[int, ...], input_hw: object, stride: object, padding: object, mode: str) -> ConvGeometry:
-    if mode not in ("zeros", "circular"):
-        raise InvalidInput(f"padding_mode={mode!r}: only 'zeros' and 'circular' are certified; "
-                           "'reflect'/'replicate' are not yet supported")
+    check_choice(mode, ("zeros", "circular"), f"padding_mode={mode!r}: only 'zeros' and 'circular' are certified; "
+                 "'reflect'/'replicate' are not yet supported")
     c_out, c_in, kh, kw = shape
-    hw = _pair(input_hw, "input_hw", 1)
-    s = _pair(stride, "stride", 1)
-    p = _pair(padding, "padding", 0)
+    hw = pair(input_hw, "input_hw", 1)
+    s = pair(stride, "stride", 1)
+    p = pair(padding, "padding", 0)
     out, grid, fs, exact = [], [], [], True
     for n, k, st, pd in zip(hw, (kh, kw), s, p):
         o = (n + 2 * pd - k) // st + 1
@@ -145,13 +146,4 @@ def ratio_lower(k: np.ndarray, x: np.ndarray, g: ConvGeometry, tap_sum_hi: float
     ``|fl(T x) - T x| <= gamma_N (|T||x|) + N eta`` entrywise with ``N = c_in kh kw``, and
     ``|| |T| |x| ||_2 <= tap_sum_hi ||x||_2``.
     """
-    y = forward(k, x, g)
-    y2_lo, _ = sumsq_bounds(y)
-    _, x2_hi = sumsq_bounds(x)
-    if x2_hi == 0.0:
-        return 0.0
-    x_hi = sqrt_up(x2_hi)
-    n_terms = g.c_in * g.kernel[0] * g.kernel[1]
-    err = add_up(mul_up(mul_up(gamma(n_terms), tap_sum_hi), x_hi), up(up(math.sqrt(y.size)) * up(n_terms * ETA)))
-    num = sub_down(sqrt_down(y2_lo), err)
-    return max(div_down(num, x_hi), 0.0) if num > 0.0 else 0.0
+    return product_ratio_lower(forward(k, x, g), x, g.c_in * g.kernel[0] * g.kernel[1], tap_sum_hi)

@@ -2,7 +2,7 @@
 
 Prim's algorithm runs on the device with distances on the fly (no n x n matrix): per step one launch relaxes
 the keys of all points outside the tree against the newest tree vertex (one thread per point, the distance a
-left-to-right float64 sum as in the CPU direct path), and one single-block launch selects the next vertex
+left-to-right float64 sum as :func:`kernels._distances.dist` on the CPU), and one single-block launch selects the next vertex
 (smallest key, ties to the smallest index, exactly as the CPU loop). The lengths Prim compared for the chosen
 edges come back with the tree.
 
@@ -20,9 +20,11 @@ import math
 import numpy as np
 from numba import cuda
 
-__all__ = ["prim_cuda", "distance_matrix_cuda"]
+from kernels._device import cuda_simulated, torch_cuda_available
+from kernels._distances import GEMM_MIN_DIM
+from kernels._environment import check_environment
 
-from kernels._device import cuda_simulated
+__all__ = ["prim_cuda", "distance_matrix_cuda", "gram_distances_torch"]
 
 # threads per block of the relax kernel and of the single selection block (a power of two); the simulator runs
 # each thread as a Python thread, so it gets small blocks (the result does not depend on the sizes)
@@ -122,12 +124,9 @@ def distance_matrix_cuda(X: np.ndarray, metric: int, *, method: str = "auto") ->
 
     ``method="direct"``: the numba.cuda kernel (symmetric, each pair summed in the (min, max) order of the CPU
     direct matrix); ``"gemm"``: Euclidean through the float64 Gram matrix of the centred points on a torch CUDA
-    device (cuBLAS dgemm, never TF32), the CPU GEMM estimate of :func:`kernels._mst.distance_matrix`.
+    device (cuBLAS dgemm, never TF32), the CPU GEMM estimate of :func:`kernels._distances.distance_matrix`.
     ``"auto"``: GEMM for Euclidean ``d >= 32`` when torch has CUDA, else direct.
     """
-    from kernels._device import torch_cuda_available
-    from kernels._mst import GEMM_MIN_DIM
-
     if method == "auto":
         use_gemm = metric == 0 and X.shape[1] >= GEMM_MIN_DIM and torch_cuda_available()
         method = "gemm" if use_gemm else "direct"
@@ -146,8 +145,6 @@ def gram_distances_torch(X: np.ndarray, device: str) -> np.ndarray:
     """``sqrt(max(0, G_ii + G_jj - 2 G_ij))`` for ``G`` the float64 Gram matrix of the centred points, formed on
     a torch device (a measure; the tests run it on a torch CPU device)."""
     import torch
-
-    from kernels._environment import check_environment
 
     check_environment("kernels.ph_dim")  # TF32 never reaches float64 GEMMs; refuse a TF32 environment anyway
     t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64)).to(device)

@@ -6,10 +6,10 @@ line; only the three heavy operations move to the GPU, each with the error model
 * ``Gt = fl(A^T A)``: a float64 GEMM (cuBLAS dgemm; float64 GEMMs are never TF32, and the FP64 tensor-core
   path is IEEE binary64 FMA). Each entry is a sum of ``m`` products in some order, with or without FMA:
   ``|Gt - A^T A| <= gamma_m |A|^T |A| + m eta`` entrywise (Higham Lemma 3.1), the bound of
-  :func:`kernels._spectral.gram_error`. Only the lower triangle of ``Gt`` is read afterwards (the symmetric
+  :func:`kernels._gram.gram_error`. Only the lower triangle of ``Gt`` is read afterwards (the symmetric
   matrix it defines obeys the same entrywise bound), so ``Gt`` need not be exactly symmetric.
 * the Cholesky factorisation of ``M = -Gt`` with the shifted diagonal computed on the host by
-  :func:`kernels._spectral.certify_with` (cuSOLVER potrf through ``torch.linalg.cholesky_ex``): Higham's
+  :func:`kernels._cholesky.certify_with` (cuSOLVER potrf through ``torch.linalg.cholesky_ex``): Higham's
   Thm 10.3 holds for any order of the inner products (blocked, FMA), so a factorisation that runs to
   completion proves ``M >= -||dM||_2 I`` exactly as LAPACK's does on the CPU.
 * the products ``Gt x`` of the Lanczos iteration that picks the test vector (a heuristic: any vector is valid;

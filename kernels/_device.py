@@ -57,13 +57,20 @@ def gpu_present() -> bool:
     return not cuda_simulated() and cuda_usable()
 
 
+def _check(device: object, where: str) -> None:
+    """InvalidInput unless ``device`` is one of the :data:`Device` names."""
+    if not isinstance(device, str) or device not in ("auto", "cpu", "cuda"):
+        shown = " ".join(repr(device).split())  # one line, also for an array
+        raise InvalidInput(f"{where}: device={shown} is not supported: use 'auto', 'cpu' or 'cuda'")
+
+
 def resolve_device(device: object, where: str, *, has_cuda_path: bool = True) -> Resolved:
     """``"cpu"`` or ``"cuda"`` for the argument ``device`` of kernel ``where`` (module docstring).
 
     ``has_cuda_path=False`` marks a kernel without a CUDA path: ``"auto"`` gives ``"cpu"`` and ``"cuda"`` is refused.
+    This is the one check of every kernel's ``device`` argument.
     """
-    if device not in ("auto", "cpu", "cuda"):
-        raise InvalidInput(f"{where}: device={device!r} is not supported: use 'auto', 'cpu' or 'cuda'")
+    _check(device, where)
     if device == "cpu":
         return "cpu"
     if device == "auto":
@@ -96,8 +103,7 @@ def resolve_torch_device(device: object, where: str) -> Resolved:
     """Like :func:`resolve_device` for the kernels whose CUDA path is torch/cuBLAS/cuSOLVER float64 (the
     spectral-norm certificate): ``"auto"`` picks CUDA only when numba sees a real GPU and torch has CUDA;
     ``"cuda"`` is refused when torch has no CUDA device (always so under the numba simulator)."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise InvalidInput(f"{where}: device={device!r} is not supported: use 'auto', 'cpu' or 'cuda'")
+    _check(device, where)
     if device == "cpu":
         return "cpu"
     if device == "auto":

@@ -32,16 +32,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Sequence
-
-import contextlib
+from typing import Literal
 
 import numba
 import numpy as np
 import scipy.linalg
 
 from boundcert.errors import InvalidInput
-from kernels._arrays import all_finite
+from kernels._device import single_blas_thread
+from kernels._gram import gram_upper, tall_view
+from kernels._scaling import pow2_scale_inplace
+from kernels._validation import all_finite, as_array, check_positive
 
 __all__ = ["PowerLawEstimate", "ESDMetricsEstimate", "esd", "conv2d_matrices", "powerlaw_fit_estimate",
            "esd_metrics_estimate", "stable_rank_estimate"]
@@ -94,7 +95,7 @@ def _as_matrices(matrices: object) -> list[np.ndarray]:
     mats = [matrices] if isinstance(matrices, np.ndarray) or not isinstance(matrices, (list, tuple)) else list(matrices)
     out = []
     for k, W in enumerate(mats):
-        a = np.asarray(W)
+        a = as_array(W, f"matrices[{k}]", "a 2-D float weight matrix")
         if a.dtype.kind not in "fiu":
             raise InvalidInput(f"matrices[{k}].dtype={str(a.dtype)!r} is not numeric: pass float weight matrices")
         if a.ndim != 2 or min(a.shape) < 1:
@@ -110,16 +111,10 @@ def _as_matrices(matrices: object) -> list[np.ndarray]:
 
 def conv2d_matrices(weight: object) -> list[np.ndarray]:
     """The ``kh * kw`` matrices ``weight[:, :, i, j]`` of a Conv2d kernel ``(out, in, kh, kw)`` (WeightWatcher pool=True)."""
-    w = np.asarray(weight)
+    w = as_array(weight, "weight", "a Conv2d kernel (out, in, kh, kw)")
     if w.ndim != 4:
         raise InvalidInput(f"weight.ndim={w.ndim!r} but a Conv2d kernel (out, in, kh, kw) is needed")
     return [w[:, :, i, j] for i in range(w.shape[2]) for j in range(w.shape[3])]
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
-    from kernels._device import single_blas_thread
-
-    return single_blas_thread()
 
 
 def esd(matrices: object) -> np.ndarray:
@@ -130,14 +125,12 @@ def esd(matrices: object) -> np.ndarray:
     :func:`kernels.spectral_norm_and_esd` returns the same eigenvalues from the Gram it has certified on."""
     mats = _as_matrices(matrices)
     if len(mats) == 1:
-        from kernels._spectral import gram_upper, pow2_scale_inplace, tall_view
-
         a = np.array(mats[0], dtype=np.float64, order="C", copy=True)  # as kernels.spectral_norm scales it
         e, _ = pow2_scale_inplace(a)
         return gram_esd(gram_upper(tall_view(a)), e)
     groups: dict[tuple[int, int], list[np.ndarray]] = {}
     for W in mats:
-        A = W.T if W.shape[0] < W.shape[1] else W  # A is tall: the Gram A^T A is the smaller one
+        A = tall_view(W)  # A is tall: the Gram A^T A is the smaller one
         groups.setdefault(A.shape, []).append(A)
     grams = []
     for As in groups.values():  # Gram products: BLAS level 3, all threads
@@ -147,7 +140,7 @@ def esd(matrices: object) -> np.ndarray:
             S = np.stack(As)
             grams.append(np.matmul(S.transpose(0, 2, 1), S))
     evals = []
-    with _one_blas_thread():  # LAPACK's tridiagonalisation gains little from threads and suffers under load
+    with single_blas_thread():  # LAPACK's tridiagonalisation gains little from threads and suffers under load
         for G in grams:
             if G.ndim == 2:
                 evals.append(scipy.linalg.eigvalsh(G, driver="evd", overwrite_a=True, check_finite=False))
@@ -161,7 +154,7 @@ def esd(matrices: object) -> np.ndarray:
 
 def gram_esd(g_upper: np.ndarray, e: int = 0) -> np.ndarray:
     """Sorted eigenvalues (clipped at 0) of ``4^e G`` from the upper triangle of a symmetric ``G`` (overwritten)."""
-    with _one_blas_thread():  # LAPACK's tridiagonalisation gains little from threads and suffers under load
+    with single_blas_thread():  # LAPACK's tridiagonalisation gains little from threads and suffers under load
         lam = scipy.linalg.eigvalsh(g_upper, lower=False, driver="evd", overwrite_a=True, check_finite=False)
     if e:
         lam = np.ldexp(lam, 2 * e)
@@ -238,9 +231,11 @@ def _fit_small_n(data: np.ndarray, k_min: int = 8) -> tuple[int, np.ndarray, np.
 
 def powerlaw_fit_estimate(evals: object, *, thresh: float = EVALS_THRESH) -> PowerLawEstimate:
     """WeightWatcher's default power-law fit (see the module docstring) of the eigenvalues ``evals``."""
-    lam = np.asarray(evals, dtype=np.float64).ravel()
+    lam = as_array(evals, "evals", "the eigenvalues of a layer", np.float64).ravel()
     if lam.size == 0 or not np.all(np.isfinite(lam)):
         raise InvalidInput(f"evals has {lam.size} values or contains NaN/Inf: pass the finite eigenvalues of a layer")
+    if isinstance(thresh, bool) or not (isinstance(thresh, (int, float)) and math.isfinite(thresh)):
+        raise InvalidInput(f"thresh={thresh!r} must be a finite number (WeightWatcher uses {EVALS_THRESH!r})")
     data = np.sort(lam[lam > thresh])
     N = data.shape[0]
     if N < 2:
@@ -260,7 +255,7 @@ def powerlaw_fit_estimate(evals: object, *, thresh: float = EVALS_THRESH) -> Pow
 
 def stable_rank_estimate(evals: object) -> float:
     """``sum lambda / max lambda`` of an ESD (``||W||_F^2 / ||W||_2^2`` when ``evals`` are all of W^T W's)."""
-    lam = np.asarray(evals, dtype=np.float64).ravel()
+    lam = as_array(evals, "evals", "the eigenvalues of a layer", np.float64).ravel()
     if lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam < 0) or lam.max() <= 0:
         raise InvalidInput("evals must be a non-empty array of finite non-negative numbers, not all zero")
     return float(np.sum(lam) / np.max(lam))
@@ -272,9 +267,9 @@ def esd_metrics_estimate(
     """All ESD metrics of one layer from its matrices (or precomputed ``evals``); ``scale`` multiplies the evals."""
     if (matrices is None) == (evals is None):
         raise InvalidInput("pass exactly one of matrices= or evals=")
-    lam = esd(matrices) if evals is None else np.sort(np.asarray(evals, dtype=np.float64).ravel())
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-        raise InvalidInput(f"scale={scale!r} must be a finite number > 0")
+    lam = esd(matrices) if evals is None else np.sort(as_array(evals, "evals", "the eigenvalues of a layer",
+                                                               np.float64).ravel())
+    check_positive("scale", scale)
     if scale != 1.0:
         lam = lam * scale
     fit = powerlaw_fit_estimate(lam)

@@ -29,7 +29,9 @@ from fractions import Fraction
 import numpy as np
 from mpmath import libmp
 
+from boundcert.errors import InvalidInput
 from kernels._enclosure import Enclosure
+from kernels._validation import as_array
 
 __all__ = ["gaussian_kl_sums", "sum_sq_exact", "sum_log_enclosure"]
 
@@ -39,12 +41,12 @@ _SOURCE = "kernel:gaussian_kl_sums v1"
 
 
 def _as_exact_ints(a: np.ndarray, name: str) -> list[int]:
-    x = np.asarray(a)
+    x = as_array(a, name, "float32 or float64 parameters")
     if x.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{name} has dtype {x.dtype}: give float32 or float64 parameters")
+        raise InvalidInput(f"{name}.dtype={str(x.dtype)!r}: give float32 or float64 parameters")
     x = x.astype(np.float64).ravel()
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or Inf: the posterior's parameters must be finite")
+        raise InvalidInput(f"{name} contains NaN or Inf: the posterior's parameters must be finite")
     m, e = np.frexp(x)  # x = m 2^e, 0.5 <= |m| < 1; m * 2^53 is an exact integer
     mant = (m * 2.0**53).astype(np.int64)
     shift = (e - 53 + _SCALE).astype(np.int64)  # >= 0 for every double
@@ -64,16 +66,20 @@ def sum_sq_exact(sigma: np.ndarray, mu: np.ndarray, mu_p: np.ndarray) -> Fractio
     """The exact rational ``sum_i sigma_i^2 + (mu_i - mu_p,i)^2`` of the stored floats."""
     s, a, b = (_as_exact_ints(v, n) for v, n in ((sigma, "sigma"), (mu, "mu"), (mu_p, "mu_p")))
     if not (len(s) == len(a) == len(b)):
-        raise ValueError(f"sigma, mu, mu_p have {len(s)}, {len(a)}, {len(b)} entries: they must match")
+        raise InvalidInput(f"sigma, mu, mu_p have {len(s)}, {len(a)}, {len(b)} entries: they must match")
     total = sum(x * x for x in s) + sum((x - y) * (x - y) for x, y in zip(a, b))
     return Fraction(total, 1 << (2 * _SCALE))
 
 
 def sum_log_enclosure(sigma: np.ndarray) -> tuple[Fraction, Fraction]:
     """Exact rationals ``lo <= sum_i ln(sigma_i) <= hi`` (rounding model in the module docstring)."""
-    x = np.asarray(sigma).astype(np.float64).ravel()
+    x = as_array(sigma, "sigma", "positive float parameters")
+    try:
+        x = x.astype(np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"sigma.dtype={str(x.dtype)!r} is not numeric: pass float32 or float64 parameters") from exc
     if not (np.all(np.isfinite(x)) and np.all(x > 0)):
-        raise ValueError("sigma must be finite and > 0 for every parameter")
+        raise InvalidInput("sigma must be finite and > 0 for every parameter")
     values, counts = np.unique(x, return_counts=True)
     lo_sum = hi_sum = 0
     for v, c in zip(values.tolist(), counts.tolist()):

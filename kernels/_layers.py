@@ -11,7 +11,7 @@ from typing import Literal, Union
 
 import numpy as np
 
-from boundcert.errors import InvalidInput
+from kernels._validation import check_choice
 
 __all__ = ["DenseLayer", "ConvLayer", "Activation", "Residual", "Layer", "ActivationName"]
 
@@ -47,8 +47,8 @@ class Activation:
     negative_slope: float = 0.01
 
     def __post_init__(self) -> None:
-        if self.name not in ("relu", "leaky_relu", "identity", "tanh", "sigmoid"):
-            raise InvalidInput(f"Activation.name={self.name!r}: one of relu, leaky_relu, identity, tanh, sigmoid")
+        check_choice(self.name, ("relu", "leaky_relu", "identity", "tanh", "sigmoid"),
+                     f"Activation.name={self.name!r}: one of relu, leaky_relu, identity, tanh, sigmoid")
 
     @property
     def lipschitz(self) -> float:

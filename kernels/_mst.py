@@ -11,6 +11,8 @@ Algorithms
 * GEMM path (Euclidean, ``d >= 32``): the Gram matrix of the centred points by float64 BLAS, from which a
   matrix ``L`` of *proven lower bounds* ``L_ij <= d_ij`` on all pairwise distances; Prim on ``L``.
 
+The distance sums themselves and the centred Gram matrix are those of :mod:`kernels._distances`.
+
 Rounding model and enclosure (binary64, round to nearest, ``u = 2**-53``, ``gamma_n = n u/(1 - n u)``,
 ``eta = 2**-1074``; any summation order, FMA or not: Higham, *Accuracy and Stability*, Lemma 3.1 and sec. 3.1):
 
@@ -49,44 +51,16 @@ import numba
 import numpy as np
 
 from boundcert.errors import InternalError
+from kernels._device import Device, resolve_device, tag_source
+from kernels._distances import GEMM_MIN_DIM, centered_gram, dist, gram_diagonal, gram_sq, sq_or_l1
 from kernels._enclosure import Enclosure
-from kernels._device import tag_source
-from kernels._points import Device, Metric, as_points, check_device, check_metric
 from kernels._rounding import ETA, U, down, fsum_down, fsum_up, gamma, up
+from kernels._validation import Metric, as_points, check_metric
 
-__all__ = ["mst_length", "mst_tree", "distance_matrix"]
+__all__ = ["mst_length", "mst_tree", "direct_enclosure"]
 
 _SOURCE = "kernels.mst_length/1"
 _SOURCE_CUDA = "kernels.mst_length/cuda-prim v1"
-GEMM_MIN_DIM = 32
-
-
-@numba.njit(fastmath=False, cache=True, inline="always")
-def _dist(X, i, j, metric):
-    """Computed distance between rows i and j (metric 0: Euclidean, 1: Manhattan); left to right sums."""
-    s = 0.0
-    if metric == 0:
-        for k in range(X.shape[1]):
-            t = X[i, k] - X[j, k]
-            s += t * t
-        return math.sqrt(s)
-    for k in range(X.shape[1]):
-        s += abs(X[i, k] - X[j, k])
-    return s
-
-
-@numba.njit(fastmath=False, cache=True)
-def _sq_or_l1(X, i, j, metric):
-    """``s^`` (Euclidean: the computed squared distance) or the computed Manhattan length."""
-    s = 0.0
-    if metric == 0:
-        for k in range(X.shape[1]):
-            t = X[i, k] - X[j, k]
-            s += t * t
-        return s
-    for k in range(X.shape[1]):
-        s += abs(X[i, k] - X[j, k])
-    return s
 
 
 @numba.njit(fastmath=False, parallel=True, cache=True)
@@ -101,7 +75,7 @@ def _prim_onthefly(X, metric):
     for _ in range(n - 1):
         for v in numba.prange(n):
             if not in_tree[v]:
-                dv = _dist(X, cur, v, metric)
+                dv = dist(X, cur, v, metric)
                 if dv < key[v]:
                     key[v] = dv
                     parent[v] = cur
@@ -146,31 +120,16 @@ def _prim_dense(D, idx):
 
 
 @numba.njit(fastmath=False, parallel=True, cache=True)
-def _direct_matrix(X, metric):
-    n = X.shape[0]
-    D = np.zeros((n, n))
-    for i in numba.prange(n):
-        for j in range(i + 1, n):
-            D[i, j] = _dist(X, i, j, metric)
-    for i in range(n):
-        for j in range(i + 1, n):
-            D[j, i] = D[i, j]
-    return D
-
-
-@numba.njit(fastmath=False, parallel=True, cache=True)
 def _gemm_lower_inplace(G, r, K, c2):
     """Overwrite the Gram matrix G with the proven lower bounds L_ij (see module docstring)."""
     n = G.shape[0]
-    diag = np.empty(n)
-    for i in range(n):
-        diag[i] = G[i, i]
+    diag = gram_diagonal(G)
     for i in numba.prange(n):
         for j in range(n):
             if i == j:
                 G[i, j] = 0.0
                 continue
-            g = (diag[i] + diag[j]) - 2.0 * G[i, j]
+            g = gram_sq(G, diag, i, j)
             t = np.nextafter(r[i] + r[j], np.inf)
             p = np.nextafter(np.nextafter(t * t, np.inf) * K, np.inf)
             a = np.nextafter(g - p, -np.inf)
@@ -218,7 +177,7 @@ def _refine_lower(L, X, a, b, one_minus_rho, abs_err):
     """L[a_e, b_e] = L[b_e, a_e] = max(L, direct lower bound c (1 - rho) - abs_err), every step rounded down."""
     for e in numba.prange(a.shape[0]):
         i, j = a[e], b[e]
-        c = math.sqrt(_sq_or_l1(X, i, j, 0))
+        c = math.sqrt(sq_or_l1(X, i, j, 0))
         lo = np.nextafter(np.nextafter(c * one_minus_rho, -np.inf) - abs_err, -np.inf)
         if lo > L[i, j]:
             L[i, j] = lo
@@ -227,38 +186,16 @@ def _refine_lower(L, X, a, b, one_minus_rho, abs_err):
 
 
 @numba.njit(fastmath=False, parallel=True, cache=True)
-def _gemm_estimate_inplace(G):
-    """Overwrite G with the usual float estimate sqrt(max(0, G_ii + G_jj - 2 G_ij)) (a measure, not a bound)."""
-    n = G.shape[0]
-    diag = np.empty(n)
-    for i in range(n):
-        diag[i] = G[i, i]
-    for i in numba.prange(n):
-        for j in range(n):
-            if i == j:
-                G[i, j] = 0.0
-            else:
-                g = (diag[i] + diag[j]) - 2.0 * G[i, j]
-                G[i, j] = math.sqrt(g) if g > 0.0 else 0.0
-    return G
-
-
-@numba.njit(fastmath=False, parallel=True, cache=True)
 def _edge_values(X, a, b, metric):
     out = np.empty(a.shape[0])
     for e in numba.prange(a.shape[0]):
-        out[e] = _sq_or_l1(X, a[e], b[e], metric)
+        out[e] = sq_or_l1(X, a[e], b[e], metric)
     return out
-
-
-def _centered_gram(X: np.ndarray) -> np.ndarray:
-    Xc = X - X.mean(axis=0)
-    return Xc @ Xc.T  # numpy uses the symmetric rank-k update (BLAS syrk) for A @ A.T
 
 
 def _gemm_lower_matrix(X: np.ndarray) -> np.ndarray:
     d = X.shape[1]
-    G = _centered_gram(X)
+    G = centered_gram(X)
     gd = gamma(d)
     K = up(up(gamma(d + 4)) / down(1.0 - gd))
     K = up(K * up(1.0 + 8 * U))  # slack for the products in the kernel (already stepped, kept as margin)
@@ -287,22 +224,6 @@ def _direct_slack(d: int) -> tuple[float, float]:
     rho = gamma_{d+3} plus two roundings of slack, in case the compiler contracted a multiply-add differently
     in two loops computing the same length (the values would then differ by an ulp or two)."""
     return gamma(d + 5), up(math.sqrt(d) * 2.0**-537 * math.sqrt(2.0)) * 2.0
-
-
-def distance_matrix(points: np.ndarray, metric: Metric = "euclidean", *, method: str = "auto",
-                    checked: bool = False) -> np.ndarray:
-    """Float64 pairwise distances (a measure: GEMM for Euclidean ``d >= 32``, else direct sums).
-
-    ``checked=True`` skips the argument checks (for callers that already ran ``as_points``)."""
-    X = points if checked else as_points(points)
-    code = check_metric(metric)
-    if method == "auto":
-        method = "gemm" if (code == 0 and X.shape[1] >= GEMM_MIN_DIM) else "direct"
-    if method == "gemm":
-        if code != 0:
-            raise InternalError("the GEMM distance path exists only for the Euclidean metric")
-        return _gemm_estimate_inplace(_centered_gram(X))
-    return _direct_matrix(X, code)
 
 
 def mst_tree(points: np.ndarray, metric: Metric = "euclidean", *, path: str = "auto") -> tuple[np.ndarray, np.ndarray]:
@@ -355,7 +276,7 @@ def mst_length(points: object, metric: Metric = "euclidean", *, device: Device =
     Returns:
         ``Enclosure(lo, hi)`` with ``lo <= W* <= hi``.
     """
-    dev = check_device(device, "kernels.mst_length", has_cuda_path=True)
+    dev = resolve_device(device, "kernels.mst_length", has_cuda_path=True)
     code = check_metric(metric)
     X = as_points(points)
     n, d = X.shape

@@ -19,16 +19,15 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from boundcert.errors import InvalidInput
-from kernels._arrays import as_float64
-from kernels._device import Device, resolve_device, tag_source
 from kernels._conv import conv_spectral_norm
-from kernels._conv_ops import dilate, forward, geometry
-from kernels._conv_ops import _pair
+from kernels._conv_ops import dilate, forward, geometry, pair
+from kernels._device import Device, resolve_device, tag_source
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._layers import Activation, ConvLayer, DenseLayer, Layer, Residual
 from kernels._rounding import ETA, add_up, down, gamma, mul_up, sqrt_down, sqrt_up, up, vdown, vup
 from kernels._spectral import spectral_norm
+from kernels._validation import as_array, as_float64, as_sequence, check_choice, check_int
 
 __all__ = ["path_norm", "logit_margins", "Margins", "lipschitz_upper", "LipschitzUpper"]
 
@@ -50,8 +49,8 @@ def path_norm(layers: Sequence[Layer], p: Literal[1, 2] = 2) -> Enclosure:
     Reference: Neyshabur, Tomioka, Srebro, "Norm-based capacity control in neural networks", COLT 2015.
     """
     check_environment("kernels.path_norm")
-    if p not in (1, 2):
-        raise InvalidInput(f"p={p!r}: path norms are certified for p = 1 and p = 2")
+    check_choice(p, (1, 2), f"p={p!r}: path norms are certified for p = 1 and p = 2")
+    layers = as_sequence(layers, "layers", "a sequence of DenseLayer and Activation layers")
     dense = [lay for lay in layers if not (isinstance(lay, Activation) and lay.name in ("relu", "identity"))]
     if not dense or not all(isinstance(lay, DenseLayer) for lay in dense):
         bad = next((type(lay).__name__ for lay in dense if not isinstance(lay, DenseLayer)), "none")
@@ -161,7 +160,7 @@ def _forward_interval(layers: Sequence[Layer], mid: np.ndarray, rad: np.ndarray,
             aw = np.abs(w)
             mid, rad = _affine(mid, rad, lambda z: ops.dense(w, z), lambda z: ops.dense(aw, z), w.shape[1] + 1, b)
         elif isinstance(lay, ConvLayer):
-            k = dilate(as_float64(lay.weight, "weight", ndim=4), _pair(lay.dilation, "dilation", 1))
+            k = dilate(as_float64(lay.weight, "weight", ndim=4), pair(lay.dilation, "dilation", 1))
             g = geometry(k.shape, lay.input_hw, lay.stride, lay.padding, lay.padding_mode)
             shp = (mid.shape[0], g.c_in, *g.input_hw)
             if int(np.prod(mid.shape[1:])) != int(np.prod(shp[1:])):
@@ -197,12 +196,16 @@ def logit_margins(layers: Sequence[Layer], x: Any, y: Any, *, batch_size: int = 
     """
     check_environment("kernels.logit_margins")
     dev = resolve_device(device, "kernels.logit_margins", has_cuda_path=True)
+    batch_size = check_int("batch_size", batch_size, 1)
     if dev == "cuda":
         from kernels._cuda_network import CudaOps as ops
     else:
         ops = CpuOps
+    layers = as_sequence(layers, "layers", "a sequence of layers")
     xs = as_float64(x, "x")
-    ys = np.asarray(y)
+    if xs.ndim < 1:
+        raise InvalidInput(f"x.shape={xs.shape!r}: one row per sample is needed, (n, features) or (n, C, H, W)")
+    ys = as_array(y, "y", "integer labels, one per row of x")
     if ys.ndim != 1 or ys.shape[0] != xs.shape[0] or ys.dtype.kind not in "iu":
         raise InvalidInput(f"y.shape={ys.shape!r}, y.dtype={ys.dtype!r}: integer labels, one per row of x")
     los, his = [], []
@@ -267,6 +270,7 @@ def lipschitz_upper(layers: Sequence[Layer], *, rtol: float = 1e-6) -> Lipschitz
     ``Lip(x -> s(x) + g(x)) <= Lip(s) + Lip(g)`` for residual blocks; products and sums rounded up.
     """
     check_environment("kernels.lipschitz_upper")
+    layers = as_sequence(layers, "layers", "a sequence of layers")
     factors: list[Enclosure] = []
     total = _lip(layers, rtol, factors)
     return LipschitzUpper(total, tuple(factors))

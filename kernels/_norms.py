@@ -18,12 +18,12 @@ import numba
 import numpy as np
 
 from boundcert.errors import InvalidInput
-from kernels._arrays import all_finite, as_float64
 from kernels._device import Device, resolve_device, tag_source
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
 from kernels._rounding import ETA, U, down, gamma, sqrt_down, sqrt_up, up
-from kernels._spectral import abs_max, entry_exact, pow2_scale, scaled_entry, unscale_down, unscale_up
+from kernels._scaling import abs_max, entry_exact, pow2_scale, scaled_entry, unscale_down, unscale_up
+from kernels._validation import all_finite, as_float64, check_choice
 
 __all__ = [
     "frobenius_norm", "norm_21", "norm_1_inf", "max_abs", "distance_to_init", "parameter_count",
@@ -54,7 +54,7 @@ def _row_sums(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cov
 @numba.njit(cache=True, fastmath=False, parallel=True)
 def _row_col_sums(a: np.ndarray, e: int, chunks: int) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
     """Per-row and per-column ``fl(sum x^2)`` and ``fl(sum |x|)`` of the scaled entries ``x = fl(a_ij 2^-e)`` (as
-    :func:`kernels._spectral.pow2_scale` forms them) in one sweep over a C-contiguous ``a``, and whether every
+    :func:`kernels._scaling.pow2_scale` forms them) in one sweep over a C-contiguous ``a``, and whether every
     ``x`` is exact.
 
     Rows are split into ``chunks`` blocks (parallel); each block keeps its own column partial sums, added at the end:
@@ -152,8 +152,7 @@ def norm_21(W: Any, *, over: Literal["columns", "rows"] = "columns", device: Dev
 
     Bartlett et al. (2017) use ``||A^T||_{2,1}``, i.e. ``norm_21(A, over="rows")`` for ``A`` of shape (out, in).
     """
-    if over not in ("columns", "rows"):
-        raise InvalidInput(f"over={over!r}: 'columns' or 'rows'")
+    check_choice(over, ("columns", "rows"), f"over={over!r}: 'columns' or 'rows'")
     dev = resolve_device(device, "kernels.norm_21", has_cuda_path=True)
     a, e, exact = _prepare(W)
     if over == "columns":
@@ -195,6 +194,7 @@ def distance_to_init(W: Any, W0: Any, *, norm: Literal["fro", "21"] = "fro",
     """Certified ``||W - W0||`` (Frobenius or (2,1)). ``D~ = fl(W - W0)`` has ``|D - D~| <= u |D~|`` entrywise
     (round-to-nearest subtraction; exact on underflow), so the norm of the exact difference lies in
     ``[(1 - u) ||D~||_lo, (1 + u) ||D~||_hi]`` for both norms (they are absolute and monotone)."""
+    check_choice(norm, ("fro", "21"), f"norm={norm!r}: 'fro' or '21'")
     a = as_float64(W, "W")
     b = as_float64(W0, "W0")
     if a.shape != b.shape:
@@ -205,9 +205,7 @@ def distance_to_init(W: Any, W0: Any, *, norm: Literal["fro", "21"] = "fro",
         except FloatingPointError:
             raise InvalidInput("W - W0 overflows float64; scale both by a power of two first") from None
     dev = resolve_device(device, "kernels.distance_to_init", has_cuda_path=True)
-    enc = frobenius_norm(d, device=dev) if norm == "fro" else norm_21(d, over=over, device=dev) if norm == "21" else None
-    if enc is None:
-        raise InvalidInput(f"norm={norm!r}: 'fro' or '21'")
+    enc = frobenius_norm(d, device=dev) if norm == "fro" else norm_21(d, over=over, device=dev)
     lo = max(down(enc.lo * down(1.0 - U)), 0.0)
     hi = up(enc.hi * up(1.0 + U))
     return Enclosure(lo, hi, tag_source(f"kernels.distance_to_init[{norm}] {_V}", dev))

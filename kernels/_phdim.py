@@ -37,9 +37,10 @@ from typing import Literal
 import numpy as np
 
 from boundcert.errors import InvalidInput
-from kernels._mst import distance_matrix
+from kernels._device import Device, resolve_device
+from kernels._distances import distance_matrix
 from kernels._submst import PRUNE_MIN_DIM, prim_blocks, sample_msts
-from kernels._points import Device, Metric, as_points, check_device, check_metric
+from kernels._validation import Metric, as_points, check_choice, check_int, check_metric, check_positive, check_seed
 
 __all__ = ["PHDimEstimate", "ph_dim", "ph_dim_loss"]
 
@@ -86,7 +87,7 @@ def _sample_lengths(X: np.ndarray, flat: np.ndarray, offsets: np.ndarray, code: 
     (``0`` at each block's root), and the path that computed them.
 
     Paths: ``"pruned"`` (:func:`kernels._submst.sample_msts`: projection lower bounds, only the needed distances,
-    each summed directly; Euclidean, CPU), ``"dense"`` (one distance matrix, :func:`kernels._mst.distance_matrix`
+    each summed directly; Euclidean, CPU), ``"dense"`` (one distance matrix, :func:`kernels._distances.distance_matrix`
     or its CUDA twin, then Prim per block) and ``"dense-direct"`` (the dense matrix by direct sums; tests).
     ``"auto"``: pruned for Euclidean ``d >= PRUNE_MIN_DIM`` on the CPU, falling back to dense when the bounds
     are too loose for these points.
@@ -109,12 +110,6 @@ def _sample_lengths(X: np.ndarray, flat: np.ndarray, offsets: np.ndarray, code: 
     w = np.empty(flat.size)
     prim_blocks(D, flat, offsets, np.ones(offsets.size - 1, dtype=np.bool_), par, w)
     return w, path
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < minimum:
-        raise InvalidInput(f"{name}={value!r} must be an integer >= {minimum}")
-    return int(value)
 
 
 def sample_schedule(n_points: int, sizes: np.ndarray, n_repeats: int, seed: int, sampling: Sampling) -> list[np.ndarray]:
@@ -161,24 +156,24 @@ def ph_dim(
             (:func:`kernels._cuda_mst.distance_matrix_cuda`: a float64 Gram GEMM through torch for Euclidean
             ``d >= 32``, else the numba.cuda direct kernel) and the per-sample Prim runs on the host.
     """
-    dev = check_device(device, "kernels.ph_dim", has_cuda_path=True)
+    dev = resolve_device(device, "kernels.ph_dim", has_cuda_path=True)
     code = check_metric(metric)
     X = as_points(points, min_points=2)
     N = X.shape[0]
-    n_min = _check_int("n_min", n_min, 2)
-    n_max = N if n_max is None else _check_int("n_max", n_max, 2)
-    step = _check_int("step", step, 1)
-    n_repeats = _check_int("n_repeats", n_repeats, 1)
+    n_min = check_int("n_min", n_min, 2)
+    n_max = N if n_max is None else check_int("n_max", n_max, 2)
+    step = check_int("step", step, 1)
+    n_repeats = check_int("n_repeats", n_repeats, 1)
     if n_max > N:
         raise InvalidInput(f"n_max={n_max!r} exceeds the number of points {N}: lower n_max or pass more points")
     sizes = np.arange(n_min, n_max + 1, step, dtype=np.int64)
     if sizes.size < 2:
         raise InvalidInput(f"n_min={n_min!r}, n_max={n_max!r}, step={step!r} give fewer than 2 sample sizes: widen the range")
-    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-        raise InvalidInput(f"alpha={alpha!r} must be a finite number > 0 (Birdal et al. use 1)")
-    if sampling not in ("independent", "nested"):
-        raise InvalidInput(f"sampling={sampling!r} is not supported: use 'independent' or 'nested'")
-    samples = sample_schedule(N, sizes, n_repeats, int(seed), sampling)
+    check_positive("alpha", alpha, " (Birdal et al. use 1)")
+    check_choice(sampling, ("independent", "nested"),
+                 f"sampling={sampling!r} is not supported: use 'independent' or 'nested'")
+    seed = check_seed(seed)
+    samples = sample_schedule(N, sizes, n_repeats, seed, sampling)
     used = np.unique(np.concatenate(samples))
     remap = np.full(N, -1, dtype=np.int64)
     remap[used] = np.arange(used.size)
@@ -187,7 +182,7 @@ def ph_dim(
     offsets = np.concatenate([[0], np.cumsum([s.size for s in samples])]).astype(np.int64)
     w, _ = _sample_lengths(Xu, flat, offsets, code, dev)
     E = np.add.reduceat(w if alpha == 1.0 else w ** float(alpha), offsets[:-1]).reshape(sizes.size, n_repeats)
-    return dataclasses.replace(_fit(E, sizes, float(alpha), metric, sampling, int(seed), N), device=dev)
+    return dataclasses.replace(_fit(E, sizes, float(alpha), metric, sampling, seed, N), device=dev)
 
 
 def _fit(E: np.ndarray, sizes: np.ndarray, alpha: float, metric: str, sampling: str, seed: int, N: int) -> PHDimEstimate:

@@ -21,6 +21,7 @@ from boundcert.errors import InvalidInput
 __all__ = [
     "U", "ETA", "gamma", "up", "down", "add_up", "add_down", "sub_up", "sub_down", "mul_up", "mul_down",
     "div_up", "div_down", "sqrt_up", "sqrt_down", "sumsq_bounds", "sum_upper", "fsum_down", "fsum_up",
+    "product_ratio_lower", "vup", "vdown", "vsumsq_upper",
 ]
 
 U = 2.0**-53
@@ -133,6 +134,24 @@ def sumsq_bounds(x: np.ndarray) -> tuple[float, float]:
     lo = max(div_down(sub_down(s, abs_term), up(1.0 + g)), 0.0)
     hi = div_up(add_up(s, abs_term), down(1.0 - g))
     return lo, hi
+
+
+def product_ratio_lower(y: np.ndarray, x: np.ndarray, n_terms: int, abs_norm_hi: float) -> float:
+    """Rigorous lower bound of ``||A x||_2 / ||x||_2`` from ``y = fl(A x)`` (0 if nothing positive is proven).
+
+    Each entry of ``y`` is a sum of at most ``n_terms`` products in some order, so entrywise
+    ``|fl(A x) - A x| <= gamma_N |A||x| + N eta`` (``N = n_terms``) and, with ``|| |A| ||_2 <= abs_norm_hi``,
+    ``||A x - fl(A x)||_2 <= gamma_N abs_norm_hi ||x||_2 + sqrt(len(y)) N eta``. Used with ``A`` a dense matrix
+    (``abs_norm_hi >= ||A||_F``) and a convolution operator (the sum of its taps' Frobenius norms).
+    """
+    y2_lo, _ = sumsq_bounds(y)
+    _, x2_hi = sumsq_bounds(x)
+    if x2_hi == 0.0:
+        return 0.0
+    x_hi = sqrt_up(x2_hi)
+    err = add_up(mul_up(mul_up(gamma(n_terms), abs_norm_hi), x_hi), up(up(math.sqrt(y.size)) * up(n_terms * ETA)))
+    num = sub_down(sqrt_down(y2_lo), err)
+    return max(div_down(num, x_hi), 0.0) if num > 0.0 else 0.0
 
 
 # ---------------------------------------------------------------- elementwise (numpy) directed rounding

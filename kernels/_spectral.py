@@ -10,30 +10,31 @@ with ``||r_j||^2 <= M_jj/(1 - gamma_{n+1})`` this gives
 ``||dM||_2 <= gamma_{n+1}/(1 - gamma_{n+1}) trace(M)`` (+ an underflow term), so
 ``M >= -||dM||_2 I``. The lower end is ``||W v||_2 / ||v||_2`` for a Lanczos vector ``v``, evaluated
 with the a-priori dot-product bound ``gamma_n |W||v| + n eta``.
+
+The pieces shared with the other kernels live below this module: the power-of-two scaling
+(:mod:`kernels._scaling`), the Gram matrix and its error bound (:mod:`kernels._gram`), the Cholesky certificate
+(:mod:`kernels._cholesky`) and the product bound of the lower end (:func:`kernels._rounding.product_ratio_lower`).
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
-import numba
 import numpy as np
 import scipy.linalg
 import scipy.linalg.blas as blas
-import scipy.linalg.lapack as lapack
 import scipy.sparse.linalg as spla
 
-from kernels._arrays import Device, as_float64
-from kernels._device import resolve_torch_device, single_blas_thread, tag_source
+from kernels._cholesky import certify_with, potrf_ok
+from kernels._device import Device, resolve_torch_device, single_blas_thread, tag_source
 from kernels._enclosure import Enclosure
 from kernels._environment import check_environment
-from kernels._rounding import (
-    ETA, U, add_up, div_down, div_up, down, gamma, mul_up, sqrt_down, sqrt_up, sub_down, sumsq_bounds,
-    up,
-)
-from boundcert.errors import InvalidInput
+from kernels._esd import esd, gram_esd
+from kernels._gram import gram_error, gram_upper, tall_view
+from kernels._rounding import add_up, div_down, mul_up, product_ratio_lower, sqrt_down, sqrt_up, sub_down, sumsq_bounds, up
+from kernels._scaling import pow2_scale_inplace, unscale_down, unscale_up
+from kernels._validation import as_float64, check_int, check_rtol
 
 __all__ = ["spectral_norm", "spectral_norm_and_esd", "spectral_norm_estimate", "RtolNotReached"]
 
@@ -44,141 +45,7 @@ class RtolNotReached(RuntimeWarning):
     """A certified enclosure is returned, but its relative gap is wider than the requested rtol."""
 
 
-# ---------------------------------------------------------------- scaling by a power of two
-
-def pow2_scale(a: np.ndarray) -> tuple[np.ndarray, int, float]:
-    """``(a * 2^-e, e, err)`` with ``max|a 2^-e|`` in ``[0.5, 1)``; ``err`` bounds ``||a 2^-e - fl(a 2^-e)||_2``.
-
-    Multiplying by a power of two is exact unless the result underflows; then each entry loses at
-    most ``eta`` and the spectral norm moves by at most ``||E||_F <= sqrt(size) eta``. ``a`` is not modified.
-    """
-    s = np.array(a, dtype=np.float64, copy=True)
-    e, err = pow2_scale_inplace(s)
-    return s, e, err
-
-
-def pow2_scale_inplace(s: np.ndarray) -> tuple[int, float]:
-    """:func:`pow2_scale` of a contiguous float64 array, overwriting it: returns ``(e, err)``."""
-    if s.dtype != np.float64 or not (s.flags.c_contiguous or s.flags.f_contiguous) or not s.flags.writeable:
-        raise InvalidInput("pow2_scale_inplace needs a writeable contiguous float64 array: a kernel bug")
-    flat = s.ravel(order="K")  # a view (contiguous)
-    m = float(abs_max(flat)) if flat.size else 0.0
-    if m == 0.0:
-        return 0, 0.0
-    e = math.frexp(m)[1]
-    exact = _scale_pow2(flat, e)
-    return e, (0.0 if exact else up(up(math.sqrt(s.size)) * ETA))
-
-
-@numba.njit(cache=True, fastmath=False)
-def abs_max(x: np.ndarray) -> float:  # pragma: no cover - compiled
-    m = 0.0
-    for k in range(x.size):
-        v = abs(x[k])
-        if v > m:
-            m = v
-    return m
-
-
-@numba.njit(cache=True, fastmath=False, inline="always")
-def scaled_entry(v: float, e: int, f: float) -> float:  # pragma: no cover - compiled
-    """``fl(v 2^-e)``: one correctly rounded product by ``f = 2^-e`` when that is a normal float, else ``ldexp``."""
-    return v * f if -1022 <= e <= 1022 else math.ldexp(v, -e)
-
-
-@numba.njit(cache=True, fastmath=False, inline="always")
-def entry_exact(v: float, y: float, e: int) -> bool:  # pragma: no cover - compiled
-    """``y = fl(v 2^-e)`` equals ``v 2^-e`` exactly (always when scaling up; when scaling down unless ``y`` is
-    below the normal range and ``y 2^e != v``)."""
-    return e <= 0 or abs(y) >= 2.2250738585072014e-308 or math.ldexp(y, e) == v
-
-
-@numba.njit(cache=True, fastmath=False)
-def _scale_pow2(x: np.ndarray, e: int) -> bool:  # pragma: no cover - compiled
-    f = math.ldexp(1.0, -e) if -1022 <= e <= 1022 else 1.0
-    exact = True
-    for k in range(x.size):
-        v = x[k]
-        y = scaled_entry(v, e, f)
-        if not entry_exact(v, y, e):
-            exact = False
-        x[k] = y
-    return exact
-
-
-def unscale_up(x: float, e: int) -> float:
-    y = math.ldexp(x, e)
-    return y if math.isinf(y) or math.ldexp(y, -e) == x else up(y)
-
-
-def unscale_down(x: float, e: int) -> float:
-    y = math.ldexp(x, e)
-    if math.isinf(y):
-        return math.nextafter(math.inf, 0.0)
-    return y if math.ldexp(y, -e) == x else max(down(y), 0.0)
-
-
-# ---------------------------------------------------------------- pieces shared with the conv kernel
-
-def gram_upper(a: np.ndarray) -> np.ndarray:
-    """``fl(a^T a)``, upper triangle valid (dsyrk, a conventional O(n^3) GEMM: no Strassen).
-
-    A C-contiguous ``a`` is passed as the Fortran-ordered ``a^T`` with ``trans=0`` (no copy); the error bound of
-    :func:`gram_error` does not depend on the order of the inner products."""
-    a = np.asarray(a, dtype=np.float64)
-    if a.flags.c_contiguous and not a.flags.f_contiguous:
-        return blas.dsyrk(1.0, a.T, trans=0, lower=0)
-    return blas.dsyrk(1.0, np.asfortranarray(a), trans=1, lower=0)
-
-
-def gram_error(m: int, n: int, fro2_hi: float) -> float:
-    """Upper bound of ``||a^T a - fl(a^T a)||_2`` for ``a`` of shape ``(m, n)`` with ``||a||_F^2 <= fro2_hi``.
-
-    Entrywise ``|dG| <= gamma_m |a|^T|a| + m eta``; ``|| |a|^T|a| ||_2 <= ||a||_F^2`` and ``||1 1^T||_2 = n``.
-    """
-    return add_up(mul_up(gamma(m), fro2_hi), up(up(float(m) * float(n)) * ETA))
-
-
-def cholesky_certifies(g_upper: np.ndarray, alpha2: float, g_err: float) -> bool:
-    """True only if ``alpha2 I - G`` is proven PSD, where ``G`` is any symmetric matrix with
-    ``||G - Gt||_2 <= g_err`` and ``Gt`` is the upper triangle of ``g_upper`` (diagonal >= 0).
-
-    Factors ``M = fl(fl(alpha2 - Gt_ii) - s)`` on the diagonal, ``-Gt`` off it, with the shift
-    ``s = s0 + 6u(alpha2 + max Gt_ii + s0)``, ``s0 = g_err + gamma_{n+1}/(1-gamma_{n+1}) trace(M) + under``.
-    Then ``alpha2 I - G = M + diag(delta) + (Gt - G)``, ``delta_i >= s0`` (two roundings), and
-    ``M >= -||dM||_2 I`` from a successful Cholesky (Higham Thm 10.3), hence ``alpha2 I - G >= 0``.
-    """
-    return certify_with(np.diagonal(g_upper).copy(), alpha2, g_err, lambda md: _potrf_ok(g_upper, md))
-
-
-def _potrf_ok(g_upper: np.ndarray, m_diag: np.ndarray) -> bool:
-    """LAPACK dpotrf of ``M = -Gt`` with diagonal ``m_diag`` (upper triangle read) runs to completion."""
-    n = g_upper.shape[0]
-    m = np.negative(g_upper, order="F")
-    idx = np.arange(n)
-    m[idx, idx] = m_diag
-    _, info = lapack.dpotrf(m, lower=0, overwrite_a=1, clean=0)
-    return info == 0
-
-
-def certify_with(d: np.ndarray, alpha2: float, g_err: float, factor) -> bool:
-    """The shift of :func:`cholesky_certifies` for the Gram diagonal ``d``; ``factor(m_diag)`` must return True
-    only if a float Cholesky (any BLAS/LAPACK, any order: Higham Thm 10.3) of ``M = -Gt`` with diagonal
-    ``m_diag`` ran to completion. Shared by the CPU (LAPACK) and the CUDA (cuSOLVER) paths."""
-    n = d.shape[0]
-    maxdiag = float(np.max(d)) if n else 0.0
-    if not (alpha2 > 0.0) or math.isinf(alpha2) or maxdiag < 0.0 or float(np.min(d)) < 0.0:
-        return False
-    g1 = gamma(n + 1)
-    # trace(M) <= n * alpha2 (M_ii <= alpha2 since Gt_ii >= 0 and s >= 0, roundings monotone)
-    chol = mul_up(div_up(g1, down(1.0 - g1)), mul_up(float(n), alpha2))
-    under = up(up(2.0 * n * (n + 3.0 + max(alpha2, 1.0))) * ETA)
-    s0 = add_up(add_up(g_err, chol), under)
-    s = add_up(s0, mul_up(6.0 * U, add_up(add_up(alpha2, maxdiag), s0)))
-    if not s < alpha2:
-        return False
-    return bool(factor((alpha2 - d) - s))
-
+# ---------------------------------------------------------------- the host Gram and the Lanczos witness
 
 class _CpuGram:
     """The Gram matrix on the host: dsyrk, LAPACK dpotrf, Lanczos with dsymv."""
@@ -191,7 +58,7 @@ class _CpuGram:
 
     def factor(self, m_diag: np.ndarray) -> bool:
         with single_blas_thread():
-            return _potrf_ok(self.g, m_diag)
+            return potrf_ok(self.g, m_diag)
 
     def top_vector(self, tight: bool) -> np.ndarray:
         with single_blas_thread():
@@ -216,18 +83,9 @@ def norm_ratio_lower(a: np.ndarray, v: np.ndarray, fro_hi: float) -> float:
     """Rigorous lower bound of ``||a v||_2 / ||v||_2`` (0 if nothing positive is proven).
 
     ``|fl(a v) - a v| <= gamma_n |a||v| + n eta`` entrywise, so
-    ``||a v - fl(a v)||_2 <= gamma_n ||a||_F ||v||_2 + sqrt(m) n eta``.
+    ``||a v - fl(a v)||_2 <= gamma_n ||a||_F ||v||_2 + sqrt(m) n eta`` (:func:`kernels._rounding.product_ratio_lower`).
     """
-    m, n = a.shape
-    y = a @ v
-    y2_lo, _ = sumsq_bounds(y)
-    _, v2_hi = sumsq_bounds(v)
-    if v2_hi == 0.0:
-        return 0.0
-    v_hi = sqrt_up(v2_hi)
-    err = add_up(mul_up(mul_up(gamma(n), fro_hi), v_hi), up(up(math.sqrt(m)) * up(float(n) * ETA)))
-    num = sub_down(sqrt_down(y2_lo), err)
-    return max(div_down(num, v_hi), 0.0) if num > 0.0 else 0.0
+    return product_ratio_lower(a @ v, v, a.shape[1], fro_hi)
 
 
 # ---------------------------------------------------------------- the public kernel
@@ -269,11 +127,7 @@ def spectral_norm_and_esd(W: Any, *, rtol: float = 1e-6, device: Device = "auto"
     nothing of the eigenvalues enters the enclosure. On CUDA the two are computed separately."""
     enc, gram, e = _spectral_norm(W, rtol, device, keep_gram=True)
     if gram is None:
-        from kernels._esd import esd
-
         return enc, esd(as_float64(W, "W", ndim=2))
-    from kernels._esd import gram_esd
-
     return enc, gram_esd(gram, e)
 
 
@@ -281,8 +135,7 @@ def _spectral_norm(W: Any, rtol: float, device: Device, *, keep_gram: bool) -> t
     """(enclosure, the host Gram's upper triangle or None, the scaling exponent) of :func:`spectral_norm`."""
     check_environment("kernels.spectral_norm")
     dev = resolve_torch_device(device, "kernels.spectral_norm")
-    if not (isinstance(rtol, (int, float)) and 0.0 < rtol < 1.0):
-        raise InvalidInput(f"rtol={rtol!r}: a relative gap in (0, 1) is needed, e.g. 1e-6")
+    check_rtol(rtol, "1e-6")
     a = as_float64(W, "W", ndim=2)  # our own C-contiguous copy: scaled in place
     if a.size == 0 or not np.any(a):
         return Enclosure(0.0, 0.0, tag_source(SOURCE, dev)), None, 0
@@ -305,11 +158,6 @@ def _spectral_norm(W: Any, rtol: float, device: Device, *, keep_gram: bool) -> t
         warnings.warn(f"kernels.spectral_norm: rtol={rtol!r} not reached; returning the proven enclosure "
                       f"[{lo!r}, {hi!r}] ({note.strip('; ')})", RtolNotReached, stacklevel=3)
     return enc, (g.g if keep_gram and g is not None else None), e
-
-
-def tall_view(a: np.ndarray) -> np.ndarray:
-    """``a`` or (when it is wide) its transpose, as a view: the tall side whose Gram ``a^T a`` is the smaller one."""
-    return a.T if a.shape[0] < a.shape[1] else a
 
 
 def _enclose_scaled(a: np.ndarray, rtol: float, gram=_CpuGram) -> tuple[float, float, str]:
@@ -347,6 +195,7 @@ def _enclose_scaled(a: np.ndarray, rtol: float, gram=_CpuGram) -> tuple[float, f
 
 def spectral_norm_estimate(W: Any, *, iters: int = 100) -> float:
     """Uncertified estimate of ``||W||_2`` by power iteration on ``W^T W`` (float64). Not a bound."""
+    iters = check_int("iters", iters, 0)
     a = as_float64(W, "W", ndim=2)
     if a.size == 0 or not np.any(a):
         return 0.0

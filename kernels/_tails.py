@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from boundcert.errors import InvalidInput
+from kernels._validation import as_array, check_int, make_rng, show
 
 __all__ = ["TailIndexEstimate", "bg_tail_index_estimate", "trajectory_tail_index_estimate"]
 
@@ -53,7 +54,7 @@ class TailIndexEstimate:
 
 
 def _as_samples(samples: object, name: str) -> np.ndarray:
-    x = np.asarray(samples)
+    x = as_array(samples, name, "a float array")
     if x.dtype.kind not in "fiu":
         raise InvalidInput(f"{name}.dtype={str(x.dtype)!r} is not numeric: pass a float array")
     if x.ndim == 1:
@@ -78,9 +79,13 @@ def default_block_sizes(K: int) -> tuple[int, ...]:
 def _check_blocks(block_sizes: Sequence[int] | None, K: int) -> tuple[int, ...]:
     if block_sizes is None:
         return default_block_sizes(K)
-    ms = tuple(int(m) for m in block_sizes)
+    bad = InvalidInput(f"block_sizes={show(block_sizes)} must be non-empty integers in [2, {K // 2}] for K={K}")
+    try:
+        ms = tuple(int(m) for m in block_sizes)
+    except (TypeError, ValueError, OverflowError):
+        raise bad from None
     if not ms or any(m < 2 or m > K // 2 for m in ms):
-        raise InvalidInput(f"block_sizes={tuple(block_sizes)!r} must be non-empty integers in [2, {K // 2}] for K={K}")
+        raise bad
     return ms
 
 
@@ -127,11 +132,10 @@ def trajectory_tail_index_estimate(
     W = _as_samples(iterates, "iterates")
     if W.shape[0] < 9:
         raise InvalidInput(f"iterates has {W.shape[0]} rows: at least 9 iterates are needed")
-    if isinstance(n_projections, bool) or not isinstance(n_projections, (int, np.integer)) or n_projections < 1:
-        raise InvalidInput(f"n_projections={n_projections!r} must be an integer >= 1")
+    n_projections = check_int("n_projections", n_projections, 1)
     inc = np.diff(W, axis=0)
     ms = _check_blocks(block_sizes, inc.shape[0])
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     dirs = rng.standard_normal((W.shape[1], int(n_projections)))
     dirs /= np.linalg.norm(dirs, axis=0)
     P = inc @ dirs

@@ -17,8 +17,9 @@ import kernels
 from boundcert.errors import InvalidInput, UnsoundEnvironment
 from kernels import Activation, ConvLayer, DenseLayer, Residual
 from kernels._device import cuda_simulated, resolve_device, resolve_torch_device
-from kernels._mst import _tree, direct_enclosure, distance_matrix
-from kernels._points import check_metric
+from kernels._distances import distance_matrix
+from kernels._mst import _tree, direct_enclosure
+from kernels._validation import check_metric
 
 SIM = cuda_simulated()
 Q = Fraction
@@ -313,7 +314,8 @@ def test_spectral_torch_backend_contains_sigma(shape):
     pytest.importorskip("flint")
     from tests.kernels.references import assert_contains_sigma
     from kernels._cuda_spectral import TorchGram
-    from kernels._spectral import _enclose_scaled, pow2_scale
+    from kernels._scaling import pow2_scale
+    from kernels._spectral import _enclose_scaled
 
     rng = np.random.default_rng(shape[0])
     w = rng.standard_normal(shape)
@@ -338,7 +340,7 @@ def test_conv_torch_backend_matches_host(mode, stride, pad):
     pytest.importorskip("torch")
     from kernels._conv import _enclose_scaled
     from kernels._conv_ops import geometry
-    from kernels._spectral import pow2_scale
+    from kernels._scaling import pow2_scale
 
     rng = np.random.default_rng(2)
     k = rng.standard_normal((3, 2, 3, 3))

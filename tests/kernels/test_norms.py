@@ -151,7 +151,7 @@ def test_matrix_norms_families_and_layouts(family):
 @given(adversarial_matrices(max_dim=8))
 def test_pow2_scale_matches_ldexp_and_flags_inexact_scaling(w):
     """The numba scaling gives the bits of numpy's ldexp, and reports inexactness exactly when it happens."""
-    from kernels._spectral import pow2_scale
+    from kernels._scaling import pow2_scale
 
     a = np.asarray(w, dtype=np.float64)
     s, e, err = pow2_scale(a)
