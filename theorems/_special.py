@@ -232,7 +232,7 @@ def _tail_guess(m: int, k: int, delta: float) -> float | None:
 
         # Bin(m, k, p) = I_{1-p}(m-k, k+1) = delta  <=>  1 - p = betaincinv(m-k, k+1, delta)
         return float(1.0 - betaincinv(m - k, k + 1, delta))
-    except Exception:  # a guess only: any failure just means bisection from scratch
+    except (ImportError, ArithmeticError, ValueError, TypeError):  # a guess only: a failure means bisection from scratch
         return None
 
 
