@@ -102,12 +102,15 @@ def frob_sq(L: Any, shape: tuple[int, ...], last: bool) -> Interval:
 
 
 def _l1inf(L: Any, last: bool) -> Interval:
-    rows = np.abs(L.weight.reshape(L.weight.shape[0], -1)).sum(axis=1)
-    if L.bias is not None:
-        rows = rows + np.abs(L.bias)
-    n = L.weight[0].size + 2
-    hi = float(rows.max()) * (1 + 2 * n * 2.0**-53) + 1e-300
-    return Interval(enclose(0).lo, enclose(max(hi, 0.0 if last else 1.0)).hi)
+    """Upper end of ``||[[W, b], [0, 1]]||_{1,inf}`` (largest row l1 norm; the unit row adds 1 except at the end),
+    from :func:`kernels.matrix_norms` on ``[W, b]`` (a convolution: its kernel matrix, whose row l1 norms bound
+    those of the operator's rows)."""
+    import kernels
+
+    W2 = L.weight.reshape(L.weight.shape[0], -1)
+    aug = W2 if L.bias is None else np.concatenate([W2, L.bias.reshape(-1, 1)], axis=1)
+    hi = enclose(kernels.matrix_norms(np.ascontiguousarray(aug, dtype=np.float64)).max_row_l1.hi).hi
+    return Interval(enclose(0).lo, hi if last else max(hi, enclose(1).hi))
 
 
 @register_provider("prod_frob", discharges=_CHAIN)
@@ -187,12 +190,15 @@ def _x_frob_class(ctx: RunContext) -> Provided:
 
 
 def _xcol(x: np.ndarray, aug: bool) -> Interval:
-    cols = x.reshape(x.shape[0], -1).astype(np.float64)
-    sq = (cols * cols).sum(axis=0)
-    n = cols.shape[0] + 1
-    hi = float(sq.max()) * (1 + 2 * n * 2.0**-53) + 1e-300
-    hi = max(hi, float(x.shape[0]) if aug else 0.0)
-    return Interval(enclose(0).lo, isqrt(enclose(hi)).hi)
+    """Upper end of the largest l2 norm of an input coordinate over the sample (a column of ``X``), from
+    :func:`kernels.matrix_norms`; the constant unit's column (``aug``) has norm ``sqrt(n)``."""
+    import kernels
+
+    cols = np.ascontiguousarray(x.reshape(x.shape[0], -1), dtype=np.float64)
+    hi = enclose(kernels.matrix_norms(cols).max_col_l2.hi).hi
+    if aug:
+        hi = max(hi, isqrt(enclose(x.shape[0])).hi)
+    return Interval(enclose(0).lo, hi)
 
 
 @register_provider("x_col_max")

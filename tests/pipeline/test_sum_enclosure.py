@@ -31,3 +31,24 @@ def test_squares_that_vanish_are_still_enclosed():
     iv = sum_enclosure(np.array([1e-200, 1e-200]), True)  # each square rounds to 0
     assert mpf_to_fraction(iv.hi) >= 2 * Fraction(1e-200) ** 2 > 0
     assert sum_enclosure(np.zeros(3), True).hi == 0
+
+
+_MODERATE = st.floats(-1e3, 1e3, allow_nan=False, width=32)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 7)), elements=_MODERATE), st.booleans(),
+       st.booleans())
+def test_l1inf_and_column_norm_ends_are_upper_bounds(W, with_bias, last):
+    """The norm providers' ``||[[W, b], [0, 1]]||_{1,inf}`` and max column l2 norm, against exact Fractions."""
+    from certify.models.network import Linear
+    from certify.quantities.norms import _l1inf, _xcol
+
+    b = W[:, 0].copy() if with_bias else None
+    rows = [sum(abs(Fraction(v)) for v in row) + (abs(Fraction(b[i])) if with_bias else 0)
+            for i, row in enumerate(W.tolist())]
+    exact_l1 = max(rows + ([] if last else [Fraction(1)]))
+    assert exact_l1 <= mpf_to_fraction(_l1inf(Linear(W, b), last).hi)
+    cols_sq = [sum(Fraction(v) ** 2 for v in col) for col in W.T.tolist()]
+    sq = max(cols_sq + ([Fraction(W.shape[0])] if with_bias else []))
+    assert sq <= mpf_to_fraction(_xcol(W, with_bias).hi) ** 2
