@@ -21,14 +21,14 @@ from typing import Any, Callable, Mapping
 import sympy
 
 import theorems
-from certify import quantities as _quantities  # noqa: F401  (registers every provider)
 from boundcert.errors import HypothesisNotMet, InvalidInput
+from certify import quantities as _quantities  # noqa: F401  (registers every provider)
 from certify.certificate import Certificate, InputRecord, environment, theorem_record, utc_timestamp
+from certify.certificate.environment import check_environment
 from certify.data import Dataset, load_data
 from certify.models.hashing import model_sha256
 from certify.options import DEFAULT_EPS, RunOptions
 from certify.quantities.registry import PROVIDERS, Provided, RunContext, discharged, provide
-from certify.certificate.environment import check_environment
 from theorems import Interval, Theorem, enclose, parse_exact
 
 __all__ = ["certify", "assemble"]

@@ -29,7 +29,6 @@ def strict_float_torch() -> None:
     torch.backends.cudnn.allow_tf32 = False
 
 
-
 def environment() -> dict[str, Any]:
     """Versions and numeric flags of this run (recorded in the certificate)."""
     env: dict[str, Any] = {
@@ -77,4 +76,3 @@ def torch_threads(max_threads: int = 2) -> int:
     except OSError:
         busy = False
     return 1 if busy else max(1, max_threads)
-

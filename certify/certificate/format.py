@@ -114,10 +114,6 @@ class Certificate:
         return target
 
 
-
-
-
-
 def theorem_record(t: Theorem) -> dict[str, Any]:
     """The ``theorem`` field of a certificate: id, version, statement (LaTeX and tree), reference."""
     return {
@@ -133,4 +129,3 @@ def theorem_record(t: Theorem) -> dict[str, Any]:
         "statement_tree": t.tree(),
         "confidence_tree": theorems.to_tree(t.confidence) if t.confidence is not None else None,
     }
-

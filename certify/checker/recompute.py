@@ -111,12 +111,12 @@ def _optimize(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     """``certify optimize``: KL from the stored posterior, Monte Carlo errors replayed with the recorded seed."""
     import numpy as np
 
+    import theorems
     from certify.models.posterior import load_posterior
     from certify.options import options_from
     from certify.quantities.pacbayes import PosteriorContext, PriorVariance
     from certify.quantities.registry import provide
     from certify.training.pacbayes import PacBayesConfig, split_indices
-    import theorems
 
     opts = cert["options"]
     record = dict(opts.get("config") or {})
@@ -150,6 +150,7 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     """``certify compress``: the network rebuilt from the code file, its training errors counted again."""
     import numpy as np
 
+    import theorems
     from certify.models.codec import Code
     from certify.models.compressed import Decoder
     from certify.models.hashing import file_sha256, weights_sha256
@@ -157,7 +158,6 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     from certify.quantities.code_length import CodeContext
     from certify.quantities.registry import provide
     from certify.training.compress import CompressionConfig
-    import theorems
 
     record = dict(cert["options"].get("config") or {})
     if "sizes" in record:

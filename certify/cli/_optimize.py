@@ -91,8 +91,8 @@ def _run_optimize(args: argparse.Namespace) -> int:
 
 
 def _run_compress(args: argparse.Namespace) -> int:
-    from certify.training.compress import CompressionConfig, run_compression
     from certify.data.splits import load_xy
+    from certify.training.compress import CompressionConfig, run_compression
 
     train, test, info = load_xy(args.data, binary=args.binary)
     lr = args.lr if args.lr is not None else (1e-2 if args.decoder == "subspace" else 1e-3)

@@ -76,8 +76,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from boundcert.errors import InvalidInput
-    from certify.reports.analyze import analyze_network, rows_to_csv
     from certify.models.loader import load_model
+    from certify.reports.analyze import analyze_network, rows_to_csv
 
     loaded = load_model(args.model, args.arch)
     if loaded.network is None:

@@ -48,4 +48,3 @@ def load_builtin(name: str, split: Split = "test") -> Dataset:
     else:
         raise InvalidInput(f"data={name!r} is not a built-in dataset: use one of {', '.join(BUILTINS)}, idx:DIR, or a file")
     return Dataset.from_arrays(x, y, name=name, split=split)
-

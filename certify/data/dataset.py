@@ -87,17 +87,3 @@ def dataset_sha256(x: np.ndarray, y: np.ndarray) -> str:
         h.update(f"{a.dtype.str}|{a.shape}|".encode())
         h.update(a.tobytes())
     return h.hexdigest()
-
-
-
-
-
-
-
-
-
-
-
-
-
-

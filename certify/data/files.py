@@ -35,9 +35,9 @@ def load_data_file(path: str | Path) -> Dataset:
         except Exception as exc:
             raise InvalidInput(f"{str(p)!r} is not a readable .npz file ({type(exc).__name__}): re-save it") from None
     else:
-        import torch
-
         import warnings
+
+        import torch
 
         try:
             with warnings.catch_warnings():
@@ -53,4 +53,3 @@ def load_data_file(path: str | Path) -> Dataset:
         else:
             raise InvalidInput(f"{str(p)!r} holds {type(obj).__name__}: save {{'x': X, 'y': Y}} or (X, Y)")
     return Dataset.from_arrays(x, y, name=p.name, split="file", file_sha256=digest)
-

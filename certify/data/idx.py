@@ -51,4 +51,3 @@ def load_idx_dir(directory: str | Path, split: Split) -> tuple[np.ndarray, np.nd
             raise InvalidInput(f"no {stem} {kind} IDX file in {str(d)!r}{hint}: give a directory of MNIST-format files")
     images = _read_idx(found["images"]).astype(np.float32) / 255.0
     return images.reshape(images.shape[0], 1, *images.shape[1:]), _read_idx(found["labels"]).astype(np.int64)
-

@@ -21,4 +21,3 @@ def load_data(spec: str | Path) -> Dataset:
         return load_builtin(text, "test")
     name, _, split = text.partition(":")
     return load_builtin(name, split or "test")  # type: ignore[arg-type]
-

@@ -10,8 +10,6 @@ from certify.options import DataSpec
 __all__ = ["load_xy", "parse_sizes"]
 
 
-
-
 def load_xy(name: str, *, binary: bool = False, n_train: int | None = None, n_test: int | None = None):
     """``(train, test, info)``: flattened float32 inputs, int64 labels (``label > 4`` when ``binary``), and what to
     record about the data (name, sha256 of each split, sizes, the binary relabelling, subsampling)."""

@@ -72,9 +72,8 @@ def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.
     import torch
     from safetensors.torch import save_file
 
-    from certify.models.zoo import mnist1d_mlp
-
     from certify.certificate import torch_threads
+    from certify.models.zoo import mnist1d_mlp
 
     torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
     out = Path(out)

@@ -16,8 +16,8 @@ import theorems
 from boundcert.errors import CertifyError, InvalidInput
 from certify.certificate import Certificate, atomic_write_text
 from certify.data import Dataset, load_data
-from certify.pipeline import certify
 from certify.models.loader import LoadedModel, load_model
+from certify.pipeline import certify
 
 __all__ = ["RunResult", "run_job", "reproduce_command", "write_outputs"]
 

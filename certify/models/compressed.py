@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from typing import Literal
+
 import numpy as np
 
 from boundcert.errors import InvalidInput
@@ -67,4 +68,3 @@ def rebuild(decoder: Decoder, code: Code) -> list[np.ndarray]:
         pn = decoder.projection().astype(np.int64) @ n  # exact integer product
         flat = (decoder.w0().astype(np.float64) + scale * pn.astype(np.float64)).astype(np.float32)
     return split_flat(decoder.sizes, flat)
-

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from boundcert.errors import InvalidInput
 from certify.models.hashing import file_sha256
 from certify.models.network import Network
@@ -23,7 +22,6 @@ from certify.models.torchscript import is_torchscript, read_torchscript, rebuild
 from certify.models.tracing import RULED_OUT, to_network
 
 __all__ = ["LoadedModel", "load_model", "RULED_OUT"]
-
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -37,8 +35,6 @@ class LoadedModel:
     path: str | None = None
     arch: str | None = None
     unsupported: str | None = None  # why network is None
-
-
 
 
 def _factory(arch: str) -> Any:
@@ -110,17 +106,9 @@ def load_model(model: Any, arch: str | None = None) -> LoadedModel:
     return LoadedModel(module, net, sha, desc, None if path is None else str(path), arch, why)
 
 
-
-
 def _finite(t: Any) -> bool:
     """No NaN or Inf in the float tensor ``t``: its max and min are finite (both propagate NaN; no temporary)."""
     import torch
 
     lo, hi = torch.aminmax(t.detach())
     return bool(torch.isfinite(lo)) and bool(torch.isfinite(hi))
-
-
-
-
-
-

@@ -138,8 +138,6 @@ class StoredPosterior:
         return net.eval()
 
 
-
-
 def save_posterior(net, path: str | Path, meta: dict | None = None) -> StoredPosterior:
     """Store ``mu``, ``sigma = softplus(rho)`` (float32, computed once here) and the prior mean; returns the stored form."""
     import torch

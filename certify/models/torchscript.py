@@ -85,4 +85,3 @@ def _rb_simple(kind: str) -> Any:
 _REBUILD = {"Linear": _rb_linear, "Conv2d": _rb_conv,
             **{k: _rb_simple(k) for k in ("ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "ELU", "Flatten",
                                           "MaxPool2d", "AvgPool2d", "Dropout", "Identity")}}
-

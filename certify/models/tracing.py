@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import operator
 from typing import Any
+
 import numpy as np
+
 from boundcert.errors import InvalidInput
 from certify.models.network import Activation, Add, BatchNorm, Conv2d, Flatten, Linear, Network, Node, Pool
 
+__all__ = ["RULED_OUT", "to_network"]
 
 #: Theorem families an unsupported layer rules out (every one that reads the network; test-set bounds still apply).
 RULED_OUT = "norm.* and robust.* (every bound that reads the weights); test_set.* bounds still apply"
@@ -131,4 +134,3 @@ def to_network(module: Any) -> Network:
     if not nodes:
         raise InvalidInput("the model has no layers: give a classifier network")
     return Network(tuple(nodes))
-

@@ -3,7 +3,15 @@ risk, code length, stability. Importing this package registers every provider.""
 
 from certify.quantities import code_length, counts, margins, norms, pacbayes, robustness  # noqa: F401 (registration)
 from certify.quantities.registry import (
-    PROVIDERS, REGISTRY, Provided, Quantity, RunContext, discharged, provide, providers_for, register_provider,
+    PROVIDERS,
+    REGISTRY,
+    Provided,
+    Quantity,
+    RunContext,
+    discharged,
+    provide,
+    providers_for,
+    register_provider,
 )
 
 __all__ = ["PROVIDERS", "REGISTRY", "Provided", "Quantity", "RunContext", "discharged", "provide", "providers_for",

@@ -71,7 +71,6 @@ def best_gamma(m: int, k: int, code_bits: int, delta: str) -> int:
     return int(round(min(grid, key=f)))
 
 
-
 @register_provider("m", context="code")
 def _m(ctx: CodeContext) -> Provided:
     return Provided(enclose(len(ctx.y)), "data", f"training examples ({ctx.data.get('name')}:{ctx.data.get('split')})")

@@ -33,8 +33,14 @@ import numpy as np
 from boundcert.errors import InvalidInput
 from certify.quantities.stability import StabilityBound, StabilityInputs, stability_bound
 from certify.training.trajectory import Trajectory, load_trajectory
-from kernels import PHDimEstimate, TailIndexEstimate, bg_tail_index_estimate, ph_dim, ph_dim_loss
-from kernels import trajectory_tail_index_estimate
+from kernels import (
+    PHDimEstimate,
+    TailIndexEstimate,
+    bg_tail_index_estimate,
+    ph_dim,
+    ph_dim_loss,
+    trajectory_tail_index_estimate,
+)
 
 __all__ = ["MIN_ITERATES", "FORMAT", "DynamicsReport", "analyze_trajectory", "open_trajectory", "ph_schedule"]
 

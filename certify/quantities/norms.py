@@ -212,25 +212,3 @@ def _x_col_class(ctx: RunContext) -> Provided:
     for c in np.unique(ctx.data.y):
         out = out + _xcol(ctx.data.x[ctx.data.y == c], aug)
     return Provided(out, "kernel:certify.col_norm v1", "sum over classes of max coordinate l2 norms")
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

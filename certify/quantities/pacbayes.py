@@ -26,7 +26,6 @@ from theorems import Interval, enclose
 from theorems._interval import iexp, ilog
 from theorems._symbols import KlInv
 
-
 __all__ = ["McMode", "PriorVariance", "PosteriorContext", "kl_enclosure", "kl_float", "mc_errors", "mc_emp_upper"]
 
 McMode = Literal["per_network", "per_example"]
@@ -147,7 +146,6 @@ def mc_emp_upper(errors: int, n: int, m: int, delta_mc: str, mode: McMode) -> tu
               "witnesses": [{"op": w["op"], "lo": theorems.exact_hex(w["lo"]), "hi": theorems.exact_hex(w["hi"])}
                             for w in wit]}
     return up, record
-
 
 
 # ------------------------------------------------------------------------------------------------------ providers

@@ -108,4 +108,3 @@ def _n_certified(ctx: RunContext) -> Provided:
 def _k_uncertified(ctx: RunContext) -> Provided:
     n, how = _certified_count(ctx)
     return Provided(enclose(ctx.data.n - n), "kernel:certify.logit_margins v1", f"points not certified; {how}")
-

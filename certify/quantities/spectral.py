@@ -46,4 +46,3 @@ def spectral_enclosure(W2: np.ndarray) -> tuple[Interval, str]:
     """The spectral-norm enclosure of :func:`matrix_enclosures` and its source."""
     _, spec, source, _ = matrix_enclosures(W2)
     return spec, source
-

@@ -81,10 +81,6 @@ def _json_float(v: Any) -> Any:
     return v
 
 
-
-
-
-
 def esd_columns(layer: Linear | Conv2d, evals: np.ndarray | None = None) -> dict[str, Any]:
     """The ESD columns of one layer (see the module docstring): :func:`kernels.esd_metrics_estimate` on the
     layer's matrices, flattened to plain fields. ``evals``: a Linear layer's ESD already computed

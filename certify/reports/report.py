@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 import io
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
 import theorems
-from certify.reports.analyze import LayerRow
 from certify.certificate import Certificate
+from certify.reports.analyze import LayerRow
 
 __all__ = ["Report", "build_report", "bound_terms"]
 

@@ -44,10 +44,6 @@ __all__ = ["Decoder", "quantise", "rebuild", "train_subspace", "compression_cert
 QuantMethod = Literal["kmeans", "uniform"]
 
 
-
-
-
-
 def quantise(z: np.ndarray, *, n_levels: int, method: QuantMethod, prune: float = 0.0, grid: int = 1 << 12,
              seed: int = 0) -> tuple[np.ndarray, np.float32]:
     """Integers ``n`` and a float32 ``scale`` with ``scale * n ~ z``.
@@ -82,10 +78,6 @@ def encode_model(decoder: Decoder, n: np.ndarray, scale: np.float32) -> Code:
     """The code: the float32 scale's 32 bits, then the integers (format of :mod:`certify.models.codec`)."""
     word = struct.unpack("<I", struct.pack("<f", float(scale)))[0]
     return encode(n, sparse=decoder.sparse, prefix=(word,))
-
-
-
-
 
 
 def train_subspace(decoder: Decoder, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float = 1e-2,
@@ -125,8 +117,6 @@ def train_subspace(decoder: Decoder, x: np.ndarray, y: np.ndarray, *, epochs: in
             opt.step()
         bar.set_postfix(loss=f"{loss.item():.3f}")
     return u.detach().numpy().astype(np.float64) / root
-
-
 
 
 def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path, x: np.ndarray, y: np.ndarray, *,
@@ -192,9 +182,8 @@ def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray]
     and ``certificate.json`` in ``out``."""
     import torch
 
-    from certify.training.pacbayes import config_record, train_network
-
     from certify.certificate import torch_threads
+    from certify.training.pacbayes import config_record, train_network
 
     torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
     out = Path(out)

@@ -36,7 +36,13 @@ from certify.models.posterior import GaussianMLP, StoredPosterior, load_posterio
 from certify.models.predict import mlp_errors
 from certify.pipeline import assemble
 from certify.quantities.pacbayes import (
-    McMode, PosteriorContext, PriorVariance, kl_enclosure, kl_float, mc_emp_upper, mc_errors,
+    McMode,
+    PosteriorContext,
+    PriorVariance,
+    kl_enclosure,
+    kl_float,
+    mc_emp_upper,
+    mc_errors,
 )
 from certify.quantities.registry import provide
 from theorems import Interval
@@ -47,16 +53,6 @@ __all__ = ["Objective", "McMode", "PriorVariance", "PacBayesConfig", "PacBayesRe
 
 Objective = Literal["f_quad", "f_lambda", "f_classic", "dziugaite_roy"]
 PriorKind = Literal["data_independent", "data_dependent"]
-
-
-
-
-
-
-
-
-
-
 
 
 # ------------------------------------------------------------------------------------------------------ training

@@ -64,8 +64,6 @@ def _flat_grads(model: torch.nn.Module) -> torch.Tensor:
     return torch.cat(parts)
 
 
-
-
 class _JL:
     """Seeded Gaussian JL map R^D -> R^k, entries N(0, 1/k); columns generated chunk by chunk from the seed."""
 
