@@ -119,10 +119,7 @@ def _optimize(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     from certify.training.pacbayes import PacBayesConfig, split_indices
 
     opts = cert["options"]
-    record = dict(opts.get("config") or {})
-    if "sizes" in record:
-        record["sizes"] = tuple(record["sizes"])
-    cfg = options_from(record, PacBayesConfig, "optimize")
+    cfg = _config(opts, PacBayesConfig, "optimize")
     post_file = _resolve(path, model, cert["model"].get("path"))
     if post_file is None or not Path(post_file).is_file():
         return CheckResult(False, "recompute: give the posterior file with --model")
@@ -154,15 +151,11 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     from certify.models.codec import Code
     from certify.models.compressed import Decoder
     from certify.models.hashing import file_sha256, weights_sha256
-    from certify.options import options_from
     from certify.quantities.code_length import CodeContext
     from certify.quantities.registry import provide
     from certify.training.compress import CompressionConfig
 
-    record = dict(cert["options"].get("config") or {})
-    if "sizes" in record:
-        record["sizes"] = tuple(record["sizes"])
-    cfg = options_from(record, CompressionConfig, "compress")
+    cfg = _config(cert["options"], CompressionConfig, "compress")
     code_file = _resolve(path, model, cert["model"].get("path"))
     if code_file is None or not Path(code_file).is_file():
         return CheckResult(False, "recompute: give the code file with --model")
@@ -185,6 +178,16 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     if weights_sha256(ctx.weights()) != cert["model"].get("weights_sha256"):
         return CheckResult(False, "recompute: the rebuilt weights' hash differs from the certificate's")
     return _inside(cert["inputs"], {n: _record(p) for n, p in again.items()})
+
+
+def _config(options: Mapping[str, Any], cls: type, what: str) -> Any:
+    """The run configuration recorded under ``options.config`` (JSON lists back to the tuple ``sizes``)."""
+    from certify.options import options_from
+
+    record = dict(options.get("config") or {})
+    if isinstance(record.get("sizes"), list):
+        record["sizes"] = tuple(record["sizes"])
+    return options_from(record, cls, what)
 
 
 def _record(p: Any) -> dict[str, str]:

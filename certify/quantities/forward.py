@@ -18,33 +18,20 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 from certify.models.network import Activation, Add, BatchNorm, Conv2d, Flatten, Linear, Network, Pool
+from kernels._rounding import ETA, gamma, vdown, vup
 
 __all__ = ["logit_enclosure", "margin_lower"]
 
-_U = 2.0**-53
-_TINY = 2.0**-1074
-_INF = np.inf
-
-
-def _gamma(n: int) -> float:
-    return n * _U / (1 - n * _U)
-
-
-def _down(x: np.ndarray) -> np.ndarray:
-    return np.nextafter(x, -_INF)
-
-
-def _up(x: np.ndarray) -> np.ndarray:
-    return np.nextafter(x, _INF)
+_TINY = ETA
 
 
 def _to_ends(c: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _down(c - r), _up(c + r)
+    return vdown(c - r), vup(c + r)
 
 
 def _to_midrad(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c = lo * 0.5 + hi * 0.5
-    return c, _up(np.maximum(hi - c, c - lo))
+    return c, vup(np.maximum(hi - c, c - lo))
 
 
 def _affine(c: np.ndarray, r: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -53,8 +40,8 @@ def _affine(c: np.ndarray, r: np.ndarray, W: np.ndarray, b: np.ndarray | None) -
     aW = np.abs(W)
     mid = c @ W.T + (0.0 if b is None else b)
     err = np.abs(c) @ aW.T + (0.0 if b is None else np.abs(b))
-    rad = r @ aW.T + _gamma(n) * err
-    rad = rad * (1 + 2 * _gamma(n + 2)) + 4 * n * _TINY
+    rad = r @ aW.T + gamma(n) * err
+    rad = rad * (1 + 2 * gamma(n + 2)) + 4 * n * _TINY
     return mid, rad
 
 
@@ -89,7 +76,7 @@ def _conv(c: np.ndarray, r: np.ndarray, L: Conv2d) -> tuple[np.ndarray, np.ndarr
 
 def _widen(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     eps = 2.0**-32
-    return _down(lo - np.abs(lo) * eps - 2.0**-1000), _up(hi + np.abs(hi) * eps + 2.0**-1000)
+    return vdown(lo - np.abs(lo) * eps - 2.0**-1000), vup(hi + np.abs(hi) * eps + 2.0**-1000)
 
 
 def _activation(lo: np.ndarray, hi: np.ndarray, a: Activation) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +84,7 @@ def _activation(lo: np.ndarray, hi: np.ndarray, a: Activation) -> tuple[np.ndarr
         return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
     if a.kind == "leaky_relu":
         f = lambda x, rnd: np.where(x >= 0, x, rnd(x * a.slope))  # noqa: E731
-        return f(lo, _down), f(hi, _up)
+        return f(lo, vdown), f(hi, vup)
     if a.kind == "tanh":
         return _widen(np.tanh(lo), np.tanh(hi))
     if a.kind == "sigmoid":
@@ -124,20 +111,20 @@ def _pool(lo: np.ndarray, hi: np.ndarray, p: Pool) -> tuple[np.ndarray, np.ndarr
         return f(lo), f(hi)  # max is exact and monotone
     k = p.kernel[0] * p.kernel[1]
     avg = lambda x: F.avg_pool2d(torch.from_numpy(x), p.kernel, p.stride, p.padding).numpy()  # noqa: E731
-    err = avg(np.maximum(np.abs(lo), np.abs(hi))) * (2 * _gamma(k + 2)) + 4 * k * _TINY
-    return _down(avg(lo) - err), _up(avg(hi) + err)
+    err = avg(np.maximum(np.abs(lo), np.abs(hi))) * (2 * gamma(k + 2)) + 4 * k * _TINY
+    return vdown(avg(lo) - err), vup(avg(hi) + err)
 
 
 def _batchnorm(lo: np.ndarray, hi: np.ndarray, L: BatchNorm) -> tuple[np.ndarray, np.ndarray]:
     shape = (1, -1) + (1,) * (lo.ndim - 2)
     v = L.var + L.eps
-    s_lo = _down(L.weight / _up(np.sqrt(_up(v))))
-    s_hi = _up(L.weight / _down(np.sqrt(_down(v))))
+    s_lo = vdown(L.weight / vup(np.sqrt(vup(v))))
+    s_hi = vup(L.weight / vdown(np.sqrt(vdown(v))))
     s_lo, s_hi = np.minimum(s_lo, s_hi), np.maximum(s_lo, s_hi)
-    a_lo, a_hi = _down(lo - L.mean.reshape(shape)), _up(hi - L.mean.reshape(shape))
+    a_lo, a_hi = vdown(lo - L.mean.reshape(shape)), vup(hi - L.mean.reshape(shape))
     prods = [x * s.reshape(shape) for x in (a_lo, a_hi) for s in (s_lo, s_hi)]
-    p_lo, p_hi = _down(np.minimum.reduce(prods)), _up(np.maximum.reduce(prods))
-    return _down(p_lo + L.bias.reshape(shape)), _up(p_hi + L.bias.reshape(shape))
+    p_lo, p_hi = vdown(np.minimum.reduce(prods)), vup(np.maximum.reduce(prods))
+    return vdown(p_lo + L.bias.reshape(shape)), vup(p_hi + L.bias.reshape(shape))
 
 
 def logit_enclosure(net: Network, x: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +164,7 @@ def _forward(net: Network, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             lo, hi = _batchnorm(lo, hi, L)
         elif isinstance(L, Add):
             lo2, hi2 = vals[node.inputs[1]]
-            lo, hi = _down(lo + lo2), _up(hi + hi2)
+            lo, hi = vdown(lo + lo2), vup(hi + hi2)
         vals[node.name] = (lo, hi)
     return vals[net.nodes[-1].name]
 
@@ -187,4 +174,4 @@ def margin_lower(lo: np.ndarray, hi: np.ndarray, y: np.ndarray) -> np.ndarray:
     idx = np.arange(len(y))
     others = hi.copy()
     others[idx, y] = -np.inf
-    return _down(lo[idx, y] - others.max(axis=1))
+    return vdown(lo[idx, y] - others.max(axis=1))

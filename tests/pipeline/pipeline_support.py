@@ -56,3 +56,12 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     return subprocess.run([sys.executable, "-m", "certify", *args], capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=300)
+
+
+def run_in_process(capsys, *argv):
+    """``certify ARGV`` in this process: ``(exit code, stdout, stderr)``."""
+    from certify.cli import main
+
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err

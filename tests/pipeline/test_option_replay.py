@@ -11,18 +11,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from pipeline_support import run_in_process as run  # noqa: E402
 from pipeline_support import save_all, save_npz, trained  # noqa: E402
 
-from certify.cli import main  # noqa: E402
 from theorems import parse_exact  # noqa: E402
 
 ARCH = "certify.zoo:digits_mlp"
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

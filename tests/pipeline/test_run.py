@@ -15,16 +15,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from pipeline_support import ROOT, save_all, save_npz, trained  # noqa: E402
-
-from certify.cli import main  # noqa: E402
+from pipeline_support import run_in_process as run  # noqa: E402
 
 NORM = "norm.neyshabur2015_frobenius_multiclass"
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")
