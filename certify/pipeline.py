@@ -26,6 +26,8 @@ from certify import quantities as _quantities  # noqa: F401  (registers every pr
 from certify.certificate import Certificate, InputRecord, environment, theorem_record, utc_timestamp
 from certify.certificate.environment import check_environment
 from certify.data import Dataset, load_data
+from certify.data.roles import check_role
+from certify.data.torch_data import from_torch, is_torch_data
 from certify.models.hashing import model_sha256
 from certify.options import DEFAULT_EPS, RunOptions
 from certify.quantities.registry import PROVIDERS, Provided, RunContext, discharged, provide
@@ -83,7 +85,10 @@ def _resolve_data(data: object) -> Dataset:
         return load_data(data)
     if isinstance(data, tuple) and len(data) == 2:
         return Dataset.from_arrays(*data)
-    raise InvalidInput(f"data ({type(data).__name__}) is not usable: give (x, y) arrays, a Dataset or a built-in name")
+    if is_torch_data(data):
+        return from_torch(data)
+    raise InvalidInput(f"data ({type(data).__name__}) is not usable: give (x, y) arrays, a Dataset, a torch Dataset or "
+                       "DataLoader, a data file or a built-in name")
 
 
 def _refuse(t: Theorem) -> None:
@@ -173,6 +178,7 @@ def certify(
     needed = _needed(t)
     loaded = model if isinstance(model, LoadedModel) else load_model(model, arch)
     ds = _resolve_data(data)
+    check_role(t, ds)
     cache = {} if cache is None else cache
     if cache.get("data_sha256") != ds.sha256:
         cache.clear()

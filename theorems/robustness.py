@@ -106,6 +106,7 @@ robust_error_test_set = register(
         hypotheses=(
             Hypothesis("h_k_le_m", r"$k \le m$", le("k_uncertified", "m")),
             Hypothesis("h_iid", "the test examples are drawn i.i.d. from the data distribution"),
+            Hypothesis("h_independent", "the network was fixed without looking at the test examples (held-out data)"),
             _H_EPS,
             _H_LIP,
         ),
@@ -116,6 +117,7 @@ robust_error_test_set = register(
         ),
         confidence=1 - delta,
         holds_for="the one network and radius fixed before the test sample is drawn",
+        version=2,  # v2: the held-out hypothesis h_independent is stated (as for the test_set.* bounds)
         example=(("m", "500"), ("k_uncertified", "94"), ("delta", "0.05")),
     )
 )

@@ -106,12 +106,34 @@ class Certificate:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the certificate atomically to ``path`` (a directory gets ``certificate.json``)."""
-        target = Path(path)
-        if target.is_dir():
+        """Write the certificate atomically to ``path``: a directory (existing, or a new one when ``path`` ends in
+        a separator or has no ``.json`` suffix; created with its parents) gets ``certificate.json``."""
+        text = os.fspath(path)
+        target = Path(text)
+        if target.is_dir() or text.endswith((os.sep, "/")) or target.suffix.lower() != ".json":
             target = target / "certificate.json"
         atomic_write_text(target, self.to_json())
         return target
+
+    def __repr__(self) -> str:
+        rel = ">=" if " is at least " in self.claim else "<="  # the claim says which end is certified
+        end = self.result.hi_str(6) if rel == "<=" else self.result.lo_str(6)
+        return (f"Certificate({self.theorem.get('id')}: {self.theorem.get('bounded')} {rel} {end}; "
+                f"delta={self.delta.get('total')}, model sha256 {str(self.model.get('sha256', ''))[:12]})")
+
+    def _repr_html_(self) -> str:
+        """A notebook card: the claim, the inputs (enclosures and sources), the hypotheses and their status."""
+        from html import escape
+
+        rows = "".join(f"<tr><td><code>{escape(r.name)}</code></td><td>[{escape(r.value.lo_str(8))}, "
+                       f"{escape(r.value.hi_str(8))}]</td><td>{escape(r.source)}</td></tr>" for r in self.inputs)
+        hyps = "".join(f"<li><code>{escape(str(h.get('name')))}</code> ({escape(str(h.get('status')))}): "
+                       f"{escape(str(h.get('statement')))}</li>" for h in self.hypotheses)
+        return (f"<div class='boundcert-certificate'><p><b>{escape(str(self.theorem.get('id')))}</b>: "
+                f"{escape(self.claim)}</p><table><thead><tr><th>input</th><th>enclosure</th><th>source</th></tr>"
+                f"</thead><tbody>{rows}</tbody></table><p>Hypotheses:</p><ul>{hyps}</ul>"
+                f"<p>delta {escape(str(self.delta.get('total')))}; model sha256 "
+                f"<code>{escape(str(self.model.get('sha256', '')))}</code></p></div>")
 
 
 def theorem_record(t: Theorem) -> dict[str, Any]:

@@ -12,7 +12,11 @@ __all__ = ["add_parser"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="certify a trained model: certificate.json, reproduce.sh, report.html/.md")
     p.add_argument("model", help="model file: .safetensors, torch state dict (.pt), TorchScript")
-    p.add_argument("--data", required=True, help="data file (.npz with x, y; .pt) or built-in NAME[:train|:test]")
+    p.add_argument("--data", help="the sample the theorem reads: data file (.npz with x, y; .pt) or built-in "
+                                  "NAME[:train|:test]")
+    p.add_argument("--train-data", help="the training sample (norm, PAC-Bayes, stability bounds); default --data")
+    p.add_argument("--test-data", help="held-out data (test-set bounds); default --data. A test-set bound on a "
+                                       "known training split is refused")
     p.add_argument("--theorem", required=True, help="theorem id, or 'all' (every applicable bound, ranked)")
     p.add_argument("--delta", default="0.05", help="confidence parameter in (0, 1), taken exactly (default 0.05)")
     p.add_argument("--out", default="certify-out", help="output directory (default ./certify-out)")
@@ -45,14 +49,19 @@ def _run(args: argparse.Namespace) -> int:
     from certify.jobs.run import ranking, run_job
 
     r = run_job(args.model, args.data, args.theorem, args.delta, out=args.out, arch=args.arch, margin=args.margin,
-                eps=args.eps, progress=not args.json)
+                eps=args.eps, progress=not args.json, train_data=args.train_data, test_data=args.test_data)
     if args.json:
         print(json.dumps({"certificates": {t: str(r.paths.get("certificate.json" if len(r.certificates) == 1
                                                                  else f"certificate-{t}.json")) for t in r.certificates},
                           "ranking": ranking(r), "skipped": r.skipped}, indent=2, sort_keys=True))
         return 0
+    claim = None
     for row in ranking(r):
-        print(f"{row['theorem']:45s} {row['bound']:>12s}")
+        if len(r.certificates) > 1 and row["bounded"] != claim:
+            claim = row["bounded"]
+            print(f"{claim}:")
+        print(f"  {row['rank']:>2s}. {row['theorem']:45s} {row['relation']} {row['bound']:>12s}"
+              if len(r.certificates) > 1 else f"{row['theorem']:45s} {row['bound']:>12s}")
     if len(r.certificates) == 1:
         print(next(iter(r.certificates.values())).claim)
     print(f"wrote {args.out}/ (certificate, reproduce.sh, report.html, report.md)")

@@ -15,7 +15,7 @@ from typing import Any
 import theorems
 from boundcert.errors import CertifyError, InvalidInput
 from certify.certificate import Certificate, atomic_write_text
-from certify.data import Dataset, load_data
+from certify.data import Dataset, load_data, role_of
 from certify.models.loader import LoadedModel, load_model
 from certify.pipeline import certify
 
@@ -27,6 +27,7 @@ class RunResult:
     certificates: dict[str, Certificate]  # theorem id -> certificate
     skipped: dict[str, str] = field(default_factory=dict)  # theorem id -> why (``--theorem all``)
     paths: dict[str, Path] = field(default_factory=dict)
+    data_args: dict[str, str] = field(default_factory=dict)  # theorem id -> the data it read (path or built-in)
 
 
 def reproduce_command(model: str, data: str, theorem: str, delta: str, arch: str | None, margin: str | None,
@@ -48,53 +49,91 @@ def _check_out(out: Path) -> None:
         raise InvalidInput(f"--out={str(out)!r} is not writable ({exc.strerror}): choose a writable directory") from None
 
 
-def run_job(model: str, data: str, theorem: str, delta: str = "0.05", *, out: str | Path | None = None,
+def _data_arg(spec: str) -> str:
+    return str(Path(spec).resolve()) if Path(spec).is_file() else spec
+
+
+def run_job(model: str, data: str | None, theorem: str, delta: str = "0.05", *, out: str | Path | None = None,
             arch: str | None = None, margin: str | None = None, eps: str | None = None,
-            progress: bool = False) -> RunResult:
-    """Certify ``model`` (a file) on ``data`` with ``theorem`` (an id or ``all``); write outputs to ``out``."""
+            progress: bool = False, train_data: str | None = None, test_data: str | None = None) -> RunResult:
+    """Certify ``model`` (a file) with ``theorem`` (an id or ``all``); write outputs to ``out``.
+
+    Data roles (:mod:`certify.data.roles`): a theorem that reads held-out data takes ``test_data``, one that reads the
+    training sample takes ``train_data``; ``data`` is the sample for either role when the role's own is not given.
+    With ``all``, a theorem whose role has no data is skipped with the reason; a test-set bound on a known training
+    split is refused (skipped with the reason under ``all``).
+    """
     from tqdm import tqdm
 
+    specs = {"held_out": test_data or data, "train": train_data or data, "any": test_data or data or train_data}
+    if not any(specs.values()):
+        raise InvalidInput("no data given: give --data, or --train-data and/or --test-data")
     if out is not None:
         _check_out(Path(out))
     loaded = load_model(model, arch)
-    ds = load_data(data)
+    loaded_data = {spec: load_data(spec) for spec in dict.fromkeys(v for v in specs.values() if v)}
     model_arg = str(Path(model).resolve())
-    data_arg = str(Path(data).resolve()) if Path(data).is_file() else data
     cache: dict[str, Any] = {}
+    caches: dict[str, dict[str, Any]] = {}
     ids = [t.id for t in theorems.all() if t.kind == "bound"] if theorem == "all" else [theorem]
-    certs, skipped = {}, {}
+    certs, skipped, data_args = {}, {}, {}
     for tid in tqdm(ids, desc="theorems", disable=not progress or len(ids) == 1, leave=False):
-        cmd = reproduce_command(model_arg, data_arg, tid, delta, arch, margin, eps)
+        role = role_of(theorems.get(tid))
+        spec = specs[role]
+        if spec is None:
+            why = f"theorem {tid} reads {'held-out' if role == 'held_out' else 'training'} data: give " \
+                  f"{'--test-data' if role == 'held_out' else '--train-data'}"
+            if theorem != "all":
+                raise InvalidInput(why)
+            skipped[tid] = why
+            continue
+        data_args[tid] = _data_arg(spec)
+        cmd = reproduce_command(model_arg, data_args[tid], tid, delta, arch, margin, eps)
+        cache = caches.setdefault(spec, {})
         try:
-            certs[tid] = certify(loaded, ds, theorem=tid, delta=delta, reproduce=cmd, arch=arch, margin=margin,
-                                 eps=eps, cache=cache, model_info={"description": loaded.description})
+            certs[tid] = certify(loaded, loaded_data[spec], theorem=tid, delta=delta, reproduce=cmd, arch=arch,
+                                 margin=margin, eps=eps, cache=cache, model_info={"description": loaded.description})
         except CertifyError as exc:
             if theorem != "all":
                 raise
             skipped[tid] = str(exc)
     if not certs:
         raise InvalidInput(f"no theorem applies to this model and data (e.g. {next(iter(skipped.values()))})")
-    result = RunResult(certs, skipped)
+    result = RunResult(certs, skipped, data_args=data_args)
     if out is not None:
-        result = write_outputs(result, Path(out), loaded, ds, cache, model_arg, data_arg)
+        first = next(iter(certs))
+        result = write_outputs(result, Path(out), loaded, loaded_data[specs[role_of(theorems.get(first))]],
+                               caches.get(specs[role_of(theorems.get(first))], cache), model_arg, data_args[first])
     return result
 
 
 def ranking(result: RunResult) -> list[dict[str, str]]:
-    """Upper bounds (relation <=) first, smallest bound first; then lower bounds (relation >=), by their lower end."""
-    rows = []
+    """The certificates ranked within each claim: bounds of the same ``bounded`` quantity are compared, never a
+    test-error bound against a margin-risk bound. Within a claim: upper bounds (relation <=) first, smallest first;
+    then lower bounds (relation >=), largest first. ``rank`` counts within the claim; the claims are listed by their
+    best bound (presentation only: no bound is compared across claims)."""
+    groups: dict[str, list[dict[str, str]]] = {}
     for tid, c in result.certificates.items():
         upper = theorems.get(tid).relation == "<="
-        rows.append({"theorem": tid, "relation": "<=" if upper else ">=",
-                     "bound": c.result.hi_str(6) if upper else c.result.lo_str(6), "bounded": str(c.theorem["bounded"])})
-    return sorted(rows, key=lambda r: (r["relation"] != "<=", float(r["bound"]) * (1 if r["relation"] == "<=" else -1)))
+        groups.setdefault(str(c.theorem["bounded"]), []).append(
+            {"theorem": tid, "relation": "<=" if upper else ">=",
+             "bound": c.result.hi_str(6) if upper else c.result.lo_str(6), "bounded": str(c.theorem["bounded"])})
+    def key(r: dict[str, str]) -> tuple[bool, float]:
+        return r["relation"] != "<=", float(r["bound"]) * (1 if r["relation"] == "<=" else -1)
+
+    rows = []
+    for members in sorted(groups.values(), key=lambda g: min(map(key, g))):  # presentation order only
+        members.sort(key=key)
+        rows += [{**r, "rank": str(i + 1)} for i, r in enumerate(members)]
+    return rows
 
 
 def _script(result: RunResult, model_arg: str, data_arg: str, names: dict[str, str]) -> str:
     lines = ["#!/bin/sh", "# Re-runs the certification, then the independent checker.", "set -e",
              'cd "$(dirname "$0")"', 'CERTIFY="${CERTIFY:-certify}"']
-    files = f" --model {shlex.quote(model_arg)}" + (f" --data {shlex.quote(data_arg)}" if os.path.isfile(data_arg) else "")
     for tid, c in result.certificates.items():
+        data = result.data_args.get(tid, data_arg)
+        files = f" --model {shlex.quote(model_arg)}" + (f" --data {shlex.quote(data)}" if os.path.isfile(data) else "")
         run = c.reproduce.replace("certify run", '$CERTIFY run', 1)
         if len(result.certificates) == 1:
             lines.append(f"{run} --out .")
