@@ -1,129 +1,25 @@
-"""Shared helpers of the reproductions: argument parsing, results rows, MNIST-1D MLPs, rank correlations.
+"""Script-local helpers of the reproductions: data, small MLPs and their training, norms, rank correlations.
 
-Not a reproduction (the leading underscore keeps ``certify repro`` from listing it).
+The results helpers (argument parsing, rows, certificate entries, figures, the results file) are
+:mod:`certify.repro.results`. Not a reproduction (the leading underscore keeps ``certify repro`` from listing it).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import os
-import sys
-import time
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-
-from certify.certificate import atomic_write_text
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def parser(description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--quick", action="store_true", help="small variant (seconds), used by the test suite")
-    p.add_argument("--out", default=str(RESULTS), help="output directory (default paper_repro/results)")
-    p.add_argument("--seed", type=int, default=0)
-    return p
 
 
 def setup_torch() -> Any:
     import torch
 
+    from certify.certificate import strict_float_torch
+
     torch.set_num_threads(int(os.environ.get("BOUNDCERT_THREADS", "2")))
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    strict_float_torch()
     return torch
-
-
-def row(name: str, paper: Any, ours: Any, tolerance: Any, within: bool, why: str = "") -> dict[str, Any]:
-    """One results row; ``why`` is required (and kept) when the row is not within tolerance."""
-    r = {"name": name, "paper": _plain(paper), "ours": _plain(ours), "tolerance": _plain(tolerance),
-         "within": bool(within)}
-    if not within:
-        if not why:
-            raise ValueError(f"row {name!r} is not within tolerance: say why")
-        r["why"] = why
-    return r
-
-
-def numeric_row(name: str, paper: float, ours: float, tolerance: float, why: str = "") -> dict[str, Any]:
-    within = abs(float(ours) - float(paper)) <= tolerance
-    return row(name, paper, ours, tolerance, within, why if not within else "")
-
-
-def direction_row(name: str, statistic: float, paper_direction: str, why: str = "") -> dict[str, Any]:
-    """A qualitative claim: ``statistic`` must have the paper's sign (``"> 0"`` or ``"< 0"``)."""
-    ok = statistic > 0 if paper_direction == "> 0" else statistic < 0
-    return row(name, paper_direction, float(statistic), "sign", ok, why or f"the statistic has the opposite sign")
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, (np.floating, np.integer)):
-        v = v.item()
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return str(v)
-        return float(f"{v:.6g}")
-    return v
-
-
-def write(name: str, out: str | Path, *, paper: str, claim: str, scale: str, rows: list, certificates: list,
-          quick: bool, started: float, fig: Any = None, extra: dict | None = None) -> Path:
-    """Write ``out/name.json`` (atomically) and ``out/name.png`` (from a matplotlib figure)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    res = {"paper": paper, "claim": claim, "scale": scale, "quick": quick,
-           "runtime_s": round(time.perf_counter() - started, 1),
-           "command": f"certify repro {name}" + (" --quick" if quick else ""),
-           "rows": rows, "certificates": certificates}
-    if extra:
-        res["data"] = extra
-    atomic_write_text(out / f"{name}.json", json.dumps(res, indent=1, default=_plain) + "\n")
-    if fig is not None:
-        fig.savefig(out / f"{name}.png", dpi=90, bbox_inches="tight")
-    for r in rows:
-        mark = "ok " if r["within"] else "NO "
-        print(f"{mark}{r['name']}: paper {r['paper']} ours {r['ours']} tol {r['tolerance']}"
-              + (f"  ({r['why']})" if not r["within"] else ""), file=sys.stderr)
-    return out / f"{name}.json"
-
-
-def figure(ncols: int = 2, width: float = 10.0, height: float = 4.0):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, ncols, figsize=(width, height))
-    return fig, np.atleast_1d(axes)
-
-
-def certificate(theorem_id: str, values: dict[str, Any], sources: dict[str, str], **context: Any) -> dict[str, Any]:
-    """A compact bound certificate: the theorem, each input (decimal enclosure and its source), the result."""
-    import theorems
-    from theorems import Interval
-
-    t = theorems.get(theorem_id)
-    r = t.evaluate(**values)
-    inputs = {}
-    for k, v in values.items():
-        if isinstance(v, Interval):
-            inputs[k] = {"lo": v.lo_str(17), "hi": v.hi_str(17)}
-        elif hasattr(v, "lo") and hasattr(v, "hi"):
-            inputs[k] = {"lo": repr(float(v.lo)), "hi": repr(float(v.hi))}
-        else:
-            inputs[k] = {"value": v if isinstance(v, (int, str)) else repr(float(v))}
-        inputs[k]["source"] = sources.get(k, "user input")
-    return {"theorem": t.id, "version": t.version, "kind": t.kind, "bounds": t.bounded,
-            "result": {"lo": r.lo_str(17), "hi": r.hi_str(17)}, "inputs": inputs, **context}
-
-
-def enclosure(name: str, enc: Any, source: str, **context: Any) -> dict[str, Any]:
-    """A certified quantity (kernel enclosure) as a certificate entry."""
-    return {"quantity": name, "lo": repr(float(enc.lo)), "hi": repr(float(enc.hi)), "source": source, **context}
 
 
 # ---------------------------------------------------------------- data and models
@@ -138,18 +34,6 @@ def builtin(name: str, n_train: int | None = None, seed: int = 0):
         idx = np.random.default_rng(seed).permutation(len(ytr))[:n_train]
         xtr, ytr = xtr[idx], ytr[idx]
     return xtr, ytr, xte, yte
-
-
-def mnist1d(n_train: int | None = None, seed: int = 0):
-    """MNIST-1D (built-in): float32 x (n, 40), int64 y; train split truncated to ``n_train``."""
-    from certify import load_builtin
-
-    tr, te = load_builtin("mnist1d", "train"), load_builtin("mnist1d", "test")
-    xtr, ytr = np.asarray(tr.x, np.float32), np.asarray(tr.y, np.int64)
-    if n_train is not None:
-        idx = np.random.default_rng(seed).permutation(len(ytr))[:n_train]
-        xtr, ytr = xtr[idx], ytr[idx]
-    return xtr, ytr, np.asarray(te.x, np.float32), np.asarray(te.y, np.int64)
 
 
 def mlp(d_in: int, width: int, depth: int, d_out: int, seed: int, bias: bool = True):

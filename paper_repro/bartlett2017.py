@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 import _common as c
+from certify.repro import results as rs
 
 PAPER = "Bartlett, Foster, Telgarsky, Spectrally-normalized margin bounds for neural networks, NeurIPS 2017"
 CLAIM = ("Figure 1 (qualitative): margins normalised by spectral complexity are smaller for random labels than "
@@ -22,7 +23,7 @@ CLAIM = ("Figure 1 (qualitative): margins normalised by spectral complexity are 
 
 
 def main(argv=None) -> int:
-    args = c.parser(__doc__).parse_args(argv)
+    args = rs.parser(__doc__).parse_args(argv)
     t0 = time.perf_counter()
     n, width, epochs = (300, 64, 80) if args.quick else (600, 128, 200)
     xtr, ytr, xte, yte = c.builtin("digits", n, args.seed)
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
                         "test_acc": c.accuracy(model, xte, yte), "R_A_hi": sc["hi"], "R_A_lo": sc["lo"],
                         "margins": mar, "normalised": mar / scale}
         gamma = float(np.quantile(mar, 0.1)) if np.quantile(mar, 0.1) > 0 else 1.0
-        certs.append(c.certificate(
+        certs.append(rs.certificate(
             "norm.bartlett2017_rademacher",
             {"m": n, "x_frob": repr(x_frob * (1 + 1e-12)), "spectral_complexity": repr(sc["hi"]),
              "margin": repr(gamma), "max_params": max(w.size for w in c.weights(model))},
@@ -48,19 +49,19 @@ def main(argv=None) -> int:
              "x_frob": "float64 sum of squares, rounded up by a relative 1e-12",
              "margin": "10% quantile of the training margins"},
             labels=label))
-        rows.append(c.row(f"train accuracy, {label} labels", 1.0, stats[label]["train_acc"], 0.0,
-                          stats[label]["train_acc"] >= 1.0, "training stopped at the epoch cap before 100%"))
+        rows.append(rs.row(f"train accuracy, {label} labels", 1.0, stats[label]["train_acc"], 0.0,
+                           stats[label]["train_acc"] >= 1.0, "training stopped at the epoch cap before 100%"))
     med = {k: float(np.median(v["normalised"])) for k, v in stats.items()}
     raw = {k: float(np.median(v["margins"])) for k, v in stats.items()}
-    rows.append(c.direction_row("median normalised margin, random minus true", med["random"] - med["true"], "< 0"))
-    rows.append(c.direction_row("log ratio of median normalised margins, random/true",
-                                np.log(med["random"] / med["true"]), "< 0"))
-    rows.append(c.direction_row(
+    rows.append(rs.direction_row("median normalised margin, random minus true", med["random"] - med["true"], "< 0"))
+    rows.append(rs.direction_row("log ratio of median normalised margins, random/true",
+                                 np.log(med["random"] / med["true"]), "< 0"))
+    rows.append(rs.direction_row(
         "spectral complexity R_A, random minus true (certified upper ends)",
         stats["random"]["R_A_hi"] - stats["true"]["R_A_hi"], "> 0",
         "at this scale the random-label net does not need larger norms to fit n examples; "
         "the separation then comes from the raw margins alone"))
-    fig, ax = c.figure(2)
+    fig, ax = rs.figure(2)
     for k, col in (("true", "tab:blue"), ("random", "tab:red")):
         ax[0].hist(stats[k]["margins"], bins=40, alpha=0.5, color=col, label=f"{k} labels", density=True)
         ax[1].hist(stats[k]["normalised"], bins=40, alpha=0.5, color=col, label=f"{k} labels", density=True)
@@ -68,12 +69,12 @@ def main(argv=None) -> int:
     for a in ax:
         a.legend(); a.set_ylabel("density")
     fig.suptitle("bartlett2017 Fig. 1 on digits (MLP)")
-    c.write("bartlett2017", args.out, paper=PAPER, claim=CLAIM,
-            scale=f"scikit-learn digits, n={n} training examples, MLP {d_in}-{width}-{width}-10, Adam lr 1e-3, batch 50, "
-                  f"until 100% train accuracy and loss <= 0.01 (cap {epochs} epochs)",
-            rows=rows, certificates=certs, quick=args.quick, started=t0, fig=fig,
-            extra={k: {kk: vv for kk, vv in v.items() if kk not in ("margins", "normalised")} | {
-                "median_margin": raw[k], "median_normalised_margin": med[k]} for k, v in stats.items()})
+    rs.write("bartlett2017", args.out, paper=PAPER, claim=CLAIM,
+             scale=f"scikit-learn digits, n={n} training examples, MLP {d_in}-{width}-{width}-10, Adam lr 1e-3, "
+                   f"batch 50, until 100% train accuracy and loss <= 0.01 (cap {epochs} epochs)",
+             rows=rows, certificates=certs, quick=args.quick, started=t0, fig=fig,
+             extra={k: {kk: vv for kk, vv in v.items() if kk not in ("margins", "normalised")} | {
+                 "median_margin": raw[k], "median_normalised_margin": med[k]} for k, v in stats.items()})
     return 0
 
 

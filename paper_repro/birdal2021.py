@@ -18,6 +18,7 @@ import numpy as np
 
 import _common as c
 import kernels
+from certify.repro import results as rs
 from certify.training.trajectory import TrajectoryRecorder, load_trajectory
 
 PAPER = "Birdal, Lou, Guibas, Simsekli, Intrinsic dimension, persistent homology and generalization in neural networks, NeurIPS 2021"
@@ -26,14 +27,14 @@ CLAIM = ("Figure 3 / Table 1 qualitatively: over a learning-rate x batch-size gr
 
 
 def main(argv=None) -> int:
-    args = c.parser(__doc__).parse_args(argv)
+    args = rs.parser(__doc__).parse_args(argv)
     t0 = time.perf_counter()
     torch = c.setup_torch()
     if args.quick:
         n, width, lrs, bss, k_iter, cap = 300, 32, (0.05, 0.1), (32, 64), 120, 200
     else:
         n, width, lrs, bss, k_iter, cap = 1000, 64, (0.01, 0.025, 0.05, 0.1), (16, 32, 64, 128), 400, 400
-    xtr, ytr, xte, yte = c.mnist1d(n, args.seed)
+    xtr, ytr, xte, yte = c.builtin("mnist1d", n, args.seed)
     X, Y = torch.as_tensor(xtr), torch.as_tensor(ytr)
     sub = (X[:200], Y[:200])
     grid, gaps, dims, dims_loss, fits = [], [], [], [], []
@@ -66,23 +67,23 @@ def main(argv=None) -> int:
         psi, axes = c.granulated_kendall(d, gaps, grid)
         why = (f"no positive correlation at this scale ({len(grid)} models, n={n}, {k_iter} iterates, gaps "
                f"{min(gaps):.3f}..{max(gaps):.3f})")
-        rows.append(c.direction_row(f"{label}: Kendall tau vs gap", tau, "> 0", why))
-        rows.append(c.direction_row(f"{label}: granulated Kendall Psi (lr {axes[0]:.2f}, batch {axes[1]:.2f})",
-                                    psi, "> 0", why))
+        rows.append(rs.direction_row(f"{label}: Kendall tau vs gap", tau, "> 0", why))
+        rows.append(rs.direction_row(f"{label}: granulated Kendall Psi (lr {axes[0]:.2f}, batch {axes[1]:.2f})",
+                                     psi, "> 0", why))
     fits_all = [f["train_acc_at_stop"] >= 1.0 for f in fits]
-    rows.append(c.row("models at 100% train accuracy before recording", 1.0, float(np.mean(fits_all)), 0.0,
-                      all(fits_all), f"some models hit the cap of {cap} epochs first"))
-    fig, ax = c.figure(2)
+    rows.append(rs.row("models at 100% train accuracy before recording", 1.0, float(np.mean(fits_all)), 0.0,
+                       all(fits_all), f"some models hit the cap of {cap} epochs first"))
+    fig, ax = rs.figure(2)
     for a, d, lab in ((ax[0], dims, "Euclidean PH dim"), (ax[1], dims_loss, "loss-based PH dim")):
         sc = a.scatter(d, gaps, c=[np.log10(g[0]) for g in grid], s=[g[1] for g in grid], cmap="viridis")
         a.set_xlabel(lab); a.set_ylabel("generalization gap (accuracy)")
         a.set_title(f"tau = {c.kendall_tau(d, gaps):.2f}")
     fig.colorbar(sc, ax=ax[1], label="log10 learning rate (size: batch)")
     fig.suptitle(f"birdal2021: MNIST-1D MLP width {width}, {len(grid)} runs")
-    c.write("birdal2021", args.out, paper=PAPER, claim=CLAIM,
-            scale=f"MNIST-1D n={n}, MLP 40-{width}-{width}-10, SGD grid lr {lrs} x batch {bss}, then {k_iter} "
-                  "recorded iterates; paper: AlexNet/VGG/FCN on CIFAR-10/MNIST, 1000 iterates",
-            rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig, extra={"runs": fits})
+    rs.write("birdal2021", args.out, paper=PAPER, claim=CLAIM,
+             scale=f"MNIST-1D n={n}, MLP 40-{width}-{width}-10, SGD grid lr {lrs} x batch {bss}, then {k_iter} "
+                   "recorded iterates; paper: AlexNet/VGG/FCN on CIFAR-10/MNIST, 1000 iterates",
+             rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig, extra={"runs": fits})
     return 0
 
 

@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-import _common as c
 import _conv_common as cc
 import kernels
+from certify.repro import results as rs
 
 PAPER = "Delattre, Barthelemy, Araujo, Allauzen, Efficient bound of Lipschitz constant for convolutional layers by Gram iteration, ICML 2023"
 CLAIM = ("Table 1 / Figure 2: Gram iteration (t=6) upper-bounds the conv spectral norm with a gap to the exact value "
@@ -23,7 +23,7 @@ CLAIM = ("Table 1 / Figure 2: Gram iteration (t=6) upper-bounds the conv spectra
 
 
 def main(argv=None) -> int:
-    args = c.parser(__doc__).parse_args(argv)
+    args = rs.parser(__doc__).parse_args(argv)
     t0 = time.perf_counter()
     convs, info = cc.trained_cnn(args.quick, args.seed)
     layers = [(f"trained conv{i + 1}", k, 8) for i, k in enumerate(convs)]
@@ -40,17 +40,18 @@ def main(argv=None) -> int:
         table.append({"layer": name, "shape": list(k.shape), "n": n, "exact": exact, "gram6": gram,
                       "certified_lo": enc.lo, "certified_hi": enc.hi, "power50": pw, "t_exact_s": t_exact,
                       "t_gram6_s": t_gram, "t_certified_s": t_cert, "t_power_s": t_pow})
-        rows.append(c.numeric_row(f"{name}: Gram (t=6) relative gap to exact", 0.0, gram / exact - 1.0, 1e-3,
-                                  "six iterations leave a gap above 1e-3 on this layer"))
-        rows.append(c.row(f"{name}: Gram (t=6) >= exact (upper bound)", ">= exact", gram - exact, ">= -1e-12 * exact",
-                          gram >= exact * (1 - 1e-12), "the float Gram value fell below the exact norm"))
-        rows.append(c.numeric_row(f"{name}: our certified upper end, relative gap to exact", 0.0,
-                                  enc.hi / exact - 1.0, 1e-3, "the enclosure is looser than 1e-3 here"))
-        rows.append(c.direction_row(f"{name}: exact FFT+SVD time / Gram time minus 1", t_exact / t_gram - 1.0, "> 0",
-                                    "on CPU with small channel counts the batched SVD is as fast as six batched "
-                                    "Gram products; the paper's speed-up is on GPU at 64-512 channels"))
-        certs.append(c.enclosure(f"{name} spectral norm (circular padding 1)", enc, enc.source, shape=list(k.shape), n=n))
-    fig, ax = c.figure(2)
+        rows.append(rs.row(f"{name}: Gram (t=6) relative gap to exact", 0.0, gram / exact - 1.0, 1e-3,
+                           why="six iterations leave a gap above 1e-3 on this layer"))
+        rows.append(rs.row(f"{name}: Gram (t=6) >= exact (upper bound)", ">= exact", gram - exact, ">= -1e-12 * exact",
+                           gram >= exact * (1 - 1e-12), "the float Gram value fell below the exact norm"))
+        rows.append(rs.row(f"{name}: our certified upper end, relative gap to exact", 0.0,
+                           enc.hi / exact - 1.0, 1e-3, why="the enclosure is looser than 1e-3 here"))
+        rows.append(rs.direction_row(f"{name}: exact FFT+SVD time / Gram time minus 1", t_exact / t_gram - 1.0, "> 0",
+                                     "on CPU with small channel counts the batched SVD is as fast as six batched "
+                                     "Gram products; the paper's speed-up is on GPU at 64-512 channels"))
+        certs.append(rs.enclosure(f"{name} spectral norm (circular padding 1)", enc, enc.source, shape=list(k.shape),
+                                  n=n))
+    fig, ax = rs.figure(2)
     for name, cur in curves.items():
         ax[0].semilogy(range(1, 9), np.maximum(cur, 1e-17), marker="o", label=name)
     ax[0].set_xlabel("Gram iterations t"); ax[0].set_ylabel("bound / exact - 1"); ax[0].legend(fontsize=7)
@@ -62,11 +63,11 @@ def main(argv=None) -> int:
     ax[1].set_xticks(x + 0.3, [t["layer"] for t in table], rotation=20, fontsize=7)
     ax[1].set_yscale("log"); ax[1].set_ylabel("seconds"); ax[1].legend(fontsize=7); ax[1].set_title("time per layer")
     fig.suptitle("delattre2023: Gram iteration vs exact vs certified")
-    c.write("delattre2023", args.out, paper=PAPER, claim=CLAIM,
-            scale=f"digits CNN ({info['channels']} channels, 8x8) and random 3x3 layers {sizes}; CPU float64; "
-                  "paper: ResNet-18 / CIFAR-10 layers on GPU",
-            rows=rows, certificates=certs, quick=args.quick, started=t0, fig=fig,
-            extra={"layers": table, "gram_gap_by_t": curves, **info})
+    rs.write("delattre2023", args.out, paper=PAPER, claim=CLAIM,
+             scale=f"digits CNN ({info['channels']} channels, 8x8) and random 3x3 layers {sizes}; CPU float64; "
+                   "paper: ResNet-18 / CIFAR-10 layers on GPU",
+             rows=rows, certificates=certs, quick=args.quick, started=t0, fig=fig,
+             extra={"layers": table, "gram_gap_by_t": curves, **info})
     return 0
 
 

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 import _common as c
+from certify.repro import results as rs
 
 PAPER = "Hardt, Recht, Singer, Train faster, generalize better: stability of stochastic gradient descent, ICML 2016"
 CLAIM = ("Theorem 3.8 along training (their Section 5 / Figure 2 qualitatively): the stability bound 2L^2/n sum "
@@ -26,7 +27,7 @@ def _loss(w, x, y):
 
 
 def main(argv=None) -> int:
-    args = c.parser(__doc__).parse_args(argv)
+    args = rs.parser(__doc__).parse_args(argv)
     t0 = time.perf_counter()
     n, epochs, runs, alpha = (100, 5, 4, 0.5) if args.quick else (200, 40, 20, 0.5)
     xtr, ytr, xte, yte = c.builtin("digits", None, 0)
@@ -55,34 +56,34 @@ def main(argv=None) -> int:
     lipschitz = repr(float(np.nextafter(x_norm_max, np.inf)))
     certs, bounds = [], []
     for T in checkpoints:
-        cert = c.certificate("stability.hardt2016_convex",
-                             {"n": n, "lipschitz": lipschitz, "beta": "0.25", "max_step": repr(alpha),
-                              "sum_step": repr(alpha * int(T))},
-                             {"lipschitz": "max_i ||(x_i, 1)|| over the scaled data set, rounded up (logistic loss)",
-                              "beta": "||x||^2 / 4 <= 1/4 (logistic loss)", "sum_step": "constant step alpha * T"},
-                             steps=int(T))
+        cert = rs.certificate("stability.hardt2016_convex",
+                              {"n": n, "lipschitz": lipschitz, "beta": "0.25", "max_step": repr(alpha),
+                               "sum_step": repr(alpha * int(T))},
+                              {"lipschitz": "max_i ||(x_i, 1)|| over the scaled data set, rounded up (logistic loss)",
+                               "beta": "||x||^2 / 4 <= 1/4 (logistic loss)", "sum_step": "constant step alpha * T"},
+                              steps=int(T))
         certs.append(cert)
         bounds.append(float(cert["result"]["hi"]))
     bounds = np.array(bounds)
-    rows = [c.row("bound >= measured mean gap at every checkpoint", "holds", float(np.min(bounds - mean_gap)),
-                  "min(bound - gap) >= 0", bool(np.all(bounds >= mean_gap)), "a measured gap exceeds the bound"),
-            c.direction_row("Kendall tau of measured gap vs steps (gap grows with training time)",
-                            c.kendall_tau(checkpoints, mean_gap), "> 0",
-                            "the measured gap does not grow over this run"),
-            c.row("bound / measured gap at the last checkpoint", "not stated (the bound is worst case)",
-                  float(bounds[-1] / max(mean_gap[-1], 1e-12)), "informational", True)]
-    fig, ax = c.figure(1, 6, 4)
+    rows = [rs.row("bound >= measured mean gap at every checkpoint", "holds", float(np.min(bounds - mean_gap)),
+                   "min(bound - gap) >= 0", bool(np.all(bounds >= mean_gap)), "a measured gap exceeds the bound"),
+            rs.direction_row("Kendall tau of measured gap vs steps (gap grows with training time)",
+                             c.kendall_tau(checkpoints, mean_gap), "> 0",
+                             "the measured gap does not grow over this run"),
+            rs.row("bound / measured gap at the last checkpoint", "not stated (the bound is worst case)",
+                   float(bounds[-1] / max(mean_gap[-1], 1e-12)), "informational", True)]
+    fig, ax = rs.figure(1, 6, 4)
     a = ax[0]
     a.plot(checkpoints, bounds, "r-", label=r"certified bound $2L^2\sum_t\alpha_t/n$")
     a.errorbar(checkpoints, mean_gap, yerr=2 * se, fmt="bo-", label=f"measured gap (mean of {runs} runs, 2 s.e.)")
     a.set_yscale("symlog", linthresh=1e-2); a.set_xlabel("SGD steps T"); a.set_ylabel("test loss - train loss")
     a.legend(); a.set_title(f"hardt2016: logistic regression, digits >= 5, n={n}")
-    c.write("hardt2016", args.out, paper=PAPER, claim=CLAIM,
-            scale=f"binary digits, n={n}, logistic regression, SGD alpha={alpha}, {epochs} epochs, {runs} runs; "
-                  "paper: convex and non-convex models on CIFAR-10 / ImageNet (gap curves only)",
-            rows=rows, certificates=certs, quick=args.quick, started=t0, fig=fig,
-            extra={"steps": checkpoints.tolist(), "bound": bounds.tolist(), "mean_gap": mean_gap.tolist(),
-                   "se": se.tolist()})
+    rs.write("hardt2016", args.out, paper=PAPER, claim=CLAIM,
+             scale=f"binary digits, n={n}, logistic regression, SGD alpha={alpha}, {epochs} epochs, {runs} runs; "
+                   "paper: convex and non-convex models on CIFAR-10 / ImageNet (gap curves only)",
+             rows=rows, certificates=certs, quick=args.quick, started=t0, fig=fig,
+             extra={"steps": checkpoints.tolist(), "bound": bounds.tolist(), "mean_gap": mean_gap.tolist(),
+                    "se": se.tolist()})
     return 0
 
 

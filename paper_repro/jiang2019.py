@@ -16,6 +16,7 @@ import numpy as np
 
 import _common as c
 import kernels
+from certify.repro import results as rs
 
 PAPER = "Jiang, Neyshabur, Mobahi, Krishnan, Bengio, Fantastic generalization measures and where to find them, ICLR 2020 (arXiv 2019)"
 CLAIM = ("Tables 1/5 protocol at CPU scale: Kendall tau and granulated Kendall Psi of 13 measures against the "
@@ -53,7 +54,7 @@ def _measures(model, init, x, y) -> dict:
 
 
 def main(argv=None) -> int:
-    args = c.parser(__doc__).parse_args(argv)
+    args = rs.parser(__doc__).parse_args(argv)
     t0 = time.perf_counter()
     if args.quick:
         n, lrs, batches, widths, cap = 150, (1e-3, 3e-3), (32, 128), (16, 32), 40
@@ -75,27 +76,27 @@ def main(argv=None) -> int:
         if k in PAPER_SIGN:
             direction = PAPER_SIGN[k][:3]
             ok = taus[k] > 0 if direction == "> 0" else taus[k] < 0
-            rows.append(c.row(f"{k}: Kendall tau vs gap", PAPER_SIGN[k], taus[k], "sign", ok,
-                              f"opposite sign at this scale ({len(grid)} models, gaps "
-                              f"{min(gaps):.3f}..{max(gaps):.3f}); Psi = {psis[k][0]:.3f}"))
+            rows.append(rs.row(f"{k}: Kendall tau vs gap", PAPER_SIGN[k], taus[k], "sign", ok,
+                               f"opposite sign at this scale ({len(grid)} models, gaps "
+                               f"{min(gaps):.3f}..{max(gaps):.3f}); Psi = {psis[k][0]:.3f}"))
         else:
-            rows.append(c.row(f"{k}: Kendall tau vs gap (Psi = {psis[k][0]:.3f})", "not transcribed", taus[k],
-                              "none", False, "the paper's value for this measure was not transcribed (no offline "
-                              "copy of Table 5); reported for the ranking only"))
-    fig, ax = c.figure(1, 8, 5)
+            rows.append(rs.row(f"{k}: Kendall tau vs gap (Psi = {psis[k][0]:.3f})", "not transcribed", taus[k],
+                               "none", False, "the paper's value for this measure was not transcribed (no offline "
+                               "copy of Table 5); reported for the ranking only"))
+    fig, ax = rs.figure(1, 8, 5)
     order = sorted(names, key=lambda k: taus[k])
     y = np.arange(len(order))
     ax[0].barh(y - 0.2, [taus[k] for k in order], height=0.4, label="Kendall tau")
     ax[0].barh(y + 0.2, [psis[k][0] for k in order], height=0.4, label="granulated Kendall Psi")
     ax[0].set_yticks(y, order, fontsize=8); ax[0].axvline(0, color="k", lw=0.5); ax[0].legend()
     ax[0].set_title(f"jiang2019: {len(grid)} digits MLPs (lr x batch x width); correlation with the gap")
-    c.write("jiang2019", args.out, paper=PAPER, claim=CLAIM,
-            scale=f"digits n={n}, MLPs of depth 3, grid lr {lrs} x batch {batches} x width {widths} "
-                  f"({len(grid)} models), Adam, stop at train cross-entropy 0.05 (cap {cap} epochs); "
-                  "paper: 7 hyperparameters, >10000 CIFAR-10/SVHN convnets",
-            rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig,
-            extra={"grid": grid, "gaps": gaps, "measures": meas, "tau": taus,
-                   "psi": {k: {"psi": v[0], "per_axis": v[1]} for k, v in psis.items()}})
+    rs.write("jiang2019", args.out, paper=PAPER, claim=CLAIM,
+             scale=f"digits n={n}, MLPs of depth 3, grid lr {lrs} x batch {batches} x width {widths} "
+                   f"({len(grid)} models), Adam, stop at train cross-entropy 0.05 (cap {cap} epochs); "
+                   "paper: 7 hyperparameters, >10000 CIFAR-10/SVHN convnets",
+             rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig,
+             extra={"grid": grid, "gaps": gaps, "measures": meas, "tau": taus,
+                    "psi": {k: {"psi": v[0], "per_axis": v[1]} for k, v in psis.items()}})
     return 0
 
 

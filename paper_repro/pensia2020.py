@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 import _common as c
+from certify.repro import results as rs
 
 PAPER = "Pensia, Rajput, Nagle, Vishwakarma, Papailiopoulos, Optimal lottery tickets via SubsetSum: logarithmic over-parameterization is sufficient, NeurIPS 2020"
 CLAIM = ("Theorem 1 / Lueker: a pool of n = O(log(1/eps)) uniform random weights approximates any target weight "
@@ -44,7 +45,7 @@ def _all_sums(p: np.ndarray) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    args = c.parser(__doc__).parse_args(argv)
+    args = rs.parser(__doc__).parse_args(argv)
     t0 = time.perf_counter()
     n_weights, width = (40, 8) if args.quick else (300, 16)
     eps_grid = np.array([1e-1, 3e-2, 1e-2, 3e-3, 1e-3])
@@ -90,17 +91,18 @@ def main(argv=None) -> int:
         dev = float((ticket(torch.as_tensor(xte)) - target(torch.as_tensor(xte))).abs().max())
     acc_t, acc_k = c.accuracy(target, xte, yte), c.accuracy(ticket, xte, yte)
     rows = [
-        c.row("pool size needed grows linearly in log(1/eps) (R^2 of the fit)", "O(log 1/eps)", float(r2), ">= 0.9",
-              r2 >= 0.9, "the mean pool size is not linear in log(1/eps) over this eps range"),
-        c.row("slope: extra random weights per factor e in 1/eps", "O(1) (Lueker)", float(slope), "informational", True),
-        c.row("weights with a subset sum within eps=1e-3 from <= 22 random weights", 1.0, float(frac_found[-1]), 0.0,
-              frac_found[-1] >= 1.0, "some weights needed more than 22 pool weights at eps=1e-3"),
-        c.row(f"ticket: max |w_hat - w| (relative to max|w|), pool {n_pool} per weight", f"<= {eps_t}", max_err, eps_t,
-              max_err <= eps_t, f"pool of {n_pool} weights too small for some target weights"),
-        c.numeric_row("ticket vs target test accuracy (difference)", 0.0, acc_k - acc_t, 0.01,
-                      "the eps-close ticket changes more than 1% of the test predictions"),
+        rs.row("pool size needed grows linearly in log(1/eps) (R^2 of the fit)", "O(log 1/eps)", float(r2), ">= 0.9",
+               r2 >= 0.9, "the mean pool size is not linear in log(1/eps) over this eps range"),
+        rs.row("slope: extra random weights per factor e in 1/eps", "O(1) (Lueker)", float(slope), "informational",
+               True),
+        rs.row("weights with a subset sum within eps=1e-3 from <= 22 random weights", 1.0, float(frac_found[-1]), 0.0,
+               frac_found[-1] >= 1.0, "some weights needed more than 22 pool weights at eps=1e-3"),
+        rs.row(f"ticket: max |w_hat - w| (relative to max|w|), pool {n_pool} per weight", f"<= {eps_t}", max_err, eps_t,
+               max_err <= eps_t, f"pool of {n_pool} weights too small for some target weights"),
+        rs.row("ticket vs target test accuracy (difference)", 0.0, acc_k - acc_t, 0.01,
+               why="the eps-close ticket changes more than 1% of the test predictions"),
     ]
-    fig, ax = c.figure(2)
+    fig, ax = rs.figure(2)
     ax[0].plot(np.log(1 / eps_grid), mean_needed, "o-", label="mean pool size needed (measured)")
     ax[0].plot(np.log(1 / eps_grid), pred, "k--", label=f"fit {slope:.2f} log(1/eps) + {intercept:.2f}")
     ax[0].set_xlabel("log(1/eps)"); ax[0].set_ylabel("random weights per target weight"); ax[0].legend()
@@ -109,13 +111,13 @@ def main(argv=None) -> int:
     ax[1].set_xlabel("pool size needed at eps = 1e-2"); ax[1].set_ylabel("target weights")
     ax[1].set_title(f"ticket: width x{n_pool}, test acc {acc_k:.3f} (target {acc_t:.3f})")
     fig.suptitle(f"pensia2020: subset-sum tickets for a digits MLP 64-{width}-10")
-    c.write("pensia2020", args.out, paper=PAPER, claim=CLAIM,
-            scale=f"digits MLP 64-{width}-10 (target), {n_weights} sampled weights, pools up to {N_MAX}, eps 1e-1..1e-3; "
-                  "the ticket replaces each weight by a subset sum (the ReLU-pair layer of the paper's construction "
-                  "is not materialised)",
-            rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig,
-            extra={"eps": eps_grid.tolist(), "mean_needed": mean_needed.tolist(), "found": frac_found.tolist(),
-                   "ticket_max_output_deviation": dev, "acc_target": acc_t, "acc_ticket": acc_k})
+    rs.write("pensia2020", args.out, paper=PAPER, claim=CLAIM,
+             scale=f"digits MLP 64-{width}-10 (target), {n_weights} sampled weights, pools up to {N_MAX}, "
+                   "eps 1e-1..1e-3; the ticket replaces each weight by a subset sum (the ReLU-pair layer of the "
+                   "paper's construction is not materialised)",
+             rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig,
+             extra={"eps": eps_grid.tolist(), "mean_needed": mean_needed.tolist(), "found": frac_found.tolist(),
+                    "ticket_max_output_deviation": dev, "acc_target": acc_t, "acc_ticket": acc_k})
     return 0
 
 

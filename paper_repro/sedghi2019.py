@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-import _common as c
 import _conv_common as cc
 import kernels
+from certify.repro import results as rs
 
 PAPER = "Sedghi, Gupta, Long, The singular values of convolutional layers, ICLR 2019"
 CLAIM = ("Theorem 6 and Section 4: FFT+SVD gives the exact singular values of a circular conv layer, faster than "
@@ -23,7 +23,7 @@ CLAIM = ("Theorem 6 and Section 4: FFT+SVD gives the exact singular values of a 
 
 
 def main(argv=None) -> int:
-    args = c.parser(__doc__).parse_args(argv)
+    args = rs.parser(__doc__).parse_args(argv)
     t0 = time.perf_counter()
     n = 8
     convs, info = cc.trained_cnn(args.quick, args.seed)
@@ -40,16 +40,16 @@ def main(argv=None) -> int:
         table.append({"layer": i, "shape": list(k.shape), "exact_fft": top, "dense_svd": float(sv_dense[0]),
                       "certified_lo": enc.lo, "certified_hi": enc.hi, "power": pw, "t_fft_s": t_fft,
                       "t_dense_svd_s": t_dense, "t_certified_s": t_cert, "t_power_s": t_pow, "sv_fft": sv_fft})
-        rows.append(c.numeric_row(f"conv{i + 1}: all singular values, FFT vs dense SVD (max rel. difference)",
-                                  0.0, err, 1e-10, "float64 SVD rounding exceeds 1e-10"))
-        rows.append(c.row(f"conv{i + 1}: exact top singular value inside our certified enclosure",
-                          "inside", f"{top:.10g} in [{enc.lo:.10g}, {enc.hi:.10g}]", "containment",
-                          enc.lo <= top * (1 + 1e-12) and top <= enc.hi * (1 + 1e-12),
-                          "the float64 FFT value lies outside the enclosure"))
-        rows.append(c.direction_row(f"conv{i + 1}: dense SVD time / FFT time minus 1", t_dense / t_fft - 1.0, "> 0"))
-        certs.append(c.enclosure(f"conv{i + 1} spectral norm (circular padding 1, 8x8 input)", enc, enc.source,
-                                 shape=list(k.shape)))
-    fig, ax = c.figure(2)
+        rows.append(rs.row(f"conv{i + 1}: all singular values, FFT vs dense SVD (max rel. difference)",
+                           0.0, err, 1e-10, why="float64 SVD rounding exceeds 1e-10"))
+        rows.append(rs.row(f"conv{i + 1}: exact top singular value inside our certified enclosure",
+                           "inside", f"{top:.10g} in [{enc.lo:.10g}, {enc.hi:.10g}]", "containment",
+                           enc.lo <= top * (1 + 1e-12) and top <= enc.hi * (1 + 1e-12),
+                           "the float64 FFT value lies outside the enclosure"))
+        rows.append(rs.direction_row(f"conv{i + 1}: dense SVD time / FFT time minus 1", t_dense / t_fft - 1.0, "> 0"))
+        certs.append(rs.enclosure(f"conv{i + 1} spectral norm (circular padding 1, 8x8 input)", enc, enc.source,
+                                  shape=list(k.shape)))
+    fig, ax = rs.figure(2)
     for t in table:
         ax[0].plot(t["sv_fft"], label=f"conv{t['layer'] + 1} {tuple(t['shape'])}")
     ax[0].set_yscale("log"); ax[0].set_xlabel("index"); ax[0].set_ylabel("singular value"); ax[0].legend()
@@ -63,10 +63,10 @@ def main(argv=None) -> int:
     fig.suptitle("sedghi2019: exact conv singular values on a trained digits CNN")
     for t in table:
         t.pop("sv_fft")
-    c.write("sedghi2019", args.out, paper=PAPER, claim=CLAIM,
-            scale=f"digits 8x8, CNN conv3x3 1->{info['channels'][0]}->{info['channels'][1]} circular padding, "
-                  f"{info['epochs']} epochs (test acc {info['test_acc']:.3f}); paper: ResNet on CIFAR-10",
-            rows=rows, certificates=certs, quick=args.quick, started=t0, fig=fig, extra={"layers": table, **info})
+    rs.write("sedghi2019", args.out, paper=PAPER, claim=CLAIM,
+             scale=f"digits 8x8, CNN conv3x3 1->{info['channels'][0]}->{info['channels'][1]} circular padding, "
+                   f"{info['epochs']} epochs (test acc {info['test_acc']:.3f}); paper: ResNet on CIFAR-10",
+             rows=rows, certificates=certs, quick=args.quick, started=t0, fig=fig, extra={"layers": table, **info})
     return 0
 
 

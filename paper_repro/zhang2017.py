@@ -15,6 +15,7 @@ import numpy as np
 
 import _common as c
 import kernels
+from certify.repro import results as rs
 
 PAPER = "Zhang, Bengio, Hardt, Recht, Vinyals, Understanding deep learning requires rethinking generalization, ICLR 2017"
 CLAIM = ("Figure 1a/1c: true labels, random labels, shuffled pixels and Gaussian inputs are all fitted to 100% "
@@ -29,7 +30,7 @@ def _complexities(model) -> dict:
 
 
 def main(argv=None) -> int:
-    args = c.parser(__doc__).parse_args(argv)
+    args = rs.parser(__doc__).parse_args(argv)
     t0 = time.perf_counter()
     n, width, epochs, every = (100, 32, 60, 10) if args.quick else (500, 128, 200, 5)
     xtr, ytr, xte, yte = c.builtin("digits", n, args.seed)
@@ -51,18 +52,18 @@ def main(argv=None) -> int:
             final[name]["test_acc"] = c.accuracy(model, xte, yte)
         if name == "random labels":
             final[name]["test_acc"] = c.accuracy(model, xte, yte)
-    rows = [c.row(f"train accuracy, {k}", 1.0, v["train_acc"], 0.0, v["train_acc"] >= 1.0,
-                  f"not fitted within the cap of {epochs} epochs") for k, v in final.items()]
-    rows.append(c.numeric_row("test accuracy, random labels (chance)", 0.1, final["random labels"]["test_acc"], 0.05,
-                              "test accuracy of the random-label net is not at chance"))
-    rows.append(c.direction_row("epochs to fit: random labels / true labels minus 1",
-                                final["random labels"]["epochs"] / final["true labels"]["epochs"] - 1.0, "> 0",
-                                "random labels were fitted as fast as true labels at this scale"))
+    rows = [rs.row(f"train accuracy, {k}", 1.0, v["train_acc"], 0.0, v["train_acc"] >= 1.0,
+                   f"not fitted within the cap of {epochs} epochs") for k, v in final.items()]
+    rows.append(rs.row("test accuracy, random labels (chance)", 0.1, final["random labels"]["test_acc"], 0.05,
+                       why="test accuracy of the random-label net is not at chance"))
+    rows.append(rs.direction_row("epochs to fit: random labels / true labels minus 1",
+                                 final["random labels"]["epochs"] / final["true labels"]["epochs"] - 1.0, "> 0",
+                                 "random labels were fitted as fast as true labels at this scale"))
     for key in ("spectral_complexity", "prod_frobenius", "path_norm_l1"):
-        rows.append(c.direction_row(f"{key} at fit: log(random / true)",
-                                    float(np.log(final["random labels"][key] / final["true labels"][key])), "> 0",
-                                    f"{key} did not grow more for random labels"))
-    fig, ax = c.figure(2)
+        rows.append(rs.direction_row(f"{key} at fit: log(random / true)",
+                                     float(np.log(final["random labels"][key] / final["true labels"][key])), "> 0",
+                                     f"{key} did not grow more for random labels"))
+    fig, ax = rs.figure(2)
     for name, h in hist.items():
         ep = [r["epoch"] for r in h]
         ax[0].plot(ep, [r["loss"] for r in h], label=name)
@@ -72,11 +73,11 @@ def main(argv=None) -> int:
     ax[1].set_yscale("log"); ax[1].set_xlabel("epoch"); ax[1].set_ylabel("spectral complexity $R_A$")
     ax[1].set_title("norm-based complexity along training"); ax[1].legend()
     fig.suptitle(f"zhang2017 on digits: MLP width {width}, n={n}")
-    c.write("zhang2017", args.out, paper=PAPER, claim=CLAIM,
-            scale=f"scikit-learn digits, n={n}, MLP {xtr.shape[1]}-{width}-{width}-10, Adam lr 1e-3, until loss "
-                  f"<= 0.01 (cap {epochs} epochs); paper: Inception/AlexNet/MLPs on CIFAR-10 and ImageNet",
-            rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig,
-            extra={"final": final, "history": hist})
+    rs.write("zhang2017", args.out, paper=PAPER, claim=CLAIM,
+             scale=f"scikit-learn digits, n={n}, MLP {xtr.shape[1]}-{width}-{width}-10, Adam lr 1e-3, until loss "
+                   f"<= 0.01 (cap {epochs} epochs); paper: Inception/AlexNet/MLPs on CIFAR-10 and ImageNet",
+             rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig,
+             extra={"final": final, "history": hist})
     return 0
 
 

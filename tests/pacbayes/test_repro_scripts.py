@@ -39,9 +39,13 @@ def _check_results(path: Path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_quick_run_writes_results(name, tmp_path):
+    """The quick variant writes NAME.json (the harness's contract, as every script), marked quick; its model and
+    certificate files go to NAME_quick/, off the committed full run's NAME/."""
     assert _load(name).main(["--quick", "--out", str(tmp_path)]) == 0
-    _check_results(tmp_path / f"{name}_quick.json")
-    assert (tmp_path / f"{name}_quick.png").exists()
+    _check_results(tmp_path / f"{name}.json")
+    assert json.loads((tmp_path / f"{name}.json").read_text())["quick"] is True
+    assert (tmp_path / f"{name}.png").exists()
+    assert (tmp_path / f"{name}_quick").is_dir() and not (tmp_path / name).exists()
 
 
 @pytest.mark.parametrize("name", NAMES)
