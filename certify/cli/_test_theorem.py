@@ -1,13 +1,14 @@
 """``certify test-theorem ID|FILE.py:NAME``: property checks and the Monte Carlo validity harness on one theorem.
 
-Exit 0 when every check passes, 1 when a property fails or a violation rate is significantly above ``delta``
-(the counterexample is printed), 2 for bad input. Needs the ``test`` extra (``hypothesis``).
+Exit 0 when every check passes, 1 when a property fails, a violation rate is significantly above ``delta`` or
+the statement raises on valid inputs (each failure is printed with the inputs it occurred at), 2 for bad input. Needs the ``test`` extra (``hypothesis``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from boundcert.errors import InvalidInput
 
@@ -61,15 +62,22 @@ def _run(args: argparse.Namespace) -> int:
                 "skipped": v.skipped,
                 "scenarios": [
                     {"scenario": r.scenario, "trials": r.trials, "violations": r.violations,
-                     "failure_probability": r.failure_probability, "p_value": r.p_value, "flagged": r.flagged,
-                     "mean_bound": r.mean_bound, "mean_true_risk": r.mean_true_risk, "tightness": r.tightness,
+                     "failure_probability": _num(r.failure_probability), "p_value": r.p_value, "flagged": r.flagged,
+                     "mean_bound": _num(r.mean_bound), "mean_true_risk": r.mean_true_risk,
+                     "tightness": _num(r.tightness), "error": r.error or None,
                      "counterexample": None if r.counterexample is None else {
                          "inputs": {k: str(x) for k, x in r.counterexample.inputs.items()},
-                         "bound": r.counterexample.bound, "true_risk": r.counterexample.true_risk}}
+                         "bound": _num(r.counterexample.bound), "true_risk": r.counterexample.true_risk,
+                         "error": r.counterexample.error or None}}
                     for r in v.results
                 ],
             },
-        }, indent=2))
+        }, indent=2, allow_nan=False))
     else:
         print(report.summary())
     return 0 if report.passed else 1
+
+
+def _num(x: float) -> float | None:
+    """A float for JSON; NaN (no bound: the statement raised) as null."""
+    return None if math.isnan(x) else x

@@ -10,7 +10,10 @@ catching it a feature. It needs the ``test`` extra (``hypothesis``); ``import th
   (:func:`reference_value`), the declared monotonicities hold, invalid inputs are refused.
 * **Validity harness** (:func:`validate`, :class:`Scenario` and the built-in problems :class:`GaussianLinear`,
   :class:`Thresholds`, :class:`TeacherNetwork`): run learn-then-bound many times on problems whose true risk is
-  known exactly, count ``bound < true risk``, exact binomial test of ``rate <= delta``, tightness. Catalogue
+  known exactly, count ``bound < true risk``, exact binomial test of ``rate <= delta``, tightness;
+  :class:`RandomClass` (many independent classifiers, pure noise) makes PAC-Bayes bounds nearly tight, so a
+  constant off by 2 inside the square root is caught. An exception raised while evaluating the statement on a
+  scenario's valid inputs is a failure too, reported with those inputs. Catalogue
   problems: :class:`CodedThresholds` (Occam bounds), :class:`RobustTestSet`, :class:`CertifiedSample`,
   :class:`RobustRadius` (robustness), :class:`CircleMargin`, :class:`CircleMulticlass` (norm-based margin bounds), :class:`SGDStability`
   (stability bounds, in expectation: an empirical Bernstein test of the mean, :func:`mean_p_value`).
@@ -50,6 +53,7 @@ from theorems.testing._reference import (
 from theorems.testing._mean_test import mean_lower_confidence, mean_p_value
 from theorems.testing._scenario_codes import CodedThresholds
 from theorems.testing._scenario_margin import CircleMargin, CircleMulticlass
+from theorems.testing._scenario_random import RandomClass
 from theorems.testing._scenario_robust import CertifiedSample, RobustRadius, RobustTestSet
 from theorems.testing._scenario_sgd import SGDStability
 from theorems.testing._scenarios import GaussianLinear, Scenario, TeacherNetwork, Thresholds, Trials, log_upper
@@ -75,6 +79,7 @@ __all__ = [
     "CircleMargin",
     "CircleMulticlass",
     "CodedThresholds",
+    "RandomClass",
     "RobustRadius",
     "RobustTestSet",
     "SGDStability",

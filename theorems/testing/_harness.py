@@ -15,6 +15,13 @@ on the mean of the per-trial values with the empirical Bernstein inequality (:mo
 Statistical design: most bounds are far from tight at ``delta``, so a constant a little too small often still holds.
 The default scenarios put the bound where a wrong constant bites: small samples, risks near 1/2 (where the
 variance is largest), and both a tiny ``delta`` (Hoeffding-type exponents are then nearly tight) and a large one.
+For PAC-Bayes bounds, :class:`~theorems.testing.RandomClass` (a million independent classifiers on pure-noise
+labels, ERM posterior) makes the union bound behind the KL term nearly tight: McAllester's bound with ``4m`` where
+``2m`` belongs fails there in about a quarter of the trials at ``delta = 0.001``.
+
+Failures carry their inputs: a violating trial is reported as a :class:`Counterexample`; an exception raised while
+evaluating the statement on a scenario's inputs (a division by zero, an overflow, a bug in a user's statement) flags
+the scenario with the trial's inputs and the error, instead of aborting the run.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from theorems._tree import tree_symbols
 from theorems.testing._mean_test import mean_p_value
 from theorems.testing._scenario_codes import CodedThresholds
 from theorems.testing._scenario_margin import CircleMargin, CircleMulticlass
+from theorems.testing._scenario_random import RandomClass
 from theorems.testing._scenario_robust import CertifiedSample, RobustRadius, RobustTestSet
 from theorems.testing._scenario_sgd import SGDStability
 from theorems.testing._scenarios import GaussianLinear, Scenario, TeacherNetwork, Thresholds, Trials
@@ -56,15 +64,19 @@ DEFAULT_FIXED: Mapping[str, object | Callable[[int], object]] = {"j": 1, "gamma"
 
 @dataclass(frozen=True, slots=True)
 class Counterexample:
-    """One violating trial: the theorem's inputs, the bound (upper end of the enclosure) and the true risk."""
+    """One violating trial: the theorem's inputs, the bound (upper end of the enclosure) and the true risk; or the
+    inputs at which evaluating the statement raised (``error``)."""
 
     inputs: Mapping[str, object]
     bound: float
     true_risk: float
     relation: str = "<="
+    error: str = ""  # set when evaluating the statement at these inputs raised (``bound`` is then NaN)
 
     def __str__(self) -> str:
         vals = ", ".join(f"{k}={v}" for k, v in self.inputs.items())
+        if self.error:
+            return f"{vals}: evaluating the statement raised {self.error}"
         if self.relation == ">=":
             return f"{vals}: lower bound {self.bound:.10g} > true value {self.true_risk:.10g}"
         return f"{vals}: bound {self.bound:.10g} < true risk {self.true_risk:.10g}"
@@ -85,6 +97,7 @@ class ScenarioResult:
     counterexample: Counterexample | None = None
     claim: str = "per_trial"
     relation: str = "<="
+    error: str = ""  # the statement raised on a trial's inputs (see ``counterexample``): always flagged
 
     @property
     def rate(self) -> float:
@@ -92,7 +105,7 @@ class ScenarioResult:
 
     @property
     def flagged(self) -> bool:
-        return self.p_value < self.threshold
+        return bool(self.error) or self.p_value < self.threshold
 
     @property
     def tightness(self) -> float:
@@ -101,6 +114,8 @@ class ScenarioResult:
 
     def line(self) -> str:
         verdict = "FLAGGED" if self.flagged else "ok"
+        if self.error:
+            return f"{verdict:7} {self.scenario}: evaluating the statement on a trial's inputs raised {self.error}"
         if self.claim == "mean":
             return (
                 f"{verdict:7} {self.scenario}: bound on the expectation {self.mean_bound:.6g}, mean of "
@@ -189,6 +204,7 @@ def default_scenarios(theorem: Theorem, *, quick: bool = False) -> list[Scenario
         Thresholds(m=8, delta="0.0002", n_hyp=1, eta=0.5),
         Thresholds(m=30, delta="0.001", n_hyp=16, eta=0.3, posterior="erm"),
         TeacherNetwork(m=40, delta="0.05", mode="pac_bayes"),
+        RandomClass(m=100, delta="0.001", n_hyp=10**6),  # nearly tight: catches 4m for 2m inside the sqrt
     ]
     if not quick:
         test_set += [
@@ -202,6 +218,8 @@ def default_scenarios(theorem: Theorem, *, quick: bool = False) -> list[Scenario
             Thresholds(m=20, delta="0.01", n_hyp=8, eta=0.4, posterior="gibbs", beta=2.0),
             Thresholds(m=100, delta="0.1", n_hyp=32, eta=0.1, posterior="erm"),
             TeacherNetwork(m=100, delta="0.2", mode="pac_bayes", eta=0.05),
+            RandomClass(m=50, delta="0.05", n_hyp=10**4),
+            RandomClass(m=400, delta="0.01", n_hyp=10**6),
         ]
     catalogue = _catalogue_scenarios(quick)
     return [s for s in test_set + pac_bayes + catalogue if applicable(theorem, s)]
@@ -275,11 +293,16 @@ def _run_one(
         row = {k: v for k, v in {**draws.row(i), **extra}.items() if k in names}
         key = tuple(sorted(row.items()))
         if key not in cache:
+            try:  # the scenario's inputs must lie in the theorem's domains and meet its mechanical hypotheses
+                theorem.check_hypotheses(theorem.enclose_inputs(row), row)
+            except (InvalidInput, HypothesisNotMet) as exc:
+                raise InvalidInput(f"scenario {scenario.describe()} does not fit theorem {theorem.id} at "
+                                   f"{_show(row)}: {exc}") from None
             try:
                 enc = theorem.evaluate(**row)
-                cache[key] = _lower_float(enc.lo) if scenario.relation == ">=" else _upper_float(enc.hi)
-            except (InvalidInput, HypothesisNotMet) as exc:
-                raise InvalidInput(f"scenario {scenario.describe()} does not fit theorem {theorem.id}: {exc}") from None
+            except Exception as exc:  # noqa: BLE001  (valid inputs: any error is a finding, reported with them)
+                return _error_result(scenario, draws, i, row, exc, threshold)
+            cache[key] = _lower_float(enc.lo) if scenario.relation == ">=" else _upper_float(enc.hi)
         bounds[i] = cache[key]
         ckey = tuple(sorted((k, v) for k, v in row.items() if k in conf_names))
         if ckey not in fail_probs:
@@ -299,6 +322,22 @@ def _run_one(
     return ScenarioResult(
         scenario.describe(), trials, v, delta, p, threshold, float(bounds.mean()), float(draws.true_risk.mean()), cx,
         relation=scenario.relation,
+    )
+
+
+def _show(values: Mapping[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _error_result(scenario: Scenario, draws: Trials, i: int, row: Mapping[str, object], exc: Exception,
+                  threshold: float) -> ScenarioResult:
+    """A flagged result for a statement that raised on trial ``i``'s (valid) inputs ``row``."""
+    msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else repr(exc)}"
+    true = float(draws.true_risk[i])
+    cx = Counterexample(dict(row), float("nan"), true, scenario.relation, error=msg)
+    return ScenarioResult(
+        scenario.describe(), i + 1, 0, float("nan"), 0.0, threshold, float("nan"), true, cx,
+        claim=scenario.claim, relation=scenario.relation, error=msg,
     )
 
 

@@ -185,14 +185,23 @@ class TheoremTestReport:
 def _run_property(
     strategy: st.SearchStrategy, check: Callable[[object], None], examples: int, seed: int, known: object = None
 ) -> str:
-    """Run ``check`` on ``examples`` drawn cases (plus the theorem's documented example ``known``)."""
+    """Run ``check`` on ``examples`` drawn cases (plus the theorem's documented example ``known``).
+
+    Returns ``"ok"``, ``"skipped: ..."`` or the failure in one line, always with the inputs it failed at (the
+    shrunk case hypothesis ran last), whether the check found a violation or the statement raised.
+    """
+    failing: list[object] = []
 
     @hypothesis_seed(seed)
     @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck),
               phases=[Phase.explicit, Phase.generate, Phase.shrink], report_multiple_bugs=False)
     @given(strategy)
     def prop(case: object) -> None:
-        check(case)
+        try:
+            check(case)
+        except BaseException:
+            failing.append(case)
+            raise
 
     if known is not None:
         prop = hypothesis_example(known)(prop)
@@ -201,10 +210,30 @@ def _run_property(
     except Unsatisfiable:
         return "skipped: no drawn input met the domains and mechanical hypotheses"
     except AssertionError as exc:
-        return str(exc).splitlines()[0] if str(exc) else repr(exc)
+        msg = _first_line(exc)
     except Exception as exc:  # noqa: BLE001  (a crash on valid input is a failure to report, not to raise)
-        return f"{type(exc).__name__} on valid input: {exc}"
-    return "ok"
+        msg = f"{type(exc).__name__} on valid input: {_first_line(exc)}"
+    else:
+        return "ok"
+    if failing:
+        shown = _show_case(failing[-1])
+        if shown not in msg:
+            msg += f" (inputs: {shown})"
+    return msg
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else repr(exc)
+
+
+def _show_case(case: object) -> str:
+    """A drawn case as ``name=value, ...``: a dict of inputs, or a monotonicity case ``(values, name, larger)``."""
+    if isinstance(case, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in case.items())
+    if isinstance(case, tuple) and len(case) == 3 and isinstance(case[0], Mapping):
+        values, name, larger = case
+        return f"{_show_case(values)}; then {name}={larger}"
+    return repr(case)
 
 
 def test_theorem(
