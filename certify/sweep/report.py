@@ -1,0 +1,127 @@
+"""``certify sweep --report``: the correlation study over the zoo (Jiang et al. 2020, Sec. 4).
+
+For every model with a finished ``gap`` job, the generalization gap is its measured ``empirical_gap`` (test error
+minus training error of the float32 network, exact fractions of the two samples). Each column is then ranked against
+it: every theorem's certified upper end (``result_hi``, the bound) and every measure of the ``analyze`` job
+(``sum_log_spectral_hi`` ...; ``*_estimate`` are fitted estimates). Output under ``DIR/report/``: ``report.json``
+(tau, Psi, psi per axis, the number of models), ``report.md`` and ``report.png`` (a bar chart of tau and Psi).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from boundcert.errors import InvalidInput
+from certify.sweep.stats import granulated_kendall, kendall_tau
+
+__all__ = ["Correlation", "correlation_study", "write_report"]
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """One column against the gap: Kendall tau, Psi (None: no axis varies in a complete group), psi per axis."""
+
+    column: str
+    kind: str  # "bound" (a theorem's certified upper end) or "measure"
+    models: int
+    tau: float
+    psi: float | None
+    per_axis: dict[str, float | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "kind": self.kind, "models": self.models, "tau": self.tau, "psi": self.psi,
+                "per_axis": self.per_axis}
+
+
+def _columns(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, float], dict[str, dict[str, Any]],
+                                                       dict[str, dict[str, float]], dict[str, str]]:
+    gaps: dict[str, float] = {}
+    hp: dict[str, dict[str, Any]] = {}
+    cols: dict[str, dict[str, float]] = {}
+    kinds: dict[str, str] = {}
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        model = r["model"]
+        hp[model] = json.loads(r["hparams"] or "{}")
+        if r["kind"] == "gap":
+            gaps[model] = json.loads(r["measures"])["empirical_gap"]
+        elif r["kind"] == "theorem":
+            col = f"{r['theorem']} (bound)"
+            cols.setdefault(col, {})[model] = r["result_hi_float"]
+            kinds[col] = "bound"
+        elif r["kind"] == "analyze":
+            for name, v in json.loads(r["measures"]).items():
+                if v is not None:
+                    cols.setdefault(name, {})[model] = v
+                    kinds[name] = "measure"
+    return gaps, hp, cols, kinds
+
+
+def correlation_study(rows: Iterable[dict[str, Any]]) -> list[Correlation]:
+    """Tau and Psi of every bound and measure column against the gap, over the models that have both.
+
+    Raises:
+        InvalidInput: fewer than two models with a finished ``gap`` job.
+    """
+    gaps, hp, cols, kinds = _columns(rows)
+    if len(gaps) < 2:
+        raise InvalidInput(f"--report needs a 'gap' job finished on at least two models (found {len(gaps)}): add "
+                           "[[jobs]] kind = \"gap\" and train_data to the spec")
+    out = []
+    for col in sorted(cols):
+        models = sorted(m for m in cols[col] if m in gaps)
+        if len(models) < 2:
+            continue
+        mu, g = [cols[col][m] for m in models], [gaps[m] for m in models]
+        gr = granulated_kendall(mu, g, [hp[m] for m in models]) if all(hp[m] for m in models) else None
+        out.append(Correlation(col, kinds[col], len(models), float(kendall_tau(mu, g)),
+                               None if gr is None or gr.psi is None else float(gr.psi),
+                               {} if gr is None else {a: None if v is None else float(v)
+                                                      for a, v in gr.per_axis.items()}))
+    return out
+
+
+def write_report(rows: Iterable[dict[str, Any]], out: str | Path) -> Path:
+    """Write ``out/report/report.{json,md,png}``; returns the directory."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from certify.certificate import atomic_write_bytes, atomic_write_text
+
+    rows = list(rows)
+    study = correlation_study(rows)
+    d = Path(out) / "report"
+    n_models = len({r["model"] for r in rows if r["kind"] == "gap" and r["status"] == "ok"})
+    doc = {"gap": "empirical_gap = test error - training error (measured, not a bound)", "models": n_models,
+           "reference": "Jiang et al. 2020, Fantastic generalization measures, Sec. 4 (eq. 3 tau, eq. 4-5 Psi)",
+           "correlations": [c.to_dict() for c in study]}
+    md = ["# Correlation with the generalization gap", "",
+          f"{n_models} models; Kendall tau (Jiang et al. eq. 3) and granulated Kendall Psi (eq. 4-5).", "",
+          "| column | kind | models | tau | Psi |", "|---|---|---|---|---|"]
+    md += [f"| {c.column} | {c.kind} | {c.models} | {c.tau:.3f} | {'-' if c.psi is None else f'{c.psi:.3f}'} |"
+           for c in study]
+    fig, ax = plt.subplots(figsize=(8, 1.5 + 0.4 * max(1, len(study))))
+    ys = range(len(study))
+    ax.barh([y - 0.2 for y in ys], [c.tau for c in study], height=0.4, label="Kendall tau")
+    ax.barh([y + 0.2 for y in ys], [c.psi or 0.0 for c in study], height=0.4, label="granulated Psi")
+    ax.set_yticks(list(ys), [c.column for c in study], fontsize=8)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlim(-1, 1)
+    ax.legend(fontsize=8)
+    ax.set_title(f"correlation with the generalization gap ({n_models} models)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_text(d / "report.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(d / "report.md", "\n".join(md) + "\n")
+    atomic_write_bytes(d / "report.png", buf.getvalue())
+    return d

@@ -1,0 +1,144 @@
+"""What a Dask worker runs for one job: the same pipeline as ``certify run`` (:func:`certify.jobs.run.run_job`),
+``certify analyze`` (:func:`certify.reports.analyze.analyze_network`) or the measured generalization gap; then the
+job's row, written last (:meth:`ResultStore.write_row`).
+
+A refusal (:class:`boundcert.errors.CertifyError`: bad data, a hypothesis that fails, a model that does not load) is
+the job's result: a row with status ``error`` and the one-line message. Any other exception is a bug or a lost
+worker; it propagates to the client, which records it as ``internal_error`` (run again next time).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from boundcert import __version__
+from boundcert.errors import CertifyError, InvalidInput
+from certify.sweep.jobs import Job
+from certify.sweep.store import ResultStore
+
+__all__ = ["execute", "base_row", "float_outward", "worker_name"]
+
+
+def float_outward(text: str, up: bool) -> float:
+    """The float nearest to the decimal ``text`` in direction ``up`` (>= it) or down (<= it): exact comparison."""
+    import math
+
+    if text.lower() in ("inf", "+inf", "infinity", "-inf", "-infinity", "nan"):
+        return float(text)
+    f = float(text)
+    exact = Fraction(text)
+    if math.isinf(f):
+        return f if (f > 0) == up else math.copysign(1.7976931348623157e308, f)
+    if up and Fraction(f) < exact:
+        f = math.nextafter(f, math.inf)
+    elif not up and Fraction(f) > exact:
+        f = math.nextafter(f, -math.inf)
+    return f
+
+
+def worker_name() -> str:
+    """The Dask worker's address, or ``local`` outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "local"
+
+
+def base_row(job: Job) -> dict[str, Any]:
+    """The row fields that come from the job itself."""
+    return {"key": job.key, "kind": job.kind, "name": job.name, "model": job.model, "arch": job.arch,
+            "model_file_sha256": job.model_file_sha256, "data": job.data, "data_sha256": job.data_sha256,
+            "train_data": job.train_data, "train_data_sha256": job.train_data_sha256, "theorem": job.theorem,
+            "theorem_version": job.theorem_version, "options": json.dumps(job.options, sort_keys=True),
+            "hparams": json.dumps(job.hparams, sort_keys=True), "boundcert": __version__}
+
+
+def _theorem(job: Job, out: Path) -> dict[str, Any]:
+    from certify.jobs.run import run_job
+
+    o = job.options
+    r = run_job(job.model, job.data or "", job.theorem or "", o["delta"], out=out, arch=job.arch, margin=o["margin"],
+                eps=o["eps"])
+    cert = json.loads(r.certificates[job.theorem or ""].to_json())
+    lo, hi = cert["result"]["lo"], cert["result"]["hi"]
+    return {"result_lo": lo, "result_hi": hi, "result_lo_float": float_outward(lo, False),
+            "result_hi_float": float_outward(hi, True), "model_sha256": cert["model"]["sha256"],
+            "certificate": str(Path("jobs") / job.key / "certificate.json")}
+
+
+def _analyze(job: Job, out: Path) -> dict[str, Any]:
+    import math
+
+    from certify.certificate import atomic_write_text
+    from certify.models.hashing import model_sha256
+    from certify.models.loader import load_model
+    from certify.reports.analyze import analyze_network
+
+    loaded = load_model(job.model, job.arch)
+    if loaded.network is None:
+        raise InvalidInput(loaded.unsupported or "the model cannot be normalised")
+    rows = [r.to_dict() for r in analyze_network(loaded.network)]
+    atomic_write_text(out / "analyze.json", json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    def log(v: str) -> float:
+        return math.log(float(v)) if float(v) > 0 else -math.inf
+
+    alphas = [r["alpha_estimate"] for r in rows if r.get("alpha_estimate") is not None]
+    measures = {  # measures for the correlation study (from certified upper ends, rounded to float; not bounds)
+        "sum_log_spectral_hi": math.fsum(log(r["spectral_hi"]) for r in rows),
+        "sum_log_frobenius_hi": math.fsum(log(r["frobenius_hi"]) for r in rows),
+        "sum_stable_rank_hi": math.fsum(float(r["stable_rank_hi"]) for r in rows),
+        "mean_alpha_estimate": math.fsum(alphas) / len(alphas) if alphas else None,
+        "params": float(sum(r["params"] for r in rows)),
+    }
+    return {"measures": json.dumps(measures, sort_keys=True), "model_sha256": model_sha256(loaded.module)}
+
+
+def _gap(job: Job, out: Path) -> dict[str, Any]:
+    from certify.certificate import atomic_write_text
+    from certify.data import load_data
+    from certify.models.hashing import model_sha256
+    from certify.models.loader import load_model
+    from certify.models.predict import count_errors, predict
+
+    loaded = load_model(job.model, job.arch)
+    counts = {}
+    for role, spec in (("train", job.train_data), ("test", job.data)):
+        ds = load_data(spec or "")
+        counts[role] = (count_errors(predict(loaded.module, ds.x, name=spec or "", labels=ds.y), ds.y), ds.n)
+    (ktr, mtr), (kte, mte) = counts["train"], counts["test"]
+    gap = Fraction(kte, mte) - Fraction(ktr, mtr)
+    measures = {"train_errors": ktr, "train_n": mtr, "test_errors": kte, "test_n": mte,
+                "train_error": ktr / mtr, "test_error": kte / mte, "empirical_gap": float(gap),
+                "empirical_gap_exact": f"{gap.numerator}/{gap.denominator}"}
+    atomic_write_text(out / "gap.json", json.dumps(measures, indent=2, sort_keys=True) + "\n")
+    return {"measures": json.dumps(measures, sort_keys=True), "model_sha256": model_sha256(loaded.module)}
+
+
+_RUNNERS = {"theorem": _theorem, "analyze": _analyze, "gap": _gap}
+
+
+def execute(job: Job, out: str, threads: int = 1) -> dict[str, Any]:
+    """Run ``job``, write its files under ``out/jobs/<key>/`` and its row; returns the row."""
+    import torch
+
+    from certify.certificate import utc_timestamp
+
+    torch.set_num_threads(threads)
+    store = ResultStore(out)
+    row = base_row(job)
+    row.update(started=utc_timestamp(), worker=worker_name())
+    t0 = time.perf_counter()
+    try:
+        row.update(_RUNNERS[job.kind](job, store.job_dir(job.key)))
+        row["status"] = "ok"
+    except CertifyError as exc:
+        row.update(status="error", error=" ".join(str(exc).split()) or type(exc).__name__)
+    row["seconds"] = time.perf_counter() - t0
+    store.write_row(row)
+    return row
