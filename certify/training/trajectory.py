@@ -21,8 +21,9 @@ against the previous recorded iterate and against the first one; the file stores
 (``distortion = max(max_ratio - 1, 1 - min_ratio)``). It is a measurement on those pairs, not a guarantee for
 all pairs of the window.
 
-Use it as a PyTorch Lightning callback (the hook names and argument order are Lightning's; Lightning is not
-needed), or on a bare loop with ``recorder.attach(optimizer)`` (optimiser step hooks). ``save`` writes one
+On a bare loop use ``recorder.attach(optimizer)`` (optimiser step hooks); in PyTorch Lightning wrap it with
+:func:`certify.training.callbacks.lightning_callback` (a real ``lightning.pytorch.Callback``; the recorder's own
+``on_*`` methods have Lightning's names and argument order, but Lightning needs a ``Callback`` subclass). ``save`` writes one
 ``.npz`` (arrays + a JSON metadata string; loadable with ``allow_pickle=False``), atomically.
 """
 
