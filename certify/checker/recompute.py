@@ -92,11 +92,19 @@ def _run(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
     return _inside(cert["inputs"], {r.name: r.to_dict() for r in again.inputs})
 
 
-def _builtin_train(cert: dict) -> tuple[Any, dict] | CheckResult:
-    """The training split the run read, from the recorded data specification; its hash must match."""
+def _builtin_train(cert: dict, data: str | None = None) -> tuple[Any, dict] | CheckResult:
+    """The training data the run read, from the recorded data specification (a built-in split, or for a user's
+    module any ``certify.data.load_data`` specification, ``data`` overriding it); its hash must match."""
     from certify.data.splits import load_xy
 
     spec = (cert.get("options") or {}).get("data")
+    if isinstance(spec, dict) and "spec" in spec:  # a user's module: any data specification
+        from certify.data import load_data
+
+        ds = load_data(data or spec["spec"])
+        if ds.sha256 != spec.get("sha256"):
+            return CheckResult(False, "recompute: the training data's hash differs from the certificate's")
+        return (ds.x, (ds.y > 4).astype(ds.y.dtype) if spec.get("binary") else ds.y), {"sha256": ds.sha256}
     if not isinstance(spec, dict) or "name" not in spec:
         return CheckResult(False, "recompute: the certificate records no data specification to replay")
     train, _, info = load_xy(spec["name"], binary=bool(spec.get("binary")), n_train=spec.get("n_train"),
@@ -119,6 +127,8 @@ def _optimize(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     from certify.training.pacbayes import PacBayesConfig, split_indices
 
     opts = cert["options"]
+    if opts.get("family") == "module":
+        return _optimize_module(path, cert, t, model=model, data=data, arch=arch)
     cfg = _config(opts, PacBayesConfig, "optimize")
     post_file = _resolve(path, model, cert["model"].get("path"))
     if post_file is None or not Path(post_file).is_file():
@@ -142,6 +152,61 @@ def _optimize(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     return _inside(cert["inputs"], {n: _record(p) for n, p in again.items()})
 
 
+def _module_template(path: Path, options: Mapping[str, Any], arch: str | None) -> Any | CheckResult:
+    """The user's module (its structure) from ``options.model``: the file beside the certificate or at its
+    recorded path (its sha256 must match), else the recorded ``--arch`` factory alone."""
+    from certify.models import load_model
+    from certify.models.hashing import file_sha256
+    from certify.models.loader import _factory
+
+    rec = dict(options.get("model") or {})
+    arch = arch or rec.get("arch")
+    for cand in (path.parent / str(rec.get("name") or ""), Path(str(rec.get("path") or ""))):
+        if rec.get("name") and cand.is_file():
+            if rec.get("file_sha256") and file_sha256(cand) != rec["file_sha256"]:
+                return CheckResult(False, f"recompute: the model file {cand.name}'s hash differs from the certificate's")
+            return load_model(str(cand), arch).module
+    if arch:
+        return _factory(arch).eval()
+    return CheckResult(False, f"recompute: the model file {rec.get('name')!r} the posterior belongs to is not found: "
+                              "put it beside the certificate")
+
+
+def _optimize_module(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
+                     arch: str | None) -> CheckResult:
+    """``certify optimize MODEL``: the stored module posterior, the recorded split and Monte Carlo seed."""
+    import numpy as np
+
+    import theorems
+    from certify.models.module_posterior import load_module_posterior
+    from certify.options import options_from
+    from certify.quantities.pacbayes import PosteriorContext, PriorVariance
+    from certify.quantities.registry import provide
+    from certify.training.module_pacbayes import ModulePacBayesConfig, bound_indices
+
+    opts = cert["options"]
+    cfg = _config(opts, ModulePacBayesConfig, "optimize")
+    template = _module_template(path, opts, arch)
+    if isinstance(template, CheckResult):
+        return template
+    post_file = _resolve(path, model, cert["model"].get("path"))
+    if post_file is None or not Path(post_file).is_file():
+        return CheckResult(False, "recompute: give the posterior file with --model")
+    post = load_module_posterior(post_file, template)
+    if post.sha256 != cert["model"]["sha256"]:
+        return CheckResult(False, "recompute: the posterior file's hash differs from the certificate's")
+    got = _builtin_train(cert, data)
+    if isinstance(got, CheckResult):
+        return got
+    (x, y), _ = got
+    _, bi = bound_indices(cfg, len(y))
+    pv = options_from(opts.get("prior_variance") or {}, PriorVariance, "prior variance")
+    ctx = PosteriorContext(post, pv, np.ascontiguousarray(x[bi], dtype=np.float32), y[bi], dict(cert["data"]),
+                           cfg.delta, cfg.mc_passes, cfg.mc_mode, cfg.seed + 7, cfg.delta_mc, progress=False)
+    again = provide(ctx, theorems.tree_symbols(t.tree()))
+    return _inside(cert["inputs"], {n: _record(p) for n, p in again.items()})
+
+
 def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
               arch: str | None) -> CheckResult:
     """``certify compress``: the network rebuilt from the code file, its training errors counted again."""
@@ -155,6 +220,9 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     from certify.quantities.registry import provide
     from certify.training.compress import CompressionConfig
 
+    module = cert["options"].get("family") == "module"
+    if module:
+        from certify.training.module_compress import ModuleCompressionConfig as CompressionConfig  # noqa: F811
     cfg = _config(cert["options"], CompressionConfig, "compress")
     code_file = _resolve(path, model, cert["model"].get("path"))
     if code_file is None or not Path(code_file).is_file():
@@ -162,13 +230,18 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     if file_sha256(code_file) != cert["model"].get("code_sha256"):
         return CheckResult(False, "recompute: the code file's hash differs from the certificate's")
     dec = cert["model"]["decoder"]
-    decoder = Decoder(tuple(dec["sizes"]), dec["kind"], d=int(dec["d"]), seed=int(dec["seed"]),
-                      sparse=bool(dec["sparse"]))
-    got = _builtin_train(cert)
+    if module:
+        decoder = _module_decoder(path, cert, dec, arch)
+        if isinstance(decoder, CheckResult):
+            return decoder
+    else:
+        decoder = Decoder(tuple(dec["sizes"]), dec["kind"], d=int(dec["d"]), seed=int(dec["seed"]),
+                          sparse=bool(dec["sparse"]))
+    got = _builtin_train(cert, data if module else None)
     if isinstance(got, CheckResult):
         return got
     (x, y), _ = got
-    x = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
+    x = np.ascontiguousarray(x if module else x.reshape(len(x), -1), dtype=np.float32)
     raw, n_bits = Path(code_file).read_bytes(), int(cert["model"]["code_bits"])
     if (n_bits + 7) // 8 != len(raw):
         return CheckResult(False, f"recompute: model.code_bits={n_bits} does not fit the {len(raw)}-byte code file")
@@ -178,6 +251,20 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     if weights_sha256(ctx.weights()) != cert["model"].get("weights_sha256"):
         return CheckResult(False, "recompute: the rebuilt weights' hash differs from the certificate's")
     return _inside(cert["inputs"], {n: _record(p) for n, p in again.items()})
+
+
+def _module_decoder(path: Path, cert: dict, dec: Mapping[str, Any], arch: str | None) -> Any:
+    """The recorded decoder of a user's module, rebuilt on the module's structure (which must match it)."""
+    from certify.models.compressed import ModuleDecoder
+
+    template = _module_template(path, cert["options"], arch)
+    if isinstance(template, CheckResult):
+        return template
+    decoder = ModuleDecoder.for_module(template, str(dec["kind"]).removeprefix("module-"), d=int(dec["d"]),
+                                       seed=int(dec["seed"]), sparse=bool(dec["sparse"]), arch=str(dec["arch"]))
+    if decoder.describe() != dict(dec):
+        return CheckResult(False, "recompute: the model's structure does not match the certificate's decoder")
+    return decoder
 
 
 def _config(options: Mapping[str, Any], cls: type, what: str) -> Any:

@@ -1,10 +1,12 @@
 """``certify optimize`` (PAC-Bayes posterior optimisation + certificate) and ``certify compress`` (compression
-certificate)."""
+certificate): on the library's own MLP and built-in data, or on the user's MODEL file and any data file
+(:mod:`certify.training.module_pacbayes`, :mod:`certify.training.module_compress`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 
@@ -12,10 +14,22 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("optimize", help="PAC-Bayes: optimise a Gaussian posterior from a trained MLP and certify it")
-    p.add_argument("--data", default="mnist1d", help="built-in dataset (mnist1d, digits, fashion-mnist)")
+    p = sub.add_parser("optimize", help="PAC-Bayes: optimise a Gaussian posterior over a network and certify it")
+    p.add_argument("model", nargs="?", default=None,
+                   help="your model file (safetensors/state dict with --arch MODULE:FACTORY, TorchScript); its "
+                        "architecture is used (Linear, Conv1d/2d, BatchNorm). Without it: the library's own MLP")
+    p.add_argument("--data", default="mnist1d",
+                   help="training data: a file (.npz/.pt) or a built-in name (mnist1d, digits, fashion-mnist)")
+    p.add_argument("--test-data", default=None, help="data for the measured test errors (default: the built-in's "
+                                                     "test split; none for a file)")
     p.add_argument("--binary", action="store_true", help="relabel y -> (y > 4) (Dziugaite & Roy's binary task)")
-    p.add_argument("--arch", default=None, help="MLP widths, e.g. 784,600,10 (default: input,256,classes)")
+    p.add_argument("--arch", default=None, help="with MODEL: MODULE:FACTORY for weight-only files; without: MLP "
+                                                "widths, e.g. 784,600,10 (default: input,256,classes)")
+    p.add_argument("--prior-fraction", type=float, default=0.5, help="share of the training data for the prior "
+                                                                     "(data-dependent prior; default 0.5)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the prior / network training")
+    p.add_argument("--posterior-lr", type=float, default=1e-3)
+    p.add_argument("--batch", type=int, default=256)
     p.add_argument("--prior", choices=["data-dependent", "data-independent"], default="data-dependent")
     p.add_argument("--objective", choices=["f_quad", "f_lambda", "f_classic", "dziugaite_roy"], default=None,
                    help="default f_quad (data-dependent) / dziugaite_roy (data-independent)")
@@ -32,12 +46,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_optimize)
 
     c = sub.add_parser("compress", help="compression certificate: prune, quantise, Huffman-code, Occam-Catoni bound")
-    c.add_argument("--data", default="mnist1d")
+    c.add_argument("model", nargs="?", default=None,
+                   help="your model file (as for optimize): --decoder direct codes its trained weights, subspace "
+                        "trains its architecture from a seeded init. Without it: the library's own MLP")
+    c.add_argument("--data", default="mnist1d", help="training data: a file or a built-in name")
+    c.add_argument("--test-data", default=None)
     c.add_argument("--binary", action="store_true")
-    c.add_argument("--arch", default=None, help="MLP widths (default: input,64,classes)")
+    c.add_argument("--arch", default=None, help="with MODEL: MODULE:FACTORY; without: MLP widths "
+                                                "(default: input,64,classes)")
+    c.add_argument("--batch", type=int, default=256)
     c.add_argument("--decoder", choices=["subspace", "direct"], default="subspace")
     c.add_argument("--d", type=int, default=1000, help="subspace dimension (subspace decoder)")
-    c.add_argument("--levels", type=int, default=8)
+    c.add_argument("--levels", type=int, default=None, help="quantisation levels (default 8; 16 with MODEL)")
     c.add_argument("--quant", choices=["kmeans", "uniform"], default="kmeans")
     c.add_argument("--prune", type=float, default=0.0, help="fraction of smallest entries set to 0")
     c.add_argument("--epochs", type=int, default=5)
@@ -74,9 +94,25 @@ def _print(cert, path, estimates, as_json: bool) -> None:
     print(f"certificate: {path}\n\n{cert.claim}")
 
 
+def _user_inputs(args: argparse.Namespace):
+    """The user's module, training and test data, and what the certificate records about them."""
+    from certify.data.splits import load_user_data
+    from certify.models import load_model
+
+    loaded = load_model(args.model, args.arch)
+    train, test, info = load_user_data(args.data, args.test_data, binary=args.binary)
+    model_info = {"name": loaded.path and os.path.basename(loaded.path),
+                  "path": loaded.path and os.path.abspath(loaded.path), "arch": args.arch,
+                  "file_sha256": loaded.file_sha256, "description": loaded.description}
+    return loaded.module, train, test, info, model_info
+
+
 def _run_optimize(args: argparse.Namespace) -> int:
     from certify.data.splits import load_xy
     from certify.training.pacbayes import PacBayesConfig, run_pacbayes
+
+    if args.model is not None:
+        return _run_optimize_module(args)
 
     train, test, info = load_xy(args.data, binary=args.binary)
     prior = args.prior.replace("-", "_")
@@ -84,8 +120,40 @@ def _run_optimize(args: argparse.Namespace) -> int:
     cfg = PacBayesConfig(sizes=_default_sizes(args, train, 256), prior=prior, objective=objective, delta=args.delta,
                          delta_mc=args.delta_mc, sigma_prior=args.sigma_prior, prior_epochs=args.prior_epochs,
                          posterior_epochs=args.posterior_epochs, mc_passes=args.mc_passes, mc_mode=args.mc_mode,
-                         seed=args.seed)
+                         seed=args.seed, prior_fraction=args.prior_fraction, lr=args.lr, posterior_lr=args.posterior_lr,
+                         batch=args.batch)
     r = run_pacbayes(cfg, train, test, args.out, data_info=info, reproduce=_cmd(), progress=not args.json)
+    _print(r.certificate, r.certificate_path, r.estimates, args.json)
+    return 0
+
+
+def _run_optimize_module(args: argparse.Namespace) -> int:
+    from certify.training.module_pacbayes import ModulePacBayesConfig, run_module_pacbayes
+
+    prior = args.prior.replace("-", "_")
+    objective = args.objective or ("f_quad" if prior == "data_dependent" else "dziugaite_roy")
+    cfg = ModulePacBayesConfig(prior=prior, objective=objective, delta=args.delta, delta_mc=args.delta_mc,
+                               sigma_prior=args.sigma_prior, prior_fraction=args.prior_fraction,
+                               prior_epochs=args.prior_epochs, posterior_epochs=args.posterior_epochs, lr=args.lr,
+                               posterior_lr=args.posterior_lr, batch=args.batch, mc_passes=args.mc_passes,
+                               mc_mode=args.mc_mode, seed=args.seed)
+    module, train, test, info, model_info = _user_inputs(args)
+    r = run_module_pacbayes(cfg, module, train, args.out, data_info=info, model_info=model_info, test=test,
+                            reproduce=_cmd(), progress=not args.json)
+    _print(r.certificate, r.certificate_path, r.estimates, args.json)
+    return 0
+
+
+def _run_compress_module(args: argparse.Namespace) -> int:
+    from certify.training.module_compress import ModuleCompressionConfig, run_module_compression
+
+    lr = args.lr if args.lr is not None else (1e-2 if args.decoder == "subspace" else 1e-3)
+    cfg = ModuleCompressionConfig(kind=args.decoder, d=args.d, n_levels=args.levels or 16, method=args.quant,
+                                  prune=args.prune, epochs=args.epochs, lr=lr, batch=args.batch, delta=args.delta,
+                                  seed=args.seed)
+    module, train, test, info, model_info = _user_inputs(args)
+    r = run_module_compression(cfg, module, train, args.out, data_info=info, model_info=model_info, test=test,
+                               reproduce=_cmd(), progress=not args.json)
     _print(r.certificate, r.certificate_path, r.estimates, args.json)
     return 0
 
@@ -94,9 +162,11 @@ def _run_compress(args: argparse.Namespace) -> int:
     from certify.data.splits import load_xy
     from certify.training.compress import CompressionConfig, run_compression
 
+    if args.model is not None:
+        return _run_compress_module(args)
     train, test, info = load_xy(args.data, binary=args.binary)
     lr = args.lr if args.lr is not None else (1e-2 if args.decoder == "subspace" else 1e-3)
-    cfg = CompressionConfig(sizes=_default_sizes(args, train, 64), kind=args.decoder, d=args.d, n_levels=args.levels,
+    cfg = CompressionConfig(sizes=_default_sizes(args, train, 64), kind=args.decoder, d=args.d, n_levels=args.levels or 8,
                             method=args.quant, prune=args.prune, epochs=args.epochs, lr=lr, delta=args.delta,
                             seed=args.seed)
     r = run_compression(cfg, train, test, args.out, data_info=info, reproduce=_cmd(), progress=not args.json)

@@ -7,7 +7,7 @@ import numpy as np
 from certify.data.builtins import load_builtin
 from certify.options import DataSpec
 
-__all__ = ["load_xy", "parse_sizes"]
+__all__ = ["load_xy", "load_user_data", "parse_sizes"]
 
 
 def load_xy(name: str, *, binary: bool = False, n_train: int | None = None, n_test: int | None = None):
@@ -40,3 +40,28 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     if len(sizes) < 2 or min(sizes) < 1:
         raise InvalidInput(f"--arch={text!r} needs at least an input and an output width, all >= 1")
     return sizes
+
+
+def load_user_data(train: str, test: str | None = None, *, binary: bool = False):
+    """``(train, test, info)`` for a user's module: ``(x, y)`` as stored (no flattening; the module takes them), any
+    :func:`certify.data.load_data` specification. A built-in ``NAME`` means its training split here, and its test
+    split is the default ``test``; a file has no default test data (``test`` is then ``None``). ``binary``: labels
+    ``y > 4``. ``info["spec"]`` is what ``certify check --recompute`` loads again (``spec``, ``binary``, the sha256
+    of the data as loaded, before relabelling)."""
+    from certify.data.builtins import BUILTINS
+    from certify.data.load import load_data
+
+    text = str(train)
+    if text in BUILTINS:
+        text, test = f"{text}:train", test or f"{text}:test"
+    ds = load_data(text)
+    te = load_data(test) if test else None
+
+    def xy(d):
+        return d.x, ((d.y > 4).astype(np.int64) if binary else d.y)
+
+    info = {"name": ds.name + (" (binary: label > 4)" if binary else ""), "split": ds.split, "sha256": ds.sha256,
+            "n_train": ds.n, **({"file_sha256": ds.file_sha256} if ds.file_sha256 else {}),
+            **({"test_sha256": te.sha256, "n_test": te.n} if te is not None else {}),
+            "spec": {"spec": text, "binary": bool(binary), "sha256": ds.sha256}}
+    return xy(ds), (xy(te) if te is not None else None), info

@@ -128,6 +128,12 @@ class StoredPosterior:
     def n_params(self) -> int:
         return int(sum(t.size for t in self.mu))
 
+    def arch_text(self) -> str:
+        return f"MLP {'-'.join(map(str, self.sizes))} ReLU"
+
+    def kind_text(self) -> str:
+        return "diagonal Gaussian posterior over an MLP"
+
     def module(self):
         """A :class:`GaussianMLP` whose ``mu`` and ``sigma`` are the stored values (sigma reproduced exactly)."""
         import torch

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from certify.models.codec import Code
-from certify.models.compressed import Decoder, rebuild
+from certify.models.compressed import Decoder, ModuleDecoder, rebuild
 from certify.models.hashing import file_sha256
 from certify.models.predict import mlp_errors
 from certify.quantities.registry import Provided, register_provider
@@ -34,7 +34,7 @@ class CodeContext:
     ``(x, y)`` (described in ``data``), the user's ``delta``, and a cache (the rebuilt weights, their error count)."""
 
     kind: ClassVar[str] = "code"
-    decoder: Decoder
+    decoder: Decoder | ModuleDecoder
     code: Code
     code_path: Path
     x: np.ndarray
@@ -46,13 +46,16 @@ class CodeContext:
     def weights(self) -> list[np.ndarray]:
         """The float32 weights the decoder rebuilds from the code (bit-exact), computed once."""
         if "weights" not in self.cache:
-            self.cache["weights"] = rebuild(self.decoder, self.code)
+            self.cache["weights"] = (self.decoder.rebuild(self.code) if isinstance(self.decoder, ModuleDecoder)
+                                     else rebuild(self.decoder, self.code))
         return self.cache["weights"]
 
     def errors(self) -> int:
         """Exact training errors of the rebuilt network, counted once."""
         if "errors" not in self.cache:
-            self.cache["errors"] = mlp_errors(self.weights(), self.x, self.y)
+            self.cache["errors"] = (self.decoder.errors(self.weights(), self.x, self.y)
+                                    if isinstance(self.decoder, ModuleDecoder) else
+                                    mlp_errors(self.weights(), self.x, self.y))
         return self.cache["errors"]
 
 

@@ -19,6 +19,7 @@ import sympy
 
 import theorems
 from boundcert.errors import InvalidInput
+from certify.models.module_posterior import StoredModulePosterior, module_mc_errors
 from certify.models.posterior import StoredPosterior
 from certify.quantities.registry import Provided, register_provider
 from kernels._gaussian_kl import sum_log_enclosure, sum_sq_exact
@@ -54,7 +55,7 @@ class PriorVariance:
         return f"lambda_j = {self.c} exp(-j/{self.b}), j={self.j}"
 
 
-def kl_enclosure(post: StoredPosterior, prior_var: PriorVariance) -> Interval:
+def kl_enclosure(post: StoredPosterior | StoredModulePosterior, prior_var: PriorVariance) -> Interval:
     """Enclosure of ``KL(N(mu, diag sigma^2) || N(prior_mu, lambda I))`` for the stored float32 values.
 
     ``KL = 1/2 [S/lambda - d + d ln lambda - 2 sum ln sigma]``; ``S`` is summed exactly in integers, the log-sum is
@@ -76,17 +77,21 @@ def kl_float(s: float, log_sigma: float, d: int, log_var: float) -> float:
 
 
 # -------------------------------------------------------------------------------------------------- Monte Carlo
-def mc_errors(post: StoredPosterior, x: np.ndarray, y: np.ndarray, n: int, *, mode: McMode, seed: int,
+def mc_errors(post: StoredPosterior | StoredModulePosterior, x: np.ndarray, y: np.ndarray, n: int, *, mode: McMode, seed: int,
               batch: int = 2048, progress: bool = True) -> int:
     """0-1 errors of ``n`` passes of sampled networks over ``(x, y)``, an exact integer out of ``n * len(y)``.
 
     ``per_network``: each pass draws one network (weights sampled once) and classifies every example with it.
     ``per_example``: each pass draws an independent network for every example (local reparameterisation).
+    A :class:`StoredModulePosterior` (a user's module) is counted by
+    :func:`certify.models.module_posterior.module_mc_errors` (per-example parameters, no local reparameterisation).
     """
     import torch
     import torch.nn.functional as F
     from tqdm import tqdm
 
+    if isinstance(post, StoredModulePosterior):
+        return module_mc_errors(post, x, y, n, mode=mode, seed=seed, progress=progress)
     torch.manual_seed(seed)
     net = post.module()
     xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.asarray(y, dtype=np.int64))

@@ -74,10 +74,11 @@ def quantise(z: np.ndarray, *, n_levels: int, method: QuantMethod, prune: float 
     return n, scale
 
 
-def encode_model(decoder: Decoder, n: np.ndarray, scale: np.float32) -> Code:
-    """The code: the float32 scale's 32 bits, then the integers (format of :mod:`certify.models.codec`)."""
+def encode_model(decoder: Decoder, n: np.ndarray, scale: np.float32, side: tuple[int, ...] = ()) -> Code:
+    """The code: the float32 scale's 32 bits, the ``side`` words, then the integers (format of
+    :mod:`certify.models.codec`)."""
     word = struct.unpack("<I", struct.pack("<f", float(scale)))[0]
-    return encode(n, sparse=decoder.sparse, prefix=(word,))
+    return encode(n, sparse=decoder.sparse, prefix=(word, *side))
 
 
 def train_subspace(decoder: Decoder, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float = 1e-2,
@@ -131,10 +132,10 @@ def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path,
     provided = provide(ctx, theorems.tree_symbols(t.tree()))
     whash = weights_sha256(ctx.weights())
 
-    def claim(result: Interval) -> str:
-        return (f"With probability at least 1 - {delta} over the sample, the 0-1 risk of the network rebuilt from the "
-                f"{code.n_bits}-bit code in {code_path.name} (weights sha256 {whash[:16]}...) is at most "
-                f"{result.hi_str(6)}.")
+    def claim(result: Interval) -> str:  # the checker's own generator: it regenerates and compares this text
+        from certify.checker.core import claim_text
+
+        return claim_text(t.id, t.bounded, at_least=False, end=result.hi_str(20), delta_total=delta)
 
     ex = dict(extra)
     gamma = int(provided["gamma"].value.lo)
@@ -143,7 +144,7 @@ def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path,
         t, provided, context="code", claim=claim,
         model={"path": code_path.name, "path_is_relative_to": "the certificate's directory",
                "code_sha256": file_sha256(code_path), "code_bits": code.n_bits, "weights_sha256": whash,
-               "decoder": decoder.describe(), "arch": f"MLP {'-'.join(map(str, decoder.sizes))} ReLU"},
+               "decoder": decoder.describe(), "arch": decoder.arch_text()},
         data=data, delta={"total": delta, "split": [{"use": t.id, "delta": delta}]},
         options=dict(options or {}), reproduce=reproduce, extra=ex,
     )
