@@ -7,8 +7,11 @@ Every public function states its rounding model in its docstring. ``kernels`` im
 from kernels._enclosure import Enclosure
 from kernels._gaussian_kl import gaussian_kl_sums
 from kernels._conv import conv_spectral_norm, conv_spectral_norm_estimate
-from kernels._layers import Activation, ConvLayer, DenseLayer, Residual
-from kernels._network import LipschitzUpper, Margins, lipschitz_upper, logit_margins, path_norm
+from kernels import network
+from kernels.network.legacy import Activation, ConvLayer, DenseLayer, Residual
+from kernels.network.quantities import (
+    LipschitzUpper, Margins, forward_enclosure, lipschitz_upper, logit_margins, path_norm,
+)
 from kernels._norms import (
     MatrixNorms, distance_to_init, frobenius_norm, matrix_norms, max_abs, nonzero_count, norm_1_inf, norm_21,
     parameter_count, sparsity,
@@ -28,11 +31,17 @@ from kernels._esd import (
     powerlaw_fit_estimate,
     stable_rank_estimate,
 )
+# loss landscape (issue 19): Lanczos residual brackets, Hutchinson trace interval, SLQ density (an estimate)
+from kernels._hutchinson import TraceInterval, hutchinson_trace
+from kernels._lanczos import LanczosBrackets, lanczos_brackets
+from kernels._slq import SpectralDensityEstimate, slq_density_estimate
 
 __all__ = [
     # norms, spectral norms, networks (issue 3)
     "Activation", "ConvLayer", "DenseLayer", "Residual", "LipschitzUpper", "Margins", "lipschitz_upper",
     "logit_margins", "path_norm",
+    # the network IR (issue 16): kernels.network (Graph, one module per layer type) and its forward enclosure
+    "network", "forward_enclosure",
     "Enclosure", "conv_spectral_norm", "conv_spectral_norm_estimate", "distance_to_init", "frobenius_norm",
     "max_abs", "nonzero_count", "norm_1_inf", "norm_21", "parameter_count", "sparsity", "RtolNotReached",
     "spectral_norm", "spectral_norm_estimate",
@@ -55,4 +64,11 @@ __all__ = [
     "esd_metrics_estimate",
     "powerlaw_fit_estimate",
     "stable_rank_estimate",
+    # loss landscape (issue 19)
+    "LanczosBrackets",
+    "lanczos_brackets",
+    "TraceInterval",
+    "hutchinson_trace",
+    "SpectralDensityEstimate",
+    "slq_density_estimate",
 ]

@@ -1,15 +1,15 @@
-"""numba.cuda products for the midpoint-radius forward pass of :func:`kernels.logit_margins`.
+"""numba.cuda products for the enclosed forward pass of :func:`kernels.logit_margins` (Linear, groups-1 Conv).
 
 The device computes the two kinds of sums of products the pass needs, for the midpoints (``W m``) and for the
 radii (``|W| s``): dense layers ``C[b, o] = sum_k Z[b, k] W[o, k]`` and convolutions
 ``Y[b, o, y, x] = sum_{c, p, q} K[o, c, p, q] Xpad[b, c, y s_h + p, x s_w + q]``, one thread per output, float64,
 left to right. The padding (zeros or circular) is applied on the host (exact copies).
 
-Rounding model: the CPU one (:func:`kernels._network._affine`): a sum of ``n`` products in any order, FMA or
+Rounding model: the CPU one (:mod:`kernels.network.affine`): a sum of ``n`` products in any order, FMA or
 not, has ``|fl(sum) - sum| <= gamma_n sum |x_i y_i| + n eta`` (Higham Lemma 3.1), so the radius
 ``|W| (r + gamma_{n+1} |m|) + gamma_{n+1} |b| + (n+1) eta`` of the CPU path is valid for the device sums; the
 radius products (nonnegative data, bounded above by the same lemma) and every outward rounding are done by the
-host code of :mod:`kernels._network` on the returned arrays.
+host code of :mod:`kernels.network.affine` on the returned arrays.
 """
 
 from __future__ import annotations

@@ -1,0 +1,152 @@
+"""Normalisation over features: ``LayerNorm`` (over the last ``len(normalized_shape)`` axes, elementwise affine
+of that shape) and ``GroupNorm`` (over ``(C / G, *spatial)`` per group, per-channel affine), as torch computes them:
+``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance.
+
+Shape rule: the identity.
+
+Enclosed forward: at the midpoints, every step in outward interval arithmetic (the mean and the variance as sums of
+``d`` terms with error ``gamma_d sum |.|``; ``sqrt`` and ``/`` correctly rounded, one ``nextafter`` each), giving
+``c`` and an error ``e``. The map of one group is ``x -> w g(P x) + b`` with ``P`` the centring projection and
+``g(z) = z / sqrt(||z||^2 / d + eps)``, whose Jacobian has norm ``<= 1 / sqrt(||z||^2 / d + eps)``; on the ball
+``||x - m||_2 <= delta`` (``delta``: the group's l2 radius) this gives the local constant
+``L = max|w| / sqrt(max(0, ||P m|| - delta)^2 / d + eps)`` and ``|y(x) - c| <= L delta + e``.
+
+Lipschitz rule: only on a bounded domain is it small; the global bound ``max|w| / sqrt(eps)`` (l2; l-inf times
+``sqrt(d)``) is what is returned, and it is sound everywhere.
+
+Linear relaxation: none yet (raises ``InvalidInput``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from boundcert.errors import InvalidInput
+from kernels._enclosure import Enclosure
+from kernels._rounding import gamma, mul_up, sqrt_up, vdown, vup
+from kernels.network._state import Enclosed, l2_up, nonneg_sum_up, tighten
+
+__all__ = ["LayerNorm", "GroupNorm"]
+
+
+def _normalize(m: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Enclosure ``[q_lo, q_hi]`` of ``(m - mean) / sqrt(var + eps)`` over the last axis, and the lower bound of
+    ``||m - mean||_2`` per row. ``m``: (rows, d)."""
+    d = m.shape[-1]
+    g = gamma(d)
+    s = m.sum(axis=-1, keepdims=True)
+    err = vup(g * nonneg_sum_up(np.abs(m).sum(axis=-1, keepdims=True), d))
+    mu_lo, mu_hi = vdown(vdown(s - err) / d), vup(vup(s + err) / d)
+    a_lo, a_hi = vdown(m - mu_hi), vup(m - mu_lo)
+    sq_hi = vup(np.maximum(a_lo * a_lo, a_hi * a_hi))
+    sq_lo = np.where((a_lo <= 0) & (a_hi >= 0), 0.0, vdown(np.minimum(a_lo * a_lo, a_hi * a_hi)))
+    ss_hi = nonneg_sum_up(vup(sq_hi.sum(axis=-1, keepdims=True)), d)
+    ss_lo = np.maximum(vdown(vdown(vdown(sq_lo.sum(axis=-1, keepdims=True)) * (1 - 2 * g)) - d * 2.0**-1074), 0.0)
+    r_hi = vup(np.sqrt(vup(vup(ss_hi / d) + eps)))
+    r_lo = vdown(np.sqrt(np.maximum(vdown(vdown(ss_lo / d) + eps), 0.0)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = [a / r for a in (a_lo, a_hi) for r in (r_lo, r_hi)]
+    q_lo, q_hi = vdown(np.minimum.reduce(q)), vup(np.maximum.reduce(q))
+    return q_lo, q_hi, vdown(np.sqrt(ss_lo[..., 0]))
+
+
+def _forward(x: Enclosed, groups_shape: tuple[int, ...], weight: np.ndarray, bias: np.ndarray,
+             wshape: tuple[int, ...], eps: float) -> Enclosed:
+    """Normalise ``x`` viewed as (batch, groups..., d) (``groups_shape`` = per-sample (groups, d)); the affine
+    ``weight``/``bias`` broadcast against the per-sample shape via ``wshape``."""
+    b = x.mid.shape[0]
+    m = x.mid.reshape((b, *groups_shape))
+    d = groups_shape[-1]
+    q_lo, q_hi, pm_lo = _normalize(m, eps)
+    q_lo, q_hi = q_lo.reshape(x.mid.shape), q_hi.reshape(x.mid.shape)
+    w = weight.reshape(wshape)
+    bb = bias.reshape(wshape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        p = [q_lo * w, q_hi * w]
+        y_lo, y_hi = vdown(vdown(np.minimum(*p)) + bb), vup(vup(np.maximum(*p)) + bb)
+        c = y_lo * 0.5 + y_hi * 0.5
+        e = vup(np.maximum(y_hi - c, c - y_lo))
+        # per-group l2 radius: min(sample dist, ||rad over the group||)
+        rg = x.rad.reshape((b, *groups_shape))
+        delta = np.minimum(vup(np.sqrt(nonneg_sum_up(vup((rg * rg).sum(axis=-1)), d))),
+                           x.dist.reshape((b,) + (1,) * (len(groups_shape) - 1)))
+        wmax = float(np.max(np.abs(weight), initial=0.0))
+        base = np.maximum(vdown(pm_lo - delta), 0.0)
+        denom = vdown(np.sqrt(np.maximum(vdown(vdown(vdown(base * base) / d) + eps), 0.0)))
+        lip = vup(wmax / denom)  # (b, groups)
+        push = vup(lip * delta)
+        rad = vup(np.broadcast_to(push[..., None], (b, *groups_shape)).reshape(x.mid.shape) + e)
+        dist = vup(l2_up(push.reshape(b, -1)) + l2_up(e))
+    return tighten(c, rad, dist)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LayerNorm:
+    """``torch.nn.LayerNorm(normalized_shape, eps)`` in eval mode; ``weight``/``bias`` of ``normalized_shape``."""
+
+    normalized_shape: tuple[int, ...]
+    weight: np.ndarray
+    bias: np.ndarray
+    eps: float
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        s, k = shapes[0], len(self.normalized_shape)
+        if tuple(s[len(s) - k:]) != tuple(self.normalized_shape):
+            raise InvalidInput(f"LayerNorm normalized_shape={self.normalized_shape!r}: its input has shape {s!r}")
+        return s
+
+    def forward(self, xs: tuple[Enclosed, ...], ctx: Any) -> Enclosed:
+        x = xs[0]
+        per = x.mid.shape[1:]
+        k = len(self.normalized_shape)
+        d = int(np.prod(self.normalized_shape))
+        lead = per[: len(per) - k]
+        return _forward(x, (*lead, d), self.weight, self.bias, (1,) * (len(lead) + 1) + tuple(self.normalized_shape),
+                        float(self.eps))
+
+    def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Enclosure:
+        wmax = float(np.max(np.abs(self.weight), initial=0.0))
+        hi = vup(np.float64(wmax) / vdown(np.sqrt(vdown(np.float64(self.eps)))))
+        if norm == "linf":
+            hi = mul_up(float(hi), sqrt_up(float(np.prod(self.normalized_shape))))
+        return Enclosure(0.0, float(hi), "layernorm: max|w| / sqrt(eps) (global; l-inf times sqrt(d))")
+
+    def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
+        raise InvalidInput("LayerNorm: no linear relaxation yet")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GroupNorm:
+    """``torch.nn.GroupNorm(num_groups, C, eps)``; ``weight``/``bias`` per channel."""
+
+    num_groups: int
+    weight: np.ndarray
+    bias: np.ndarray
+    eps: float
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        s = shapes[0]
+        if not s or s[0] != self.weight.shape[0] or s[0] % self.num_groups:
+            raise InvalidInput(f"GroupNorm({self.num_groups} groups, {self.weight.shape[0]} channels): its input "
+                               f"has shape {s!r}")
+        return s
+
+    def forward(self, xs: tuple[Enclosed, ...], ctx: Any) -> Enclosed:
+        x = xs[0]
+        per = x.mid.shape[1:]
+        d = int(np.prod(per)) // self.num_groups
+        return _forward(x, (self.num_groups, d), self.weight, self.bias, (1, -1) + (1,) * (len(per) - 1),
+                        float(self.eps))
+
+    def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Enclosure:
+        wmax = float(np.max(np.abs(self.weight), initial=0.0))
+        hi = float(vup(np.float64(wmax) / vdown(np.sqrt(vdown(np.float64(self.eps))))))
+        if norm == "linf":
+            hi = mul_up(hi, sqrt_up(float(int(np.prod(shape)) // self.num_groups)))
+        return Enclosure(0.0, hi, "groupnorm: max|w| / sqrt(eps) (global; l-inf times sqrt(d))")
+
+    def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
+        raise InvalidInput("GroupNorm: no linear relaxation yet")
