@@ -53,6 +53,57 @@ def _data_arg(spec: str) -> str:
     return str(Path(spec).resolve()) if Path(spec).is_file() else spec
 
 
+def data_by_role(data: Any, train_data: Any, test_data: Any) -> dict[str, Any]:
+    """The sample each data role reads (:mod:`certify.data.roles`): a role's own data, else ``data``."""
+    specs = {"held_out": test_data if test_data is not None else data,
+             "train": train_data if train_data is not None else data}
+    specs["any"] = next((v for v in (test_data, data, train_data) if v is not None), None)
+    if all(v is None for v in specs.values()):
+        raise InvalidInput("no data given: give --data, or --train-data and/or --test-data")
+    return specs
+
+
+def certify_each(loaded: LoadedModel, specs: dict[str, Any], ids: list[str], *, resolve: Any, strict: bool,
+                 delta: str, arch: str | None, margin: str | None, eps: str | None,
+                 reproduce: Any = None, progress: bool = False) -> tuple[dict, dict, dict]:
+    """Certify ``loaded`` with each theorem of ``ids`` on the sample of its role: ``(certificates, skipped, data)``.
+
+    ``resolve(spec)`` turns a data specification into a :class:`Dataset` (called once per distinct spec); with
+    ``strict`` the first refusal is raised, else it is recorded in ``skipped``. ``reproduce(tid, spec)`` gives the
+    reproduction command. One cache per sample is shared by the theorems that read it.
+    """
+    from tqdm import tqdm
+
+    datasets: dict[int, Dataset] = {}
+    caches: dict[int, dict[str, Any]] = {}
+    certs, skipped, used = {}, {}, {}
+    for tid in tqdm(ids, desc="theorems", disable=not progress or len(ids) == 1, leave=False):
+        role = role_of(theorems.get(tid))
+        spec = specs[role]
+        if spec is None:
+            why = f"theorem {tid} reads {'held-out' if role == 'held_out' else 'training'} data: give " \
+                  f"{'--test-data' if role == 'held_out' else '--train-data'}"
+            if strict:
+                raise InvalidInput(why)
+            skipped[tid] = why
+            continue
+        key = id(spec)
+        if key not in datasets:
+            datasets[key] = resolve(spec)
+        used[tid] = spec
+        try:
+            certs[tid] = certify(loaded, datasets[key], theorem=tid, delta=delta, arch=arch, margin=margin, eps=eps,
+                                 cache=caches.setdefault(key, {}), model_info={"description": loaded.description},
+                                 reproduce=reproduce(tid, spec) if reproduce else "")
+        except CertifyError as exc:
+            if strict:
+                raise
+            skipped[tid] = str(exc)
+    if not certs:
+        raise InvalidInput(f"no theorem applies to this model and data (e.g. {next(iter(skipped.values()))})")
+    return certs, skipped, {tid: (used[tid], datasets[id(used[tid])], caches[id(used[tid])]) for tid in certs}
+
+
 def run_job(model: str, data: str | None, theorem: str, delta: str = "0.05", *, out: str | Path | None = None,
             arch: str | None = None, margin: str | None = None, eps: str | None = None,
             progress: bool = False, train_data: str | None = None, test_data: str | None = None) -> RunResult:
@@ -63,47 +114,20 @@ def run_job(model: str, data: str | None, theorem: str, delta: str = "0.05", *, 
     With ``all``, a theorem whose role has no data is skipped with the reason; a test-set bound on a known training
     split is refused (skipped with the reason under ``all``).
     """
-    from tqdm import tqdm
-
-    specs = {"held_out": test_data or data, "train": train_data or data, "any": test_data or data or train_data}
-    if not any(specs.values()):
-        raise InvalidInput("no data given: give --data, or --train-data and/or --test-data")
+    specs = data_by_role(data, train_data, test_data)
     if out is not None:
         _check_out(Path(out))
     loaded = load_model(model, arch)
-    loaded_data = {spec: load_data(spec) for spec in dict.fromkeys(v for v in specs.values() if v)}
     model_arg = str(Path(model).resolve())
-    cache: dict[str, Any] = {}
-    caches: dict[str, dict[str, Any]] = {}
     ids = [t.id for t in theorems.all() if t.kind == "bound"] if theorem == "all" else [theorem]
-    certs, skipped, data_args = {}, {}, {}
-    for tid in tqdm(ids, desc="theorems", disable=not progress or len(ids) == 1, leave=False):
-        role = role_of(theorems.get(tid))
-        spec = specs[role]
-        if spec is None:
-            why = f"theorem {tid} reads {'held-out' if role == 'held_out' else 'training'} data: give " \
-                  f"{'--test-data' if role == 'held_out' else '--train-data'}"
-            if theorem != "all":
-                raise InvalidInput(why)
-            skipped[tid] = why
-            continue
-        data_args[tid] = _data_arg(spec)
-        cmd = reproduce_command(model_arg, data_args[tid], tid, delta, arch, margin, eps)
-        cache = caches.setdefault(spec, {})
-        try:
-            certs[tid] = certify(loaded, loaded_data[spec], theorem=tid, delta=delta, reproduce=cmd, arch=arch,
-                                 margin=margin, eps=eps, cache=cache, model_info={"description": loaded.description})
-        except CertifyError as exc:
-            if theorem != "all":
-                raise
-            skipped[tid] = str(exc)
-    if not certs:
-        raise InvalidInput(f"no theorem applies to this model and data (e.g. {next(iter(skipped.values()))})")
-    result = RunResult(certs, skipped, data_args=data_args)
+    certs, skipped, used = certify_each(
+        loaded, specs, ids, resolve=load_data, strict=theorem != "all", delta=delta, arch=arch, margin=margin,
+        eps=eps, progress=progress,
+        reproduce=lambda tid, spec: reproduce_command(model_arg, _data_arg(spec), tid, delta, arch, margin, eps))
+    result = RunResult(certs, skipped, data_args={tid: _data_arg(u[0]) for tid, u in used.items()})
     if out is not None:
-        first = next(iter(certs))
-        result = write_outputs(result, Path(out), loaded, loaded_data[specs[role_of(theorems.get(first))]],
-                               caches.get(specs[role_of(theorems.get(first))], cache), model_arg, data_args[first])
+        spec, ds, cache = used[next(iter(certs))]
+        result = write_outputs(result, Path(out), loaded, ds, cache, model_arg, _data_arg(spec))
     return result
 
 

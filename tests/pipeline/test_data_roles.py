@@ -5,6 +5,7 @@ certificate as the arrays; Certificate.save creates a new directory; a compact r
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -101,3 +102,21 @@ def test_save_creates_a_new_directory_and_reprs_are_compact(mlp, tmp_path):
     html = c._repr_html_()
     assert "<table>" in html and all(r.name in html for r in c.inputs) and "h_independent" in html
     assert np.isfinite(float(c.result.hi))
+
+
+def test_certify_all_returns_the_ranking_as_a_dataframe(mlp):
+    import certify as api
+
+    ds = mlp["test_ds"]
+    df = api.certify_all(mlp["model"], train_data="digits:train", test_data=(ds.x, ds.y))
+    assert list(df.columns) == ["theorem", "bounded", "relation", "bound", "bound_float", "rank", "delta",
+                                "certificate"]
+    assert {str(t) for t in df.dtypes[["theorem", "bound"]]} == {"string"} and str(df.dtypes["rank"]) == "int64"
+    assert "pac_bayes.kl" in df.attrs["skipped"]
+    for _, group in df.groupby("bounded"):
+        assert list(group["rank"]) == list(range(1, len(group) + 1))
+        ends = [Fraction(b) for b in group["bound"]]
+        assert ends == sorted(ends) or set(group["relation"]) == {">="}
+    row = df[df["theorem"] == "test_set.binomial_tail"].iloc[0]
+    single = certify(mlp["model"], (ds.x, ds.y), theorem="test_set.binomial_tail")
+    assert row["bound"] == single.result.hi_str(6) and row["certificate"].result.hi == single.result.hi
