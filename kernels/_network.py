@@ -4,7 +4,7 @@
 :mod:`kernels.network.quantities` are re-exported here for callers of the first network kernels.
 """
 
-from kernels.network.graph import CpuOps
+from kernels.network._ops import CpuOps
 from kernels.network.quantities import LipschitzUpper, Margins, lipschitz_upper, logit_margins, path_norm
 
 __all__ = ["CpuOps", "LipschitzUpper", "Margins", "lipschitz_upper", "logit_margins", "path_norm"]

@@ -259,7 +259,7 @@ class Conv:
         return cache[key]
 
     def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> AffineRelaxation:
-        from kernels.network.graph import CPU
+        from kernels.network._ops import CPU
 
         k = self._geom()[0]
         to2 = (lambda z: z[:, :, None, :]) if self.spatial == 1 else (lambda z: z)

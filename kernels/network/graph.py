@@ -23,29 +23,10 @@ import numpy as np
 from boundcert.errors import HypothesisNotMet, InvalidInput
 from kernels._enclosure import Enclosure
 from kernels._rounding import mul_up
+from kernels.network._ops import CPU, CpuOps
 from kernels.network._state import Enclosed
 
 __all__ = ["Node", "Graph", "Network", "Unsupported", "CpuOps", "CPU", "ForwardContext"]
-
-
-class CpuOps:
-    """The products of the forward pass on the CPU (float64 BLAS): each output a sum of ``n`` products, any order.
-    :class:`kernels._cuda_network.CudaOps` is the CUDA twin (Linear layers and groups-1 convolutions)."""
-
-    name = "cpu"
-
-    @staticmethod
-    def dense(w: np.ndarray, z: np.ndarray) -> np.ndarray:
-        return z @ w.T
-
-    @staticmethod
-    def conv(k: np.ndarray, z: np.ndarray, g: Any) -> np.ndarray:
-        from kernels._conv_ops import forward
-
-        return np.stack([forward(k, zi, g) for zi in z])
-
-
-CPU = CpuOps
 
 
 @dataclass(slots=True)
