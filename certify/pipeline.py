@@ -14,11 +14,7 @@ decimal string enclosed exactly. The classifier ``h`` is the network as evaluate
 from __future__ import annotations
 
 import os
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Callable, Mapping
-
-import sympy
 
 import theorems
 from boundcert.errors import HypothesisNotMet, InvalidInput
@@ -31,7 +27,7 @@ from certify.data.torch_data import from_torch, is_torch_data
 from certify.models.hashing import model_sha256
 from certify.options import DEFAULT_EPS, RunOptions
 from certify.quantities.registry import PROVIDERS, Provided, RunContext, discharged, provide
-from theorems import Interval, Theorem, enclose, parse_exact
+from theorems import Interval, Theorem, enclose
 
 __all__ = ["certify", "assemble"]
 
@@ -98,27 +94,13 @@ def _refuse(t: Theorem) -> None:
 
 
 def run_claim(t: Theorem, result: Interval, delta_text: str) -> str:
-    """The claim in words; the confidence is printed exactly (``1 - delta`` for a decimal delta)."""
-    conf = ""
-    if t.confidence is not None:
-        if t.confidence == 1 - sympy.Symbol("delta"):
-            exact = 1 - parse_exact(delta_text)
-            shown = str(Decimal(exact.numerator) / Decimal(exact.denominator)) if _is_decimal(exact) else str(exact)
-            conf = f"With probability at least 1 - {delta_text} = {shown} over the sample, "
-        else:
-            value = theorems.eval_tree(theorems.to_tree(t.confidence), {"delta": enclose(delta_text)})
-            conf = f"With probability at least {value.lo_str(8)} over the sample, "
-    end = f"at least {result.lo_str(6)}" if t.relation == ">=" else f"at most {result.hi_str(6)}"
-    text = f"{conf}the {t.bounded} is {end}."
-    return text[0].upper() + text[1:]
+    """The claim in words, generated from the proven content by the checker's own :func:`claim_text` (which the
+    checker compares): bounded quantity, the result's end rounded outward to 6 digits, ``1 - delta``."""
+    from certify.checker.core import claim_text
 
-
-def _is_decimal(f: Fraction) -> bool:
-    d = f.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    return d == 1
+    at_least = t.relation == ">="
+    return claim_text(t.bounded, at_least=at_least, end=result.lo_str(20) if at_least else result.hi_str(20),
+                      delta_total=None if t.confidence is None else delta_text)
 
 
 def _needed(t: Theorem) -> set[str]:

@@ -1,35 +1,28 @@
-"""The independent certificate checker: standard library + mpmath only (no torch, numpy, sympy, theorems, kernels).
+r"""The independent certificate checker: standard library + mpmath only (no torch, numpy, sympy, theorems, kernels).
 
 Like a SAT proof checker, it does not search: it re-checks the steps a certificate gives. It verifies, in order,
-
 1. ``format_version`` is 1 and the required fields are present;
-2. every hypothesis has a status (``checked`` or ``assumed``);
-3. the confidence matches delta: ``delta.total`` is a decimal in (0, 1), the split spends exactly ``delta.total``,
-   the ``delta`` input's enclosure contains it (or, when the split has several steps, the entry whose ``use`` is
-   the theorem's id), and a claim with a confidence names ``1 - delta.total``; a
-   data-sourced ``m`` equals ``data.n``;
-4. the statement tree, re-evaluated from the recorded input enclosures with its own outward-rounded interval
-   arithmetic, gives an interval contained in the claimed result ``[lo, hi]`` (decimal and exact ends);
-   special functions are *verified, not recomputed*: each ``kl_inv`` / ``binom_tail_inv`` node takes the next
-   recorded witness bracket ``[a, b]`` after proving that it encloses the node's range (see :func:`_verify_kl_inv`,
-   :func:`_verify_binom`);
-5. the sha256 of the model and data files, when given, equals ``model.file_sha256`` / ``data.file_sha256``.
+2. every hypothesis has a unique name and a status (``checked`` / ``assumed``); one marked checked whose statement is
+   ``$a \le b$`` / ``$a \ge b$`` over recorded inputs (or integers) is proven from those inputs;
+3. ``delta.total`` and every delta of its split lie in (0, 1), the split spends at most the total, the ``delta``
+   input encloses the split entry whose ``use`` is the theorem's id; a data-sourced ``m`` equals ``data.n``;
+4. the statement tree, re-evaluated from the recorded input enclosures in outward-rounded interval arithmetic, lies
+   in the claimed result ``[lo, hi]`` (decimal and exact ends); each ``kl_inv`` / ``binom_tail_inv`` node takes the
+   next recorded witness bracket after proving that it encloses the node's range (:func:`_verify_kl_inv`, ...);
+5. the claim in words is the one :func:`claim_text` generates from the proven content (bounded quantity, result end
+   rounded outward to 6 digits, theorem, ``1 - delta.total``), with confidence_tree ``1 - delta`` or none;
+6. the sha256 of the model and data files, when given, equals ``model.file_sha256`` / ``data.file_sha256``.
+A wider claimed result (a larger ``hi``) is a weaker true claim and is accepted; a narrower one is rejected.
+``--recompute`` (``certify.checker.recompute``, which imports the library) re-derives the quantities.
+Resource limits (refused, never computed): ``MAX_CHARS`` characters per number, decimal exponents up to
+``MAX_EXP10``, binary ones up to ``MAX_EXP2``, interval ends within ``2^+-MAX_MAG``, ``MAX_TERMS`` tail terms.
 
-A claimed result wider than proven (a larger ``hi``) is a weaker true claim and is accepted; a narrower one is
-rejected. ``--recompute`` (``certify.checker.recompute``, which imports the library) re-derives the quantities.
-
-Rounding model (independent re-implementation of the one in ``theorems._rounding``):
-
-* numbers are ``mpmath.libmp`` raw binary floats; inputs are exact (hex ``0xMANpEXP`` parsed to ``MAN * 2^EXP``
-  exactly; decimals and rationals enclosed by ``from_rational`` rounded floor / ceiling);
-* ``+ - * /``: libmp with ``round_floor`` for the low end and ``round_ceiling`` for the high end (exact integer
-  arithmetic, so correct);
-* ``exp``/``log``: mpmath's transcendental functions do NOT honour directed rounding, so they are evaluated at
-  ``prec + 40`` bits (round to nearest), then widened by the relative factor ``1 +- 2^-(prec + 20)`` and rounded
-  outward at ``prec`` bits. The one assumption: mpmath is accurate to within 2^20 ulps at the working precision;
-* ``sqrt``: candidate ends proven by exact squaring (moved by an ulp until ``lo^2 <= x <= hi^2``);
-* integer powers: repeated outward-rounded multiplication; other powers ``exp(e log b)`` for ``b > 0``;
-* ``pi``: from its first 40 correct decimals; ``e`` as ``exp(1)`` above.
+Rounding model (independent re-implementation of ``theorems._rounding``): raw ``mpmath.libmp`` binary floats; hex
+inputs exact, decimals and rationals enclosed by ``from_rational`` floor / ceiling; ``+ - * /`` by libmp with
+``round_floor`` / ``round_ceiling`` (exact integer arithmetic); ``exp``/``log`` (mpmath does NOT honour directed
+rounding there) at ``prec + 40`` bits to nearest, widened by ``1 +- 2^-(prec + 20)`` and rounded outward (the one
+assumption: mpmath is within 2^20 ulps); ``sqrt`` proven by exact squaring; integer powers by outward-rounded
+multiplication, other powers ``exp(e log b)``; ``pi`` from 40 correct decimals, ``e`` as ``exp(1)``.
 """
 
 from __future__ import annotations
@@ -39,7 +32,9 @@ import json
 import re
 import sys
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from fractions import Fraction
+from functools import cmp_to_key
 from typing import Any
 
 from mpmath import libmp
@@ -47,13 +42,16 @@ from mpmath.libmp import round_ceiling as UP
 from mpmath.libmp import round_floor as DOWN
 from mpmath.libmp import round_nearest as NEAR
 
-__all__ = ["CheckResult", "check", "check_file", "main"]
+__all__ = ["CheckResult", "check", "claim_subject", "claim_text", "main"]
 
 FORMAT_VERSION = 1
 GUARD, SLACK = 40, 20
 PRECISIONS = (256, 1024, 4096)
+MAX_CHARS, MAX_EXP10, MAX_EXP2, MAX_MAG, MAX_TERMS = 20000, 100000, 1 << 20, 1 << 24, 100000
 _ZERO, _ONE = libmp.fzero, libmp.fone
-_HEX = re.compile(r"^(-?)0x([0-9a-f]+)p(-?[0-9]+)$")
+_HEX = re.compile(r"^([+-]?)0x(?=\.?[0-9a-f])([0-9a-f]*)\.?([0-9a-f]*)(?:p([+-]?[0-9]+))?$")
+_DEC = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e([+-]?[0-9]+))?$")
+_RAT = re.compile(r"^([+-]?[0-9]+)\s*/\s*([0-9]+)$")
 _PI_LO = Fraction(31415926535897932384626433832795028841971, 10**40)
 
 
@@ -74,33 +72,36 @@ class Fail(Exception):
 
 
 class Precision(Fail):
-    """A step that might verify at a higher precision (an interval touches a singularity through rounding, or a
-    witness sits closer to the exact inverse than the rounding at this precision)."""
+    """A step that might verify at a higher precision (rounding touches a singularity, or a witness is too close)."""
 
 
 # ---------------------------------------------------------------- exact intake
 def parse_number(text: object, what: str) -> tuple[Fraction | None, tuple | None]:
-    """An exact number: hex float -> raw mpf (exact); decimal or ``P/Q`` -> Fraction."""
+    """An exact number in the grammar of ``theorems.parse_exact`` (decimal, ``P/Q``, hex float), within the limits:
+    hex -> raw mpf (exact); decimal or ``P/Q`` -> Fraction."""
     if not isinstance(text, str):
         raise Fail(f"{what}={text!r} is not a string number")
-    m = _HEX.match(text)
-    if m:
-        man, exp = int(m.group(2), 16), int(m.group(3))
-        if abs(exp) > 1 << 20 or man.bit_length() > 1 << 16:
-            raise Fail(f"{what}={text[:40]!r}... is out of the range a certificate may use")
-        return None, libmp.from_man_exp(-man if m.group(1) else man, exp)
+    s = text.strip().replace("_", "").lower()
+    if len(s) > MAX_CHARS:
+        raise Fail(f"{what} has {len(s)} characters, above the limit of {MAX_CHARS}")
+    h, d, r = _HEX.match(s), _DEC.match(s), _RAT.match(s)
+    exp = int(h.group(4) or 0) - 4 * len(h.group(3)) if h else int(d.group(1) or 0) if d else 0
+    if abs(exp) > (MAX_EXP2 if h else MAX_EXP10):
+        raise Fail(f"{what}={s[:40]!r} has an exponent beyond the limit a certificate may use")
     try:
-        return Fraction(text), None
+        if h:
+            man = int(h.group(2) + h.group(3), 16)
+            return None, libmp.from_man_exp(-man if h.group(1) == "-" else man, exp)
+        if d or r:
+            return (Fraction(s) if d else Fraction(int(r.group(1)), int(r.group(2)))), None
     except (ValueError, ZeroDivisionError):
-        raise Fail(f"{what}={text!r} is not an exact number") from None
+        pass
+    raise Fail(f"{what}={text[:40]!r} is not an exact number")
 
 
 def _fraction(text: object, what: str) -> Fraction:
     f, raw = parse_number(text, what)
-    if f is not None:
-        return f
-    man, exp = libmp.to_man_exp(raw) if raw != _ZERO else (0, 0)
-    return Fraction(man) * (Fraction(2) ** exp)
+    return f if f is not None else _fraction_of(raw)
 
 
 class Iv:
@@ -111,6 +112,8 @@ class Iv:
     def __init__(self, lo: tuple, hi: tuple, prec: int) -> None:
         if libmp.mpf_cmp(lo, hi) > 0 or lo == libmp.fnan or hi == libmp.fnan:
             raise Fail("an interval has lo > hi")
+        if any(v[1] and abs(v[2] + v[3]) > MAX_MAG for v in (lo, hi)):
+            raise Fail(f"an interval end is beyond the checker's range 2^+-{MAX_MAG}")
         self.lo, self.hi, self.prec = lo, hi, prec
 
     @classmethod
@@ -151,12 +154,7 @@ class Iv:
 
 
 def _minmax(xs: list[tuple], pick: Any) -> tuple:
-    best = xs[0]
-    for x in xs[1:]:
-        c = libmp.mpf_cmp(x, best)
-        if (pick is min and c < 0) or (pick is max and c > 0):
-            best = x
-    return best
+    return pick(xs, key=cmp_to_key(libmp.mpf_cmp))
 
 
 def _lt(a: tuple, b: tuple) -> bool:
@@ -178,8 +176,10 @@ def _widen(y: tuple, prec: int, up: bool) -> tuple:
 
 
 def iexp(x: Iv) -> Iv:
-    p = x.prec
-    lo = _widen(libmp.mpf_exp(x.lo, p + GUARD, NEAR), p, False)
+    p, big = x.prec, libmp.from_int(MAX_MAG >> 2)
+    if _lt(big, x.hi):
+        raise Fail("exp of an argument above 2^22: beyond the checker's range")
+    lo = _ZERO if _lt(x.lo, libmp.mpf_neg(big)) else _widen(libmp.mpf_exp(x.lo, p + GUARD, NEAR), p, False)
     return Iv(_ZERO if lo[0] == 1 else lo, _widen(libmp.mpf_exp(x.hi, p + GUARD, NEAR), p, True), p)
 
 
@@ -230,7 +230,7 @@ def _pow_int(b: Iv, n: int) -> Iv:
 def ipow(b: Iv, e: Iv) -> Iv:
     if e.point():
         f = _fraction_of(e.lo)
-        if f.denominator == 1:
+        if f.denominator == 1 and abs(f.numerator) <= 1 << 64:
             n = int(f)
             return Iv.frac(Fraction(1), b.prec) / _pow_int(b, -n) if n < 0 else _pow_int(b, n)
         if f == Fraction(1, 2):
@@ -239,16 +239,13 @@ def ipow(b: Iv, e: Iv) -> Iv:
 
 
 def _fraction_of(raw: tuple) -> Fraction:
-    if raw == _ZERO:
-        return Fraction(0)
     man, exp = libmp.to_man_exp(raw)
     return Fraction(man) * Fraction(2) ** exp
 
 
 def ipi(prec: int) -> Iv:
     lo = libmp.from_rational(_PI_LO.numerator, _PI_LO.denominator, prec, DOWN)
-    hi_f = _PI_LO + Fraction(1, 10**40)
-    return Iv(lo, libmp.from_rational(hi_f.numerator, hi_f.denominator, prec, UP), prec)
+    return Iv(lo, libmp.from_rational(_PI_LO.numerator + 1, _PI_LO.denominator, prec, UP), prec)
 
 
 # ---------------------------------------------------------------- special functions: verify the witness
@@ -313,6 +310,8 @@ def _verify_binom(m_: Iv, k_: Iv, d: Iv, a: tuple, b: tuple) -> None:
     m, k, prec = _count(m_, "m"), _count(k_, "k"), d.prec
     if m < 1 or not 0 <= k <= m or libmp.mpf_sign(d.lo) <= 0 or not _lt(d.hi, _ONE):
         raise Fail("binom_tail_inv: needs m >= 1, 0 <= k <= m, delta in (0, 1)")
+    if k > MAX_TERMS or m.bit_length() > 64:
+        raise Fail(f"binom_tail_inv: k={k} or m={m} is above the cost bound (k <= {MAX_TERMS}, m < 2^64)")
     if k >= m:
         if not _le(_ONE, b):
             raise Fail("binom_tail_inv witness: b < 1 but k >= m")
@@ -338,13 +337,10 @@ class _Evaluator:
         if "num" in t:
             return Iv.of(t["num"], self.prec, "tree number")
         if "const" in t:
-            if t["const"] == "pi":
-                return ipi(self.prec)
-            if t["const"] == "e":
-                return iexp(Iv(_ONE, _ONE, self.prec))
-            raise Fail(f"unknown constant {t['const']!r}")
-        op, args = t.get("op"), [self.eval(a) for a in t.get("args", [])]
-        return self._apply(op, args)
+            if t["const"] not in ("pi", "e"):
+                raise Fail(f"unknown constant {t['const']!r}")
+            return ipi(self.prec) if t["const"] == "pi" else iexp(Iv(_ONE, _ONE, self.prec))
+        return self._apply(t.get("op"), [self.eval(a) for a in t.get("args", [])])
 
     def _apply(self, op: Any, a: list[Iv]) -> Iv:
         arity = {"/": 2, "pow": 2, "sqrt": 1, "log": 1, "exp": 1, "kl_inv": 2, "binom_tail_inv": 3}
@@ -357,10 +353,8 @@ class _Evaluator:
             return out
         if op == "-":
             return -a[0] if len(a) == 1 else a[0] - a[1]
-        if op == "/":
-            return a[0] / a[1]
-        if op == "pow":
-            return ipow(a[0], a[1])
+        if op in ("/", "pow"):
+            return a[0] / a[1] if op == "/" else ipow(a[0], a[1])
         if op in ("sqrt", "log", "exp"):
             return {"sqrt": isqrt, "log": ilog, "exp": iexp}[op](a[0])
         if op in ("min", "max"):
@@ -380,14 +374,16 @@ class _Evaluator:
         raise Fail(f"unknown operation {op!r}")
 
 
+def _input(rec: Any, name: str, prec: int) -> Iv:
+    if not isinstance(rec, dict):
+        raise Fail(f"input {name!r} is not an object")
+    return Iv(Iv.of(rec.get("lo"), prec, f"input {name} lo").lo, Iv.of(rec.get("hi"), prec, f"input {name} hi").hi,
+              prec)
+
+
 def evaluate(cert: dict[str, Any], prec: int) -> Iv:
     """The statement tree at the recorded input enclosures, with witnesses verified (raises :class:`Fail`)."""
-    inputs = {}
-    for name, rec in cert["inputs"].items():
-        if not isinstance(rec, dict):
-            raise Fail(f"input {name!r} is not an object")
-        inputs[name] = Iv(Iv.of(rec.get("lo"), prec, f"input {name} lo").lo,
-                          Iv.of(rec.get("hi"), prec, f"input {name} hi").hi, prec)
+    inputs = {name: _input(rec, name, prec) for name, rec in cert["inputs"].items()}
     ev = _Evaluator(inputs, list(cert.get("witnesses", [])), prec)
     out = ev.eval(cert["theorem"]["statement_tree"])
     if ev.used != len(ev.witnesses):
@@ -395,8 +391,75 @@ def evaluate(cert: dict[str, Any], prec: int) -> Iv:
     return out
 
 
+# ---------------------------------------------------------------- the claim in words
+_CONF_TREE = {"op": "+", "args": [{"num": "1"}, {"op": "*", "args": [{"num": "-1"}, {"var": "delta"}]}]}
+
+
+def _sci(n: int, e: int) -> str:
+    """``n * 10^e`` as ``theorems.to_decimal_string`` writes it (plain for decimal exponents -7..20)."""
+    with localcontext() as ctx:
+        ctx.prec = 100
+        d = Decimal(n).scaleb(e).normalize()
+        return "0" if n == 0 else format(d, "f") if -7 <= d.adjusted() <= 20 else format(d, "e")
+
+
+def _round6(x: Fraction, up: bool) -> str:
+    """``x`` rounded toward +inf (``up``) or -inf to 6 significant decimal digits."""
+    if x == 0:
+        return "0"
+    e = int((abs(x.numerator).bit_length() - x.denominator.bit_length()) * 0.30103)
+    while Fraction(10) ** e > abs(x):
+        e -= 1
+    while Fraction(10) ** (e + 1) <= abs(x):
+        e += 1
+    s = x / Fraction(10) ** (e - 5)
+    return _sci(-(-s.numerator // s.denominator) if up else s.numerator // s.denominator, e - 5)
+
+
+def claim_text(subject: str, *, at_least: bool, end: str, delta_total: str | None, over: str = "the sample",
+               exact: bool = True) -> str:
+    """The claim in words, generated from the proven content (``certify`` writes it, the checker regenerates it):
+    the ``subject`` (see :func:`claim_subject`), the result's ``end`` rounded outward to 6 digits, ``1 - delta``."""
+    words = f"at least {_round6(_fraction(end, 'result.lo'), False)}" if at_least else \
+        f"at most {_round6(_fraction(end, 'result.hi'), True)}"
+    conf = ""
+    if delta_total is not None:
+        one = 1 - _fraction(delta_total, "delta.total")
+        shown = next((_sci(int(one * 10**n), -n) for n in range(41) if (one * 10**n).denominator == 1), "") * exact
+        conf = f"with probability at least 1 - {delta_total.strip()}{' = ' + shown if shown else ''} over {over}, "
+    text = f"{conf}the {subject} is {words}."
+    return text[0].upper() + text[1:]
+
+
+def claim_subject(theorem: dict[str, Any], model: dict[str, Any]) -> tuple[str, str, bool]:
+    """What a claim is about, what its probability is over, whether ``1 - delta`` is shown exactly: the network
+    rebuilt from a code file, a stored Gaussian posterior (over the sample and the Monte Carlo draws), or the
+    theorem's bounded quantity."""
+    if "code_bits" in model:
+        return (f"0-1 risk of the network rebuilt from the {model['code_bits']}-bit code in {model['path']} (weights "
+                f"sha256 {model['weights_sha256'][:16]}...)", "the sample", False)
+    if str(model.get("kind", "")).startswith("diagonal Gaussian posterior"):
+        return (f"0-1 risk of the stochastic classifier Q (the Gaussian posterior stored in {model['path']}, sha256 "
+                f"{model['sha256'][:16]}...)", "the sample and the Monte Carlo draws", False)
+    return str(theorem["bounded"]), "the sample", True
+
+
+def _check_claim(cert: dict[str, Any]) -> None:
+    th, claim = cert["theorem"], cert["claim"]
+    conf, reads_delta = th.get("confidence_tree"), '{"var": "delta"}' in json.dumps(th["statement_tree"])
+    if (conf is not None and conf != _CONF_TREE) or (reads_delta and conf is None):
+        raise Fail("theorem.confidence_tree is not 1 - delta, the one confidence a certificate may state")
+    at_least = isinstance(claim, str) and " is at least " in claim  # the relation: compared with the registry
+    subject, over, exact = claim_subject(th, cert["model"])
+    want = claim_text(subject, at_least=at_least, end=cert["result"]["lo" if at_least else "hi"], over=over,
+                      delta_total=None if conf is None else cert["delta"]["total"], exact=exact)
+    if claim != want:
+        raise Fail(f"the claim in words is not what the proven content states: {want!r}")
+
+
 # ---------------------------------------------------------------- the steps
 _REQUIRED = ("format_version", "claim", "theorem", "inputs", "hypotheses", "model", "data", "delta", "result")
+_OBJECTS = ("theorem", "inputs", "model", "data", "delta", "result")
 
 
 def _check_structure(cert: Any) -> None:
@@ -404,52 +467,54 @@ def _check_structure(cert: Any) -> None:
         raise Fail("the certificate is not a JSON object")
     if cert.get("format_version") != FORMAT_VERSION:
         raise Fail(f"format_version={cert.get('format_version')!r} (this checker reads {FORMAT_VERSION})")
-    missing = [k for k in _REQUIRED if k not in cert]
+    missing = [k for k in _REQUIRED if k not in cert] + [f"{k} (an object)" for k in _OBJECTS if not isinstance(
+        cert.get(k), dict)] + ([] if "statement_tree" in cert.get("theorem", ()) else ["theorem.statement_tree"])
     if missing:
         raise Fail(f"missing field(s) {', '.join(missing)}")
-    if not isinstance(cert["theorem"], dict) or "statement_tree" not in cert["theorem"]:
-        raise Fail("theorem.statement_tree is missing")
-    if not isinstance(cert["inputs"], dict):
-        raise Fail("inputs is not an object")
+
+
+_HYP = re.compile(r"^\$([a-z]\w*) \\(le|ge) ([a-z]\w*|[0-9]+)\$$")
 
 
 def _check_hypotheses(cert: dict[str, Any]) -> None:
-    hyps = cert["hypotheses"]
+    hyps, names = cert["hypotheses"], set()
     if not isinstance(hyps, list):
         raise Fail("hypotheses is not a list")
     for h in hyps:
-        if not isinstance(h, dict) or h.get("status") not in ("checked", "assumed") or not h.get("name"):
-            raise Fail(f"hypothesis {h!r} has no name or no status checked/assumed")
+        if not isinstance(h, dict) or h.get("status") not in ("checked", "assumed") or not isinstance(
+                h.get("name"), str) or not h["name"] or h["name"] in names:
+            raise Fail(f"hypothesis {h!r} has no (unique) name or no status checked/assumed")
+        names.add(h["name"])
+        m = _HYP.match(str(h.get("statement")))
+        if h["status"] == "checked" and m and all(x.isdigit() or x in cert["inputs"] for x in (m[1], m[3])):
+            a, b = (Iv.frac(Fraction(x), 64) if x.isdigit() else _input(cert["inputs"][x], x, 64) for x in (m[1], m[3]))
+            if not _le(*((a.hi, b.lo) if m[2] == "le" else (b.hi, a.lo))):
+                raise Fail(f"hypothesis {h['name']} ({h['statement']}) is marked checked but the inputs refute it")
 
 
 def _check_delta(cert: dict[str, Any]) -> None:
     d = cert["delta"]
-    if not isinstance(d, dict) or not isinstance(d.get("split"), list):
+    if not isinstance(d, dict) or not isinstance(d.get("split"), list) or not d["split"]:
         raise Fail("delta has no total and split")
     total = _fraction(d.get("total"), "delta.total")
-    if not 0 < total < 1:
-        raise Fail(f"delta.total={d.get('total')!r} is not in (0, 1)")
-    spent = sum((_fraction(s.get("delta") if isinstance(s, dict) else None, "delta.split") for s in d["split"]),
-                Fraction(0))
-    if spent != total:
-        raise Fail(f"delta split spends {spent}, not delta.total={d['total']}")
-    if "delta" in cert["inputs"]:
-        # the theorem's own delta: the split entry used by the theorem when the budget is split over several steps
-        # (e.g. a PAC-Bayes bound plus its Monte Carlo kl bound), else the total
-        own = [s for s in d["split"] if isinstance(s, dict) and s.get("use") == cert["theorem"].get("id")]
-        want = _fraction(own[0].get("delta"), "delta.split") if len(own) == 1 and len(d["split"]) > 1 else total
+    parts = [_fraction(s.get("delta") if isinstance(s, dict) else None, "delta.split") for s in d["split"]]
+    if not 0 < total < 1 or not all(0 < x < 1 for x in parts):
+        raise Fail(f"delta.total={d.get('total')!r} or a delta of its split is not in (0, 1)")
+    if sum(parts, Fraction(0)) > total:
+        raise Fail(f"delta split spends {sum(parts, Fraction(0))}, more than delta.total={d['total']}")
+    own = [x for x, s in zip(parts, d["split"]) if s.get("use") == cert["theorem"].get("id")]
+    if len(own) != 1:
+        raise Fail("delta.split has no single entry whose use is the theorem's id")
+    if "delta" in cert["inputs"]:  # the theorem's own delta (a PAC-Bayes split also spends one on Monte Carlo)
         rec = cert["inputs"]["delta"]
-        if not (_fraction(rec.get("lo"), "input delta lo") <= want <= _fraction(rec.get("hi"), "input delta hi")):
-            if want == total:
-                raise Fail(f"input delta does not enclose delta.total={d['total']}")
-            raise Fail(f"input delta does not enclose the theorem's delta {want} (delta.total={d['total']})")
-    if cert["theorem"].get("confidence_tree") is not None and f"1 - {d['total']}" not in str(cert["claim"]):
-        raise Fail(f"the claim does not state the confidence 1 - {d['total']}")
+        if not (_fraction(rec.get("lo"), "input delta lo") <= own[0] <= _fraction(rec.get("hi"), "input delta hi")):
+            raise Fail("input delta does not enclose " + (f"delta.total={d['total']}" if own[0] == total else
+                       f"the theorem's delta {own[0]} (delta.total={d['total']})"))
 
 
 def _check_sample_size(cert: dict[str, Any]) -> None:
     """A data-sourced ``m`` must be the recorded number of examples ``data.n``."""
-    rec, n = cert["inputs"].get("m"), cert["data"].get("n") if isinstance(cert["data"], dict) else None
+    rec, n = cert["inputs"].get("m"), cert["data"].get("n")
     if isinstance(rec, dict) and rec.get("source") == "data" and n is not None:
         if not (_fraction(rec.get("lo"), "input m lo") == _fraction(rec.get("hi"), "input m hi") == n):
             raise Fail(f"input m is not data.n={n!r}")
@@ -457,8 +522,6 @@ def _check_sample_size(cert: dict[str, Any]) -> None:
 
 def _check_result(cert: dict[str, Any], got: Iv) -> None:
     res = cert["result"]
-    if not isinstance(res, dict):
-        raise Fail("result is not an object")
     for key, up in (("lo", False), ("hi", True), ("lo_exact", False), ("hi_exact", True)):
         if key not in res and key in ("lo", "hi"):
             raise Fail(f"result.{key} is missing")
@@ -466,14 +529,13 @@ def _check_result(cert: dict[str, Any], got: Iv) -> None:
             claimed = _fraction(res[key], f"result.{key}")
             proven = _fraction_of(got.hi if up else got.lo)
             if (up and claimed < proven) or (not up and claimed > proven):
-                side = "above" if up else "below"
-                raise Fail(f"result.{key}={res[key]} is not {side} the proven enclosure end "
-                           f"{float(proven)!r} of the statement")
+                raise Fail(f"result.{key}={res[key]} is not {'above' if up else 'below'} the proven enclosure end "
+                           f"{libmp.to_str(got.hi if up else got.lo, 17)} of the statement")
 
 
 def _check_files(cert: dict[str, Any], files: dict[str, str]) -> None:
     for what, path in files.items():
-        want = cert[what].get("file_sha256") if isinstance(cert[what], dict) else None
+        want = cert[what].get("file_sha256")
         if want is None:
             raise Fail(f"--{what} given but the certificate records no {what}.file_sha256")
         h = hashlib.sha256()
@@ -508,16 +570,13 @@ def check(cert: Any, *, model: str | None = None, data: str | None = None) -> Ch
                 if prec == PRECISIONS[-1]:
                     raise Fail(f"statement: {exc}") from None
         _check_result(cert, got)
+        _check_claim(cert)
         _check_files(cert, {k: v for k, v in (("model", model), ("data", data)) if v is not None})
     except Fail as exc:
         return CheckResult(False, str(exc))
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, ArithmeticError) as exc:
         return CheckResult(False, f"malformed certificate ({type(exc).__name__}: {exc})")
     return CheckResult(True)
-
-
-def check_file(path: str, **files: str | None) -> CheckResult:
-    return check(path, **files)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -525,12 +584,10 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(prog="certify check")
-    p.add_argument("cert")
-    p.add_argument("--model")
-    p.add_argument("--data")
+    for name in ("cert", "--model", "--data"):
+        p.add_argument(name)
     args = p.parse_args(argv)
-    r = check(args.cert, model=args.model, data=args.data)
-    print(r.verdict)
+    print((r := check(args.cert, model=args.model, data=args.data)).verdict)
     return 0 if r.ok else 1
 
 

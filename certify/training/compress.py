@@ -133,9 +133,11 @@ def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path,
     whash = weights_sha256(ctx.weights())
 
     def claim(result: Interval) -> str:  # the checker's own generator: it regenerates and compares this text
-        from certify.checker.core import claim_text
+        from certify.checker.core import claim_subject, claim_text
 
-        return claim_text(t.id, t.bounded, at_least=False, end=result.hi_str(20), delta_total=delta)
+        subject, over, exact = claim_subject({}, {"code_bits": code.n_bits, "path": code_path.name,
+                                                  "weights_sha256": whash})
+        return claim_text(subject, at_least=False, end=result.hi_str(20), delta_total=delta, over=over, exact=exact)
 
     ex = dict(extra)
     gamma = int(provided["gamma"].value.lo)

@@ -184,9 +184,11 @@ def pacbayes_certificate(ctx: PosteriorContext, *, theorem_id: str, extra: dict,
     post = ctx.post
 
     def claim(result: Interval) -> str:  # the checker's own generator: it regenerates and compares this text
-        from certify.checker.core import claim_text
+        from certify.checker.core import claim_subject, claim_text
 
-        return claim_text(t.id, t.bounded, at_least=False, end=result.hi_str(20), delta_total=total, draws=True)
+        subject, over, exact = claim_subject({}, {"kind": "diagonal Gaussian posterior", "path": Path(post.path).name,
+                                                  "sha256": post.sha256})
+        return claim_text(subject, at_least=False, end=result.hi_str(20), delta_total=total, over=over, exact=exact)
 
     ex = dict(extra)
     ex["emp_risk_derivation"] = rec

@@ -44,7 +44,8 @@ def main() -> None:
     bad["result"]["hi"] = str(Fraction(bad["result"]["hi"]) * Fraction(999, 1000))
     weak = copy.deepcopy(certs["binomial_tail"])
     weak["result"]["hi"] = "0.5"
-    weak["result"].pop("hi_exact")  # a weaker claim: hi raised (the exact end dropped with it)
+    weak["result"].pop("hi_exact")  # a weaker claim: hi raised (the exact end dropped with it), the words with it
+    weak["claim"] = weak["claim"].replace(f"at most {weak['claim'].rsplit(' ', 1)[1][:-1]}.", "at most 0.5.")
     wit = copy.deepcopy(certs["kl_chernoff"])
     wit["witnesses"][0]["hi"] = wit["witnesses"][0]["lo"]
     widened = copy.deepcopy(certs["norm_frobenius"])
