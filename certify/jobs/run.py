@@ -72,12 +72,12 @@ def certify_each(loaded: LoadedModel, specs: dict[str, Any], ids: list[str], *, 
     ``strict`` the first refusal is raised, else it is recorded in ``skipped``. ``reproduce(tid, spec)`` gives the
     reproduction command. One cache per sample is shared by the theorems that read it.
     """
-    from tqdm import tqdm
+    from certify.reports.progress import progress as progress_bar
 
     datasets: dict[int, Dataset] = {}
     caches: dict[int, dict[str, Any]] = {}
     certs, skipped, used = {}, {}, {}
-    for tid in tqdm(ids, desc="theorems", disable=not progress or len(ids) == 1, leave=False):
+    for tid in progress_bar(ids, desc="theorems", enabled=progress and len(ids) > 1):
         role = role_of(theorems.get(tid))
         spec = specs[role]
         if spec is None:
@@ -152,9 +152,30 @@ def ranking(result: RunResult) -> list[dict[str, str]]:
     return rows
 
 
+def _import_root(arch: str | None) -> str | None:
+    """The ``sys.path`` entry from which the module of ``arch`` (``package.module:factory``) was imported."""
+    import importlib.util
+
+    if not arch or ":" not in arch:
+        return None
+    module = arch.partition(":")[0]
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+        return None
+    path = Path(spec.origin).resolve()
+    depth = module.count(".") + (2 if path.name == "__init__.py" else 1)
+    return str(path.parents[depth - 1])
+
+
 def _script(result: RunResult, model_arg: str, data_arg: str, names: dict[str, str]) -> str:
     lines = ["#!/bin/sh", "# Re-runs the certification, then the independent checker.", "set -e",
              'cd "$(dirname "$0")"', 'CERTIFY="${CERTIFY:-certify}"']
+    roots = dict.fromkeys(r for c in result.certificates.values() if (r := _import_root(c.model.get("arch"))))
+    for root in roots:  # the user's --arch module, importable from any directory
+        lines.append(f'export PYTHONPATH={shlex.quote(root)}"${{PYTHONPATH:+:$PYTHONPATH}}"')
     for tid, c in result.certificates.items():
         data = result.data_args.get(tid, data_arg)
         files = f" --model {shlex.quote(model_arg)}" + (f" --data {shlex.quote(data)}" if os.path.isfile(data) else "")
@@ -176,7 +197,7 @@ def write_outputs(result: RunResult, out: Path, loaded: LoadedModel, ds: Dataset
     single = len(result.certificates) == 1
     names = {tid: "certificate.json" if single else f"certificate-{tid}.json" for tid in result.certificates}
     best = ranking(result)[0]["theorem"]
-    report = build_report(result.certificates[best], layers, cache.get("margins"))
+    report = build_report(result.certificates[best], layers, cache.get("margins"), ranking=ranking(result))
     texts: dict[str, str | bytes] = {names[t]: c.to_json() for t, c in result.certificates.items()}
     texts["reproduce.sh"] = _script(result, model_arg, data_arg, names)
     texts["report.md"], texts["report.html"] = report.markdown, report.html

@@ -120,3 +120,28 @@ def test_certify_all_returns_the_ranking_as_a_dataframe(mlp):
     row = df[df["theorem"] == "test_set.binomial_tail"].iloc[0]
     single = certify(mlp["model"], (ds.x, ds.y), theorem="test_set.binomial_tail")
     assert row["bound"] == single.result.hi_str(6) and row["certificate"].result.hi == single.result.hi
+
+
+def test_reproduce_sh_finds_the_users_arch_module_from_another_directory(capsys, mlp, tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from pipeline_support import ROOT
+
+    pkg = tmp_path / "userarch" / "mynets"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mlp.py").write_text("def build():\n    from certify.zoo import digits_mlp\n    return digits_mlp()\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "userarch"))
+    out = tmp_path / "o"
+    code, _, err = run(capsys, "run", mlp["safetensors"], "--arch", "mynets.mlp:build", "--data", mlp["test"],
+                       "--theorem", "test_set.hoeffding", "--out", out)
+    assert code == 0, err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CERTIFY": f"{sys.executable} -m certify", "MPLBACKEND": "Agg"}
+    r = subprocess.run(["sh", str(out / "reproduce.sh")], capture_output=True, text=True, env=env, cwd=elsewhere,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.strip().endswith("VERIFIED"), r.stderr
+    assert str(tmp_path / "userarch") in (out / "reproduce.sh").read_text()
