@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["mnist1d_mlp", "digits_mlp", "digits_cnn"]
+__all__ = ["mnist1d_mlp", "digits_mlp", "digits_cnn", "fmnist_cnn", "fmnist_cnn_bn"]
 
 
 def _mlp(sizes: tuple[int, ...]):  # -> torch.nn.Sequential
@@ -33,3 +33,22 @@ def digits_cnn():
 
     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.ReLU(),
                          nn.Flatten(), nn.Linear(128, 10))
+
+
+def fmnist_cnn():
+    """CNN for Fashion-MNIST (1, 28, 28): conv 1->16 (5x5), ReLU, max-pool 2, conv 16->32 (5x5), ReLU, max-pool 2,
+    flatten, linear 512->10 (18,378 parameters; the compression reproduction's network)."""
+    import torch.nn as nn
+
+    return nn.Sequential(nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 5), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(512, 10))
+
+
+def fmnist_cnn_bn():
+    """CNN with BatchNorm for Fashion-MNIST (1, 28, 28): [conv 5x5, BatchNorm, ReLU, max-pool 2] with 16 then 32
+    channels, flatten, linear 512->100, ReLU, linear 100->10 (the PAC-Bayes reproduction's network)."""
+    import torch.nn as nn
+
+    return nn.Sequential(nn.Conv2d(1, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 5),
+                         nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(512, 100), nn.ReLU(),
+                         nn.Linear(100, 10))
