@@ -10,21 +10,91 @@ lie inside the recorded one (counts: equal) and the model and data hashes to mat
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
 from boundcert.errors import CertifyError
 from certify.checker.core import CheckResult
 
-__all__ = ["recompute"]
+__all__ = ["recompute", "registered"]
 
 
 def _resolve(cert_path: Path, given: str | None, recorded: str | None) -> str | None:
+    """The file the user gives, else the one the certificate names, read only as a bare name beside it."""
     if given:
         return given
-    if recorded and (cert_path.parent / recorded).is_file():
+    if recorded and Path(recorded).name == recorded and (cert_path.parent / recorded).is_file():
         return str(cert_path.parent / recorded)
-    return recorded
+    return None
+
+
+_ARCH = re.compile(r"^[\w.]+:[\w.]+$")
+
+
+def _named_archs(cert: Mapping[str, Any]) -> list[str]:
+    """The ``MODULE:FACTORY`` strings a certificate names (``model.arch``, ``options.model.arch``)."""
+    opts = cert.get("options") if isinstance(cert.get("options"), dict) else {}
+    model = opts.get("model") if isinstance(opts.get("model"), dict) else {}
+    found = [cert["model"].get("arch") if isinstance(cert.get("model"), dict) else None, model.get("arch")]
+    return [a for a in found if isinstance(a, str) and _ARCH.match(a)]
+
+
+def _arch_gate(cert: Mapping[str, Any], arch: str | None) -> CheckResult:
+    """A certificate carries data, never instructions: an architecture it names is used only when it is one of the
+    library's own (``certify.zoo:NAME``, looked up in the zoo's table, nothing imported by name); any other is used
+    only when the user passes it with ``--arch``."""
+    from certify.models import zoo
+
+    for named in _named_archs(cert):
+        mod, _, fn = named.partition(":")
+        if arch is None and not (mod in ("certify.zoo", "certify.models.zoo") and fn in zoo.__all__):
+            return CheckResult(False, f"recompute: the certificate names the architecture {named!r}, which is not "
+                                      f"one of the library's: a certificate never runs code; pass --arch {named} "
+                                      "to use it")
+    return CheckResult(True)
+
+
+def registered(cert: Mapping[str, Any]) -> CheckResult:
+    """The certificate states the registered theorem (needs the library; runs nothing the certificate names).
+
+    Its ``theorem`` record is the registered one field by field (id, version, title, kind, bounded quantity,
+    holds_for, reference, statement and confidence trees, LaTeX), its claim uses the theorem's relation, its
+    hypotheses are the registered ones in order with their statements, and a hypothesis is marked ``checked`` only
+    where the library supports it: its mechanical check holds on the recorded inputs, or a recorded quantity's
+    provider declares that it discharges it (``assumed`` for a checkable one is a weaker claim: accepted).
+    """
+    import theorems
+    from certify.certificate import theorem_record
+    from certify.quantities.registry import REGISTRY
+    from theorems import Interval, enclose, parse_exact
+
+    try:
+        th, hyps, inputs = cert["theorem"], cert["hypotheses"], cert["inputs"]
+        try:
+            t = theorems.get(th["id"])
+        except CertifyError:
+            return CheckResult(False, f"registry: theorem {th['id']!r} is not registered in this library")
+        want = theorem_record(t)
+        for key in sorted(set(want) | set(th)):
+            if th.get(key) != want.get(key):
+                return CheckResult(False, f"registry: theorem.{key} is not that of {t.id} version {t.version}")
+        if (" is at least " in str(cert["claim"])) != (t.relation == ">="):
+            return CheckResult(False, f"registry: the claim's relation is not the theorem's {t.relation!r}")
+        if [(h.get("name"), h.get("statement")) for h in hyps] != [(h.name, h.statement) for h in t.hypotheses]:
+            return CheckResult(False, f"registry: the hypotheses are not the registered ones of {t.id}: "
+                                      f"{', '.join(h.name for h in t.hypotheses)}")
+        values = {n: Interval(enclose(parse_exact(r["lo"])).lo, enclose(parse_exact(r["hi"])).hi)
+                  for n, r in inputs.items() if n in t.names}
+        discharged = {d for (_, name), q in REGISTRY.items() if name in inputs for d in q.discharges}
+        for h, rec in zip(t.hypotheses, hyps):
+            if rec.get("status") == "checked" and h.name not in discharged and not (
+                    h.check is not None and h.check(values)):
+                return CheckResult(False, f"registry: hypothesis {h.name} is marked checked, but neither its check "
+                                          "on the recorded inputs nor a recorded quantity discharges it")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return CheckResult(False, f"registry: malformed certificate ({type(exc).__name__}: {exc})")
+    return CheckResult(True)
 
 
 def _inside(recorded: Mapping[str, Any], again: Mapping[str, Any]) -> CheckResult:
@@ -49,14 +119,14 @@ def recompute(cert_path: str, *, model: str | None = None, data: str | None = No
     import theorems
 
     path = Path(cert_path)
-    cert = json.loads(path.read_text())
-    th = cert["theorem"]
     try:
-        t = theorems.get(th["id"])
-    except CertifyError:
-        return CheckResult(False, f"recompute: theorem {th['id']!r} is not registered in this library")
-    if t.version != th["version"] or t.tree() != th["statement_tree"]:
-        return CheckResult(False, f"recompute: statement_tree is not that of {t.id} version {t.version}")
+        cert = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return CheckResult(False, f"recompute: the certificate cannot be read as JSON ({exc})")
+    for gate in (registered(cert), _arch_gate(cert, arch)):
+        if not gate.ok:
+            return gate
+    t = theorems.get(cert["theorem"]["id"])
     kind = (cert.get("options") or {}).get("kind", "run")
     replay = {"run": _run, "optimize": _optimize, "compress": _compress}.get(kind)
     if replay is None:
@@ -65,6 +135,8 @@ def recompute(cert_path: str, *, model: str | None = None, data: str | None = No
         return replay(path, cert, t, model=model, data=data, arch=arch)
     except CertifyError as exc:
         return CheckResult(False, f"recompute: the library refuses ({exc})")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field the replay reads is missing or mistyped
+        return CheckResult(False, f"recompute: malformed certificate ({type(exc).__name__}: {exc})")
 
 
 def _run(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None, arch: str | None) -> CheckResult:

@@ -69,12 +69,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """The trusted core, then the registry (the theorem record, claim relation and hypotheses are the registered
+    theorem's), then with ``--recompute`` the replay; a missing file is bad input (exit 2), not a verdict."""
+    from pathlib import Path
+
+    from boundcert.errors import InvalidInput
     from certify.checker import check
+    from certify.checker.recompute import recompute, registered
 
+    for what, given in (("certificate", args.cert), ("--model", args.model), ("--data", args.data)):
+        if given is not None and not Path(given).is_file() and not (what == "--data" and ":" in given):
+            raise InvalidInput(f"{what} {given!r} is not a file: check the path")
     res = check(args.cert, model=args.model, data=args.data)
+    if res.ok:
+        res = registered(json.loads(Path(args.cert).read_text()))
     if res.ok and args.recompute:
-        from certify.checker.recompute import recompute
-
         res = recompute(args.cert, model=args.model, data=args.data, arch=args.arch)
     if args.json:
         print(json.dumps({"verified": res.ok, "step": res.step, "verdict": res.verdict}))
