@@ -128,7 +128,7 @@ def recompute(cert_path: str, *, model: str | None = None, data: str | None = No
             return gate
     t = theorems.get(cert["theorem"]["id"])
     kind = (cert.get("options") or {}).get("kind", "run")
-    replay = {"run": _run, "optimize": _optimize, "compress": _compress}.get(kind)
+    replay = {"run": _run, "optimize": _optimize, "compress": _compress, "flatness": _flatness}.get(kind)
     if replay is None:
         return CheckResult(False, f"recompute: options kind {kind!r} is not one this library replays")
     try:
@@ -337,6 +337,29 @@ def _module_decoder(path: Path, cert: dict, dec: Mapping[str, Any], arch: str | 
     if decoder.describe() != dict(dec):
         return CheckResult(False, "recompute: the model's structure does not match the certificate's decoder")
     return decoder
+
+
+def _flatness(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
+              arch: str | None) -> CheckResult:
+    """``certify landscape --flatness-certificate``: the search and the Monte Carlo replayed with the recorded seeds."""
+    from certify.landscape.flatness import FlatnessOptions, run_flatness
+    from certify.options import options_from
+
+    opts = options_from(cert["options"], FlatnessOptions, "flatness")
+    model_file = _resolve(path, model, cert["model"].get("path"))
+    if model_file is None or not Path(model_file).is_file():
+        return CheckResult(False, "recompute: give the model file with --model")
+    spec = data or cert["data"].get("spec")
+    if spec is None:
+        return CheckResult(False, "recompute: give the data with --data")
+    prior = ((cert.get("extra") or {}).get("flatness") or {}).get("prior") or {}
+    init = _resolve(path, None, prior.get("path")) if opts.prior_mean == "init" else None
+    again = run_flatness(model_file, spec, opts, arch=arch or cert["model"].get("arch"), init=init)
+    if again.data["sha256"] != cert["data"]["sha256"] or again.model["sha256"] != cert["model"]["sha256"]:
+        return CheckResult(False, "recompute: model or data hash differs from the certificate's")
+    if init is not None and again.extra["flatness"]["prior"].get("file_sha256") != prior.get("file_sha256"):
+        return CheckResult(False, "recompute: the initialisation file's hash differs from the certificate's")
+    return _inside(cert["inputs"], {r.name: r.to_dict() for r in again.inputs})
 
 
 def _config(options: Mapping[str, Any], cls: type, what: str) -> Any:
