@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "ESD power-law alpha and its fit (measures)")
     a.add_argument("model")
     a.add_argument("--arch", help="package.module:factory for files that hold only weights")
+    a.add_argument("--input-shape", help="per-sample input shape C,H,W (or C,L / F): adds each convolution's certified "
+                                         "operator l2 norm on that input")
     g = a.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true")
     g.add_argument("--csv", action="store_true")
@@ -95,12 +97,23 @@ def _check(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from boundcert.errors import InvalidInput
     from certify.models.loader import load_model
-    from certify.reports.analyze import analyze_network, rows_to_csv
+    from certify.reports.analyze import analyze_network, rows_to_csv, skipped_layers
 
+    shape = None
+    if args.input_shape:
+        try:
+            shape = tuple(int(v) for v in args.input_shape.split(","))
+        except ValueError:
+            shape = ()
+        if not shape or min(shape) < 1:
+            raise InvalidInput(f"--input-shape={args.input_shape!r}: give positive integers, e.g. --input-shape 3,32,32")
     loaded = load_model(args.model, args.arch)
-    if loaded.network is None:
+    graph = loaded.graph if loaded.graph is not None else loaded.network
+    if graph is None:
         raise InvalidInput(loaded.unsupported or "the model cannot be normalised")
-    rows = analyze_network(loaded.network)
+    rows = analyze_network(graph, input_shape=shape)
+    for sk in skipped_layers(graph):  # listed, never fatal (stderr keeps --json/--csv output machine-readable)
+        print(f"skipped: {sk['name']} ({sk['op']}): {sk['reason']}", file=sys.stderr)
     if args.json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     elif args.csv:
@@ -111,6 +124,10 @@ def _analyze(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"{r.name:12s} {r.kind:24s} {r.shape:14s} {r.frobenius_hi:>14s} "
                   f"{'[' + r.spectral_lo + ', ' + r.spectral_hi + ']':>28s} {'[' + r.stable_rank_lo + ', ' + r.stable_rank_hi + ']':>20s}")
+        for r in rows:
+            if r.operator_hi is not None:
+                print(f"{r.name:12s} operator l2 norm on input {args.input_shape}: [{r.operator_lo}, {r.operator_hi}] "
+                      f"({r.operator_source})")
         print("\nESD measures (WeightWatcher's fit; estimates, not bounds; Conv2d: pooled kernel slices)")
         print(f"{'layer':12s} {'alpha':>7s} {'alpha_w':>8s} {'KS D':>7s} {'xmin':>10s} {'fitted':>7s} {'evals':>6s} "
               f"{'stable rank':>11s} {'log_norm':>9s} {'log_spec':>9s}  warning")

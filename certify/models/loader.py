@@ -1,7 +1,8 @@
 """Loading a model: ``nn.Module`` objects, safetensors, torch checkpoints (``weights_only=True`` always) and TorchScript.
 
 Files that hold only weights (safetensors, state dicts) take the architecture as ``arch="package.module:factory"``.
-The module is normalised to a :class:`certify.models.network.Network` by ``torch.fx`` symbolic tracing. A pickle that
+The module is translated to the network IR (:class:`kernels.network.Graph`) by ``torch.fx`` symbolic tracing
+(:mod:`certify.models.tracing`). A pickle that
 would run code is refused by ``torch.load(weights_only=True)``; nothing in this module unpickles otherwise.
 """
 
@@ -19,7 +20,7 @@ from certify.models.network import Network
 from certify.models.safetensors_file import read_safetensors
 from certify.models.state_dict import read_state_dict
 from certify.models.torchscript import is_torchscript, read_torchscript, rebuild_sequential
-from certify.models.tracing import RULED_OUT, to_network
+from certify.models.tracing import RULED_OUT, to_graph, unsupported_message
 
 __all__ = ["LoadedModel", "load_model", "RULED_OUT"]
 
@@ -35,16 +36,41 @@ class LoadedModel:
     path: str | None = None
     arch: str | None = None
     unsupported: str | None = None  # why network is None
+    graph: Any = None  # the translated graph, unsupported operations included as named nodes (None: not traceable)
 
 
 def _factory(arch: str) -> Any:
+    """The ``torch.nn.Module`` that ``arch = MODULE:FACTORY`` builds: the user's own code, named on the command line
+    (never taken from a certificate). A module that raises or exits at import, a factory that needs arguments, raises,
+    exits or returns something that is not a module: each is a one-line refusal naming ``--arch``."""
+    import torch
+
     mod, _, fn = arch.partition(":")
     if not mod or not fn:
         raise InvalidInput(f"--arch={arch!r} is not MODULE:FACTORY: give e.g. --arch certify.zoo:digits_mlp")
     try:
-        return getattr(importlib.import_module(mod), fn)()
+        factory = getattr(importlib.import_module(mod), fn)
     except (ImportError, AttributeError) as exc:
         raise InvalidInput(f"--arch={arch!r} cannot be imported ({exc}): give an importable MODULE:FACTORY") from None
+    except (Exception, SystemExit) as exc:  # the user's module failed at import: refused, its error named
+        raise InvalidInput(f"--arch={arch!r}: importing {mod!r} raised {_first_line(exc)}: fix the module") from None
+    if not callable(factory):
+        raise InvalidInput(f"--arch={arch!r}: {fn!r} is a {type(factory).__name__}, not a factory: give a function "
+                           "that returns the torch.nn.Module")
+    try:
+        module = factory()
+    except (Exception, SystemExit) as exc:  # needs arguments, raises, or exits: refused, never a silent exit
+        raise InvalidInput(f"--arch={arch!r}: calling {fn}() raised {_first_line(exc)}: give a factory that takes no "
+                           "arguments and returns the torch.nn.Module") from None
+    if not isinstance(module, torch.nn.Module):
+        raise InvalidInput(f"--arch={arch!r}: {fn}() returned a {type(module).__name__}, not a torch.nn.Module: give "
+                           "the factory that builds the network")
+    return module
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _with_state(arch: str | None, state: dict[str, Any], path: Path) -> Any:
@@ -100,10 +126,12 @@ def load_model(model: Any, arch: str | None = None) -> LoadedModel:
         if t.is_floating_point() and t.numel() and not _finite(t):
             raise InvalidInput(f"weight {name!r} of the model contains NaN or Inf: certify a model with finite weights")
     try:
-        net, why = to_network(module), None
+        graph = to_graph(module)
+        why = unsupported_message(graph)
     except InvalidInput as exc:
-        net, why = None, str(exc)
-    return LoadedModel(module, net, sha, desc, None if path is None else str(path), arch, why)
+        graph, why = None, str(exc)
+    net = graph if why is None else None
+    return LoadedModel(module, net, sha, desc, None if path is None else str(path), arch, why, graph)
 
 
 def _finite(t: Any) -> bool:

@@ -1,6 +1,13 @@
-"""The torch -> network translation: ``torch.fx`` symbolic tracing of an eval-mode module into a
-:class:`certify.models.network.Network` (one node per layer; Dropout and Identity dropped). A layer or operation
-with no translation is refused by name, which rules out the bounds that read the network (:data:`RULED_OUT`)."""
+"""The torch -> IR translation: ``torch.fx`` symbolic tracing of an eval-mode module into a
+:class:`kernels.network.Graph` (one node per layer; Dropout, Identity and ``contiguous`` dropped).
+
+The tables here are the only torch knowledge of the network stack: :func:`module_layer` (an ``nn.Module`` leaf ->
+IR layer) and :func:`function_layer` (a ``torch``/``F``/tensor-method call -> IR layer). An operation with no
+translation becomes a :class:`kernels.network.Unsupported` node naming it, so that data-free passes (the weight
+layers of ``certify analyze``) still run; every bound that reads the network then refuses it by name
+(:data:`RULED_OUT`). The torch.export and ONNX frontends (:mod:`certify.models.export`,
+:mod:`certify.models.onnx_file`) produce the same IR.
+"""
 
 from __future__ import annotations
 
@@ -10,75 +17,189 @@ from typing import Any
 import numpy as np
 
 from boundcert.errors import InvalidInput
-from certify.models.network import Activation, Add, BatchNorm, Conv2d, Flatten, Linear, Network, Node, Pool
+from kernels import network as ir
 
-__all__ = ["RULED_OUT", "to_network"]
+__all__ = ["RULED_OUT", "to_graph", "to_network", "module_layer", "function_layer", "f64", "unsupported_message"]
 
 #: Theorem families an unsupported layer rules out (every one that reads the network; test-set bounds still apply).
 RULED_OUT = "norm.* and robust.* (every bound that reads the weights); test_set.* bounds still apply"
 
-
-def _pair(v: Any) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+_SKIP = object()  # a layer that is the identity in eval mode
 
 
-def _f64(t: Any) -> np.ndarray:
+def f64(t: Any) -> np.ndarray:
+    """A float64 numpy copy of a tensor (exact for float16/bfloat16/float32/float64)."""
     import torch
 
     t = t.detach().cpu()
-    # a new array either way; float32/float16/bfloat16 -> float64 is exact
     return t.numpy().copy() if t.dtype == torch.float64 else t.double().numpy()
 
 
-def _module_layer(m: Any, name: str) -> Any:
+def _ints(v: Any, n: int) -> tuple[int, ...]:
+    return tuple(int(a) for a in v) if isinstance(v, (tuple, list)) else (int(v),) * n
+
+
+def _conv(m: Any, name: str) -> Any:
+    d = m.weight.ndim - 2
+    pad = m.padding
+    if isinstance(pad, str):
+        k, dl = _ints(m.kernel_size, d), _ints(m.dilation, d)
+        if pad == "valid":
+            pad = (0,) * d
+        elif all(a * (b - 1) % 2 == 0 for a, b in zip(dl, k)):
+            pad = tuple(a * (b - 1) // 2 for a, b in zip(dl, k))
+        else:
+            return ir.Unsupported(f"{name} ({type(m).__name__} padding='same')", "asymmetric 'same' padding has no "
+                                  "translation; use numeric padding")
+    return ir.Conv(f64(m.weight), None if m.bias is None else f64(m.bias), _ints(m.stride, d), _ints(pad, d),
+                   _ints(m.dilation, d), int(m.groups), m.padding_mode)
+
+
+def _pool(m: Any, name: str) -> Any:
+    import torch.nn as nn
+
+    d = 1 if type(m).__name__.endswith("1d") else 2
+    kind = "max" if "Max" in type(m).__name__ else "avg"
+    if isinstance(m, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)):
+        size = _ints(m.output_size, d) if not (isinstance(m.output_size, (tuple, list)) and None in m.output_size) \
+            else None
+        if size is None or getattr(m, "return_indices", False):
+            return ir.Unsupported(f"{name} ({type(m).__name__})", "output_size None or return_indices")
+        return ir.AdaptivePool(kind, size)
+    if m.ceil_mode or (kind == "max" and (_ints(m.dilation, d) != (1,) * d or m.return_indices)) or \
+            getattr(m, "divisor_override", None) is not None:
+        return ir.Unsupported(f"{name} ({type(m).__name__} with ceil_mode/dilation/divisor_override)",
+                              "no translation")
+    stride = m.stride if m.stride is not None else m.kernel_size
+    return ir.Pool(kind, _ints(m.kernel_size, d), _ints(stride, d), _ints(m.padding, d),
+                   bool(getattr(m, "count_include_pad", True)))
+
+
+def module_layer(m: Any, name: str) -> Any:
+    """The IR layer of one leaf module (eval semantics), :data:`_SKIP` for an identity, or ``Unsupported``."""
     import torch.nn as nn
 
     if isinstance(m, nn.Linear):
-        return Linear(_f64(m.weight), None if m.bias is None else _f64(m.bias))
-    if isinstance(m, nn.Conv2d):
-        if m.padding_mode != "zeros" or isinstance(m.padding, str):
-            raise InvalidInput(f"layer {name} (Conv2d padding={m.padding!r}, mode {m.padding_mode}) is not supported: "
-                               f"use numeric zero padding; this rules out {RULED_OUT}")
-        return Conv2d(_f64(m.weight), None if m.bias is None else _f64(m.bias), _pair(m.stride), _pair(m.padding),
-                      _pair(m.dilation), int(m.groups))
+        return ir.Linear(f64(m.weight), None if m.bias is None else f64(m.bias))
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+        return _conv(m, name)
     if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
         if m.running_mean is None:
-            raise InvalidInput(f"layer {name} (BatchNorm without running stats) is not supported; rules out {RULED_OUT}")
-        w = _f64(m.weight) if m.weight is not None else np.ones(m.num_features)
-        b = _f64(m.bias) if m.bias is not None else np.zeros(m.num_features)
-        return BatchNorm(_f64(m.running_mean), _f64(m.running_var), w, b, float(m.eps))
-    simple = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.GELU: "gelu"}
-    for cls, kind in simple.items():
-        if type(m) is cls:
-            if kind == "gelu" and m.approximate != "none":
-                break
-            return Activation(kind)
+            return ir.Unsupported(f"{name} (BatchNorm without running stats)", "batch statistics are not a fixed map")
+        w = f64(m.weight) if m.weight is not None else np.ones(m.num_features)
+        b = f64(m.bias) if m.bias is not None else np.zeros(m.num_features)
+        return ir.BatchNorm(f64(m.running_mean), f64(m.running_var), w, b, float(m.eps))
+    if isinstance(m, nn.LayerNorm):
+        shape = tuple(int(v) for v in m.normalized_shape)
+        w = f64(m.weight) if m.weight is not None else np.ones(shape)
+        b = f64(m.bias) if getattr(m, "bias", None) is not None else np.zeros(shape)
+        return ir.LayerNorm(shape, w, b, float(m.eps))
+    if isinstance(m, nn.GroupNorm):
+        w = f64(m.weight) if m.weight is not None else np.ones(m.num_channels)
+        b = f64(m.bias) if m.bias is not None else np.zeros(m.num_channels)
+        return ir.GroupNorm(int(m.num_groups), w, b, float(m.eps))
+    simple = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu"}
+    if type(m) in simple:
+        return ir.Activation(simple[type(m)])
+    if isinstance(m, nn.GELU) and m.approximate == "none":
+        return ir.Activation("gelu")
     if isinstance(m, nn.LeakyReLU):
-        return Activation("leaky_relu", float(m.negative_slope))
+        return ir.Activation("leaky_relu", float(m.negative_slope))
     if isinstance(m, nn.ELU):
-        return Activation("elu", float(m.alpha))
+        return ir.Activation("elu", float(m.alpha))
+    if isinstance(m, nn.Softplus):
+        return ir.Activation("softplus", float(m.beta))
     if isinstance(m, nn.Flatten):
-        if m.end_dim != -1:
-            raise InvalidInput(f"layer {name} (Flatten end_dim={m.end_dim}) is not supported; rules out {RULED_OUT}")
-        return Flatten(int(m.start_dim))
-    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
-        if getattr(m, "dilation", 1) not in (1, (1, 1)) or m.ceil_mode:
-            raise InvalidInput(f"layer {name} ({type(m).__name__} with dilation/ceil_mode) is not supported")
-        kind = "max" if isinstance(m, nn.MaxPool2d) else "avg"
-        stride = m.stride if m.stride is not None else m.kernel_size
-        return Pool(kind, _pair(m.kernel_size), _pair(stride), _pair(m.padding))
-    if isinstance(m, (nn.Dropout, nn.Identity)):
-        return None  # identity in eval mode
+        return ir.Flatten(int(m.start_dim), int(m.end_dim))
+    if isinstance(m, nn.Unflatten):
+        return ir.Unflatten(int(m.dim), tuple(int(v) for v in m.unflattened_size))
+    if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d,
+                      nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)):
+        return _pool(m, name)
+    if isinstance(m, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)):
+        return _SKIP
     kind = getattr(m, "original_name", type(m).__name__)
-    raise InvalidInput(f"layer {name} ({kind}) is not supported by certify's network loader: this rules "
-                       f"out {RULED_OUT}; replace it or certify with a test_set.* bound")
+    return ir.Unsupported(f"{name} ({kind})", f"no translation for {kind}; this rules out {RULED_OUT}")
 
 
-def to_network(module: Any) -> Network:
-    """Trace ``module`` with ``torch.fx`` into a :class:`Network` (Dropout/Identity dropped, eval semantics)."""
+_ACT = {"relu": "relu", "relu6": "relu6", "tanh": "tanh", "sigmoid": "sigmoid", "silu": "silu", "gelu": "gelu",
+        "elu": "elu", "leaky_relu": "leaky_relu", "softplus": "softplus"}
+
+
+def function_layer(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """The IR layer of a call ``name(x, *args, **kwargs)`` (``name``: a torch function, ``F`` function or tensor
+    method name, e.g. ``"relu"``, ``"flatten"``, ``"view"``; ``args`` without the tensor), or ``None``."""
+    if name in ("contiguous", "dropout", "clone", "detach"):
+        return _SKIP
+    if name in _ACT:
+        if name == "gelu" and kwargs.get("approximate", "none") != "none":
+            return None
+        if name == "leaky_relu":
+            return ir.Activation("leaky_relu", float(args[0] if args else kwargs.get("negative_slope", 0.01)))
+        if name == "elu":
+            return ir.Activation("elu", float(args[0] if args else kwargs.get("alpha", 1.0)))
+        if name == "softplus":
+            return ir.Activation("softplus", float(args[0] if args else kwargs.get("beta", 1.0)))
+        return ir.Activation(_ACT[name])
+    if name == "flatten":
+        start = args[0] if args else kwargs.get("start_dim", 0)
+        end = args[1] if len(args) > 1 else kwargs.get("end_dim", -1)
+        return ir.Flatten(int(start), int(end)) if int(start) >= 1 else None
+    if name in ("view", "reshape"):
+        shape = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
+        if not shape or not (shape[0] == "batch" or shape[0] == -1) or any(not isinstance(v, int) for v in shape[1:]):
+            return None
+        if shape[0] == -1 and -1 in shape[1:]:
+            return None
+        return ir.Reshape(tuple(int(v) for v in shape[1:]))
+    if name == "permute":
+        dims = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
+        if not dims or dims[0] != 0:
+            return None
+        return ir.Permute(tuple(int(d) - 1 for d in dims[1:]))
+    if name == "transpose" and len(args) == 2:
+        return ir.Transpose(int(args[0]), int(args[1]))
+    if name in ("adaptive_avg_pool2d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_max_pool1d"):
+        size = args[0] if args else kwargs.get("output_size")
+        d = 1 if name.endswith("1d") else 2
+        if size is None or (isinstance(size, (tuple, list)) and None in size) or len(args) > 1:
+            return None
+        return ir.AdaptivePool("max" if "max" in name else "avg", _ints(size, d))
+    if name in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
+        d = 1 if name.endswith("1d") else 2
+        k = args[0] if args else kwargs.get("kernel_size")
+        st = args[1] if len(args) > 1 else kwargs.get("stride")
+        pd = args[2] if len(args) > 2 else kwargs.get("padding", 0)
+        if len(args) > 3 or kwargs.get("ceil_mode") or kwargs.get("dilation", 1) not in (1, (1, 1), [1, 1]) or \
+                kwargs.get("divisor_override") is not None:
+            return None
+        st = k if st is None or st == [] or st == () else st
+        return ir.Pool("max" if "max" in name else "avg", _ints(k, d), _ints(st, d), _ints(pd, d),
+                       bool(kwargs.get("count_include_pad", True)))
+    if name == "mean":
+        dims = args[0] if args else kwargs.get("dim")
+        if isinstance(dims, (tuple, list)) and sorted(int(d) % 4 for d in dims) == [2, 3] and \
+                not kwargs.get("keepdim", False) and len(args) < 2:
+            return "global_avg"
+        return None
+    return None
+
+
+def unsupported_message(graph: Any) -> str | None:
+    """One line naming the graph's unsupported operations and what they rule out (``None`` if there are none)."""
+    bad = [n.layer.op for n in graph.nodes if isinstance(n.layer, ir.Unsupported)]
+    if not bad:
+        return None
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    return (f"layer {bad[0]} is not supported by certify's network loader{more}: this rules out {RULED_OUT}; "
+            "replace it or certify with a test_set.* bound")
+
+
+def to_graph(module: Any) -> Any:
+    """Trace ``module`` with ``torch.fx`` into a :class:`kernels.network.Graph` (eval semantics); operations with no
+    translation become ``Unsupported`` nodes (see :func:`unsupported_message`)."""
     import torch
     import torch.fx as fx
-    import torch.nn.functional as F
 
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: Any, qualname: str) -> bool:  # a scripted submodule is one (named) layer
@@ -86,51 +207,118 @@ def to_network(module: Any) -> Network:
 
     try:
         gm = fx.GraphModule(module, _Tracer().trace(module))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - fx raises arbitrary errors on untraceable code; refused by name
         raise InvalidInput(f"the model cannot be traced by torch.fx ({type(exc).__name__}): this rules out "
                            f"{RULED_OUT}") from None
-    mods = dict(gm.named_modules())
-    nodes: list[Node] = []
+    return _from_fx(gm, dict(gm.named_modules()))
+
+
+def _from_fx(gm: Any, mods: dict[str, Any]) -> Any:
+    import torch
+    import torch.fx as fx
+
+    nodes: list[ir.Node] = []
     alias: dict[str, str] = {}
+    symbolic: set[str] = set()  # nodes holding the batch size (x.size(0), x.shape[0])
     used: set[str] = set()
+    seen_input = False
+    out_src = None
 
     def src(a: Any) -> str:
-        if not isinstance(a, fx.Node):
-            raise InvalidInput(f"a constant operand ({a!r}) in the model graph is not supported; rules out {RULED_OUT}")
         return alias.get(a.name, a.name)
 
-    funcs = {F.relu: "relu", torch.relu: "relu", torch.tanh: "tanh", torch.sigmoid: "sigmoid"}
+    def value(a: Any) -> Any:
+        if isinstance(a, fx.Node):
+            return "batch" if a.name in symbolic else a
+        if isinstance(a, (tuple, list)):
+            return type(a)(value(v) for v in a)
+        return a
+
+    def emit(n: Any, layer: Any, inputs: tuple[str, ...], name: str | None = None) -> None:
+        nm = name if name is not None and name not in used else n.name
+        while nm in used:
+            nm = nm + "_"
+        used.add(nm)
+        alias[n.name] = nm
+        nodes.append(ir.Node(nm, layer, inputs))
+
     for n in gm.graph.nodes:
         if n.op == "placeholder":
+            if seen_input:
+                emit(n, ir.Unsupported(f"input {n.name}", "a second network input"), ("input",))
+                continue
+            seen_input = True
             alias[n.name] = "input"
             continue
         if n.op == "output":
-            if nodes and src(n.args[0]) != nodes[-1].name:
-                raise InvalidInput(f"the model's output is not its last operation; rules out {RULED_OUT}")
+            out = n.args[0]
+            out_src = src(out) if isinstance(out, fx.Node) else None
             continue
-        layer: Any
+        tensor_args = [a for a in n.args if isinstance(a, fx.Node) and a.name not in symbolic]
         if n.op == "call_module":
-            layer = _module_layer(mods[n.target], n.target)
-        elif n.op == "call_function" and n.target in (operator.add, torch.add) and len(n.args) == 2:
-            layer = Add()
-        elif n.op == "call_function" and n.target in funcs:
-            layer = Activation(funcs[n.target])
-        elif (n.op == "call_function" and n.target is torch.flatten) or (n.op == "call_method" and n.target == "flatten"):
-            start = n.args[1] if len(n.args) > 1 else n.kwargs.get("start_dim", 0 if n.op == "call_function" else 0)
-            if start != 1:
-                raise InvalidInput(f"flatten(start_dim={start}) in the model is not supported: flatten from dim 1")
-            layer = Flatten(1)
-        else:
-            raise InvalidInput(f"operation {n.op} {getattr(n.target, '__name__', n.target)!s} is not supported by "
-                               f"certify's network loader: this rules out {RULED_OUT}")
-        if layer is None:
-            alias[n.name] = src(n.args[0])
+            layer = module_layer(mods[n.target], str(n.target))
+            if layer is _SKIP:
+                alias[n.name] = src(n.args[0])
+                continue
+            emit(n, layer, (src(n.args[0]),), str(n.target))
             continue
-        inputs = tuple(src(a) for a in n.args[: 2 if isinstance(layer, Add) else 1])
-        name = str(n.target) if n.op == "call_module" and str(n.target) not in used else n.name
-        used.add(name)
-        alias[n.name] = name
-        nodes.append(Node(name, layer, inputs))
+        if n.op == "get_attr":
+            emit(n, ir.Unsupported(f"constant {n.target}", "a tensor constant or parameter used in the forward code"),
+                 ("input",))
+            continue
+        target = n.target
+        fname = target if isinstance(target, str) else getattr(target, "__name__", str(target))
+        if (n.op == "call_method" and fname == "size") or (fname == "getattr" and n.args[1] == "shape"):
+            symbolic.add(n.name)
+            continue
+        if fname == "getitem" and isinstance(n.args[0], fx.Node) and n.args[0].name in symbolic:
+            symbolic.add(n.name)
+            continue
+        if target in (operator.add, torch.add) or (n.op == "call_method" and fname == "add"):
+            if len(tensor_args) == 2 and len(n.args) == 2 and not n.kwargs:
+                emit(n, ir.Add(), tuple(src(a) for a in tensor_args))
+                continue
+        if target in (operator.mul, torch.mul) and len(tensor_args) == 1 and len(n.args) == 2:
+            const = n.args[1] if n.args[0] is tensor_args[0] else n.args[0]
+            if isinstance(const, (int, float)):
+                emit(n, ir.Scale(float(const)), (src(tensor_args[0]),))
+                continue
+        if target is torch.cat:
+            parts = n.args[0]
+            dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
+            if all(isinstance(p, fx.Node) for p in parts) and int(dim) != 0:
+                d = int(dim)
+                emit(n, ir.Concat(d - 1 if d > 0 else d), tuple(src(p) for p in parts))
+                continue
+        if tensor_args and n.args and n.args[0] is tensor_args[0]:
+            layer = function_layer(fname, [value(a) for a in n.args[1:]], dict(n.kwargs))
+            if layer is _SKIP:
+                alias[n.name] = src(n.args[0])
+                continue
+            if layer == "global_avg":
+                pool = ir.Node(n.name + "_pool", ir.AdaptivePool("avg", (1, 1)), (src(n.args[0]),))
+                nodes.append(pool)
+                used.add(pool.name)
+                emit(n, ir.Flatten(1), (pool.name,))
+                continue
+            if layer is not None:
+                emit(n, layer, (src(n.args[0]),))
+                continue
+        ins = tuple(src(a) for a in tensor_args) or ("input",)
+        emit(n, ir.Unsupported(f"{n.op} {fname}", f"no translation; this rules out {RULED_OUT}"), ins)
     if not nodes:
         raise InvalidInput("the model has no layers: give a classifier network")
-    return Network(tuple(nodes))
+    if out_src is None or out_src != nodes[-1].name:
+        last = nodes[-1]
+        nodes.append(ir.Node("output", ir.Unsupported("output", "the model's output is not its last operation "
+                                                      "(or not one tensor)"), (last.name,)))
+    return ir.Graph(tuple(nodes))
+
+
+def to_network(module: Any) -> Any:
+    """The fully translated graph of ``module``; refuses (naming the operation) a graph with unsupported ones."""
+    g = to_graph(module)
+    why = unsupported_message(g)
+    if why:
+        raise InvalidInput(why)
+    return g

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from boundcert.errors import HypothesisNotMet
-from certify.models.network import Activation, Conv2d, Flatten, Linear
+from kernels import network as ir
 from certify.quantities.registry import Provided, RunContext, register_provider
 from theorems import Interval, enclose
 from theorems._interval import isqrt
@@ -53,46 +53,42 @@ def sum_enclosure(values: np.ndarray, squares: bool) -> Interval:
 
 
 def chain_layers(ctx: RunContext) -> list[tuple[Any, tuple[int, ...]]]:
-    """The weight layers of a plain chain (affine, 1-Lipschitz positively homogeneous activation, flatten) with the
-    input shape each sees; refuses (naming the layer) anything the norm bounds' hypotheses exclude."""
+    """The weight layers of a plain chain (affine maps, 1-Lipschitz positively homogeneous activations, reshapes)
+    with the input shape each sees; refuses, naming the hypothesis, anything the norm bounds' hypotheses exclude
+    (residual connections, BatchNorm, pooling, other activations)."""
     if "chain" in ctx.cache:
         return ctx.cache["chain"]
     net = ctx.network()
     if not net.is_chain:
-        raise HypothesisNotMet("the network has residual connections: norm bounds need a plain chain of layers")
-    shape, out = tuple(ctx.data.x.shape[1:]), []
+        raise HypothesisNotMet("the network has residual connections or concatenations: h_homogeneous_activation "
+                               "(the norm bounds are proven for a plain chain of layers) is not met; the robust.* "
+                               "and test_set.* bounds still apply")
+    shapes = net.shapes(tuple(ctx.data.x.shape[1:]))
+    out = []
     for node in net.nodes:
         L = node.layer
-        if isinstance(L, Linear):
-            out.append((L, shape))
-            shape = (L.weight.shape[0],)
-        elif isinstance(L, Conv2d):
-            out.append((L, shape))
-            kh, kw = L.weight.shape[2:]
-            h = (shape[1] + 2 * L.padding[0] - L.dilation[0] * (kh - 1) - 1) // L.stride[0] + 1
-            w = (shape[2] + 2 * L.padding[1] - L.dilation[1] * (kw - 1) - 1) // L.stride[1] + 1
-            shape = (L.weight.shape[0], h, w)
-        elif isinstance(L, Flatten):
-            shape = (int(np.prod(shape)),)
-        elif isinstance(L, Activation) and L.kind in ("relu", "leaky_relu") and L.slope <= 1:
+        if isinstance(L, (ir.Linear, ir.Conv)):
+            out.append((L, shapes[node.inputs[0]]))
+        elif isinstance(L, (ir.Flatten, ir.Reshape, ir.Unflatten)):
+            continue
+        elif isinstance(L, ir.Activation) and (L.kind in ("relu", "identity") or
+                                               (L.kind == "leaky_relu" and 0 <= L.slope <= 1)):
             continue
         else:
-            raise HypothesisNotMet(f"layer {node.name} ({type(L).__name__}{'' if not isinstance(L, Activation) else ' ' + L.kind}) "
-                                   "is not an affine map or a 1-Lipschitz positively homogeneous activation: the norm "
-                                   "and margin bounds (norm.*) do not apply; use a test_set.* bound")
-    if not out or isinstance(net.nodes[-1].layer, Activation):
+            what = type(L).__name__ + ("" if not isinstance(L, ir.Activation) else " " + L.kind)
+            raise HypothesisNotMet(f"layer {node.name} ({what}) is not an affine map or a 1-Lipschitz positively "
+                                   "homogeneous activation: h_homogeneous_activation of the norm and margin bounds "
+                                   "(norm.*) is not met; the robust.* and test_set.* bounds still apply")
+    if not out or not isinstance(net.nodes[-1].layer, (ir.Linear, ir.Conv)):
         raise HypothesisNotMet("the network does not end in an affine layer: norm bounds need logits = last affine map")
     ctx.cache["chain"] = out
     return out
 
 
 def _positions(L: Any, shape: tuple[int, ...]) -> int:
-    if isinstance(L, Linear):
-        return 1
-    kh, kw = L.weight.shape[2:]
-    h = (shape[1] + 2 * L.padding[0] - L.dilation[0] * (kh - 1) - 1) // L.stride[0] + 1
-    w = (shape[2] + 2 * L.padding[1] - L.dilation[1] * (kw - 1) - 1) // L.stride[1] + 1
-    return h * w
+    if isinstance(L, ir.Linear):
+        return int(np.prod(shape[:-1], dtype=np.int64)) if len(shape) > 1 else 1
+    return int(np.prod(L.out_shape((shape,))[1:], dtype=np.int64))
 
 
 def frob_sq(L: Any, shape: tuple[int, ...], last: bool) -> Interval:
@@ -133,22 +129,26 @@ def _prod_l1inf(ctx: RunContext) -> Provided:
 
 @register_provider("path_norm_l1", discharges=_CHAIN)
 def _path_norm(ctx: RunContext) -> Provided:
-    from certify.quantities.forward import _affine, _conv
+    import kernels
 
     chain = chain_layers(ctx)
-    v = np.ones((1,) + tuple(ctx.data.x.shape[1:]))
-    for L, _ in chain:
-        if isinstance(L, Linear):
-            mid, rad = _affine(v.reshape(1, -1), np.zeros((1, v.size)), np.abs(L.weight),
-                               None if L.bias is None else np.abs(L.bias))
-        else:
-            absL = Conv2d(np.abs(L.weight), None if L.bias is None else np.abs(L.bias), L.stride, L.padding,
-                          L.dilation, L.groups)
-            mid, rad = _conv(v, np.zeros_like(v), absL)
-        v = np.nextafter(mid + rad, np.inf)
-    total = sum_enclosure(v, False)
-    return Provided(Interval(enclose(0).lo, total.hi), "kernel:certify.path_norm_l1 v1",
-                    "all-ones input (and constant unit) through |W_j|, outputs summed (upper end)")
+    nodes, prev = [], "input"
+    for i, n in enumerate(ctx.network().nodes):  # the chain with |W|, |b| (activations act as the identity on
+        L = n.layer                                # the nonnegative values of the all-ones pass)
+        if isinstance(L, ir.Linear):
+            L = ir.Linear(np.abs(L.weight), None if L.bias is None else np.abs(L.bias))
+        elif isinstance(L, ir.Conv):
+            L = ir.Conv(np.abs(L.weight), None if L.bias is None else np.abs(L.bias), L.stride, L.padding,
+                        L.dilation, L.groups, L.padding_mode)
+        elif isinstance(L, ir.Activation):
+            continue
+        nodes.append(ir.Node(f"abs{i}", L, (prev,)))
+        prev = f"abs{i}"
+    _, hi = kernels.forward_enclosure(ir.Graph(tuple(nodes)), np.ones((1,) + tuple(ctx.data.x.shape[1:])))
+    total = sum_enclosure(np.maximum(hi, 0.0), False)
+    return Provided(Interval(enclose(0).lo, total.hi), "kernel:certify.path_norm_l1 v2",
+                    f"all-ones input (and constant unit) through |W_j| of {len(chain)} layers, outputs summed "
+                    "(upper end)")
 
 
 @register_provider("depth", discharges=_CHAIN)

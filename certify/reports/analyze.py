@@ -4,8 +4,10 @@ Rounding model: the Frobenius norm and the row and column norms from :func:`kern
 a-priori bounds of float sums, Higham ch. 3); the spectral norm is enclosed below by the largest column or row l2
 norm (``||W e_j|| <= ||W||_2``) and above by ``min(||W||_F, sqrt(||W||_1 ||W||_inf))`` (Schur), with
 ``kernels.spectral_norm``'s certified enclosure (Rump's Cholesky certificate) intersected in. Convolutions are
-reported on their kernel matrix (out x in*kh*kw), not on the operator (analyze is data-free and does not know the
-input size; ``kernels.conv_spectral_norm`` certifies the operator norm when it is known). Stable rank
+reported on their kernel matrix (out x in*kh*kw); with ``input_shape`` (``--input-shape C,H,W``) each convolution's
+operator l2 norm on that input is certified too (``operator_lo``/``operator_hi``: the network IR's Lipschitz rule,
+:func:`kernels.conv_spectral_norm` where it applies, else ``max_g ||K_g||_2 sqrt(overlap)``). Layers that are not
+translated (an unsupported operation) are listed by :func:`skipped_layers`, never fatal. Stable rank
 ``||W||_F^2 / ||W||_2^2`` is enclosed from both.
 
 ESD columns (measures, never bounds; Martin & Mahoney, JMLR 22 (2021); Martin, Peng, Mahoney, Nature
@@ -28,11 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from certify.models.network import Conv2d, Linear, Network
 from certify.quantities.spectral import matrix_enclosures
+from kernels import network as ir
 from theorems import Interval, enclose
 
-__all__ = ["LayerRow", "analyze_network", "esd_columns", "rows_to_csv", "OVER_TRAINED", "UNDER_TRAINED"]
+__all__ = ["LayerRow", "analyze_network", "skipped_layers", "esd_columns", "rows_to_csv", "OVER_TRAINED",
+           "UNDER_TRAINED"]
 
 #: WeightWatcher's thresholds on the ESD alpha (``OVER_TRAINED_THRESH``, ``UNDER_TRAINED_THRESH``).
 OVER_TRAINED, UNDER_TRAINED = 2.0, 6.0
@@ -68,6 +71,10 @@ class LayerRow:
     log_spectral_norm_estimate: float | None = None
     log_alpha_norm_estimate: float | None = None
     esd_warning: str | None = None
+    # the certified operator l2 norm of a convolution on the given input shape (None without --input-shape)
+    operator_lo: str | None = None
+    operator_hi: str | None = None
+    operator_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data; a non-finite ESD float (e.g. the log of an all-zero layer) becomes the string
@@ -81,14 +88,16 @@ def _json_float(v: Any) -> Any:
     return v
 
 
-def esd_columns(layer: Linear | Conv2d, evals: np.ndarray | None = None) -> dict[str, Any]:
+def esd_columns(layer: Any, evals: np.ndarray | None = None) -> dict[str, Any]:
     """The ESD columns of one layer (see the module docstring): :func:`kernels.esd_metrics_estimate` on the
     layer's matrices, flattened to plain fields. ``evals``: a Linear layer's ESD already computed
     (``kernels.esd(W)``, e.g. from :func:`kernels.spectral_norm_and_esd`), used instead of recomputing it."""
     from kernels import conv2d_matrices, esd_metrics_estimate
 
     W = layer.weight
-    if isinstance(layer, Conv2d):
+    if isinstance(layer, ir.Conv):
+        if W.ndim == 3:
+            W = W[:, :, None, :]
         mats: Any = conv2d_matrices(W)
         what = f"{len(mats)} kernel slices W[:, :, i, j] ({W.shape[0]}x{W.shape[1]}), pooled"
         evals = None
@@ -113,26 +122,53 @@ def esd_columns(layer: Linear | Conv2d, evals: np.ndarray | None = None) -> dict
             "log_alpha_norm_estimate": m.log_alpha_norm, "esd_warning": warning}
 
 
-def analyze_network(net: Network, *, esd: bool = True) -> list[LayerRow]:
-    """Per weight layer: Frobenius, spectral and stable-rank enclosures of the stored weights, and (``esd=True``)
-    the ESD measures of :func:`esd_columns`. A Linear layer's ESD comes from the Gram matrix of its spectral-norm
-    certificate (:func:`kernels.spectral_norm_and_esd`: the same eigenvalues as ``kernels.esd(W)``, computed once)."""
+def analyze_network(net: Any, *, esd: bool = True, input_shape: tuple[int, ...] | None = None) -> list[LayerRow]:
+    """Per weight layer of the graph ``net`` (a :class:`kernels.network.Graph`, possibly with unsupported nodes):
+    Frobenius, spectral and stable-rank enclosures of the stored weights, (``esd=True``) the ESD measures of
+    :func:`esd_columns`, and (``input_shape``) the certified operator norm of each convolution on that input. A
+    Linear layer's ESD comes from the Gram matrix of its spectral-norm certificate
+    (:func:`kernels.spectral_norm_and_esd`: the same eigenvalues as ``kernels.esd(W)``, computed once)."""
+    shapes = _shapes(net, input_shape)
     rows = []
     for node in net.weight_layers:
         W = node.layer.weight
         W2 = W.reshape(W.shape[0], -1)
-        frob, spec, source, evals = matrix_enclosures(W2, esd=esd and isinstance(node.layer, Linear))
+        frob, spec, source, evals = matrix_enclosures(W2, esd=esd and isinstance(node.layer, ir.Linear))
         if spec.lo > 0:
             sr = Interval(*_ratio(frob, spec))
         else:
             sr = Interval(enclose(1).lo, enclose(W2.shape[0]).hi if min(W2.shape) else enclose(0).hi)
-        kind = "Conv2d (kernel matrix)" if isinstance(node.layer, Conv2d) else "Linear"
+        conv = isinstance(node.layer, ir.Conv)
+        kind = f"Conv{W.ndim - 2}d (kernel matrix)" if conv else "Linear"
         params = W.size + (0 if node.layer.bias is None else node.layer.bias.size)
+        extra: dict[str, Any] = {}
+        if conv and shapes is not None and node.inputs[0] in shapes:
+            op = node.layer.lipschitz(shapes[node.inputs[0]], "l2", {})
+            extra = {"operator_lo": enclose(op.lo).lo_str(8), "operator_hi": enclose(op.hi).hi_str(8),
+                     "operator_source": op.source}
         rows.append(LayerRow(node.name, kind, "x".join(map(str, W.shape)), int(params), frob.lo_str(8),
                              frob.hi_str(8), spec.lo_str(8), spec.hi_str(8), source, sr.lo_str(6), sr.hi_str(6),
-                             **(esd_columns(node.layer, evals) if esd else {})))
+                             **(esd_columns(node.layer, evals) if esd else {}), **extra))
         del evals
     return rows
+
+
+def _shapes(net: Any, input_shape: tuple[int, ...] | None) -> dict[str, tuple[int, ...]] | None:
+    """Per-node shapes up to the first node whose shape cannot be known (an unsupported operation)."""
+    if input_shape is None:
+        return None
+    out: dict[str, tuple[int, ...]] = {"input": tuple(int(v) for v in input_shape)}
+    for n in net.nodes:
+        if isinstance(n.layer, ir.Unsupported) or any(a not in out for a in n.inputs):
+            continue
+        out[n.name] = tuple(n.layer.out_shape(tuple(out[a] for a in n.inputs)))
+    return out
+
+
+def skipped_layers(net: Any) -> list[dict[str, str]]:
+    """The operations ``analyze`` could not translate: ``{"name", "op", "reason"}`` for each."""
+    return [{"name": n.name, "op": n.layer.op, "reason": n.layer.reason} for n in net.nodes
+            if isinstance(n.layer, ir.Unsupported)]
 
 
 def _ratio(frob: Interval, spec: Interval) -> tuple[Any, Any]:

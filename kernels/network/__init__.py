@@ -6,11 +6,11 @@ docstring with its rounding model:
 
 * :mod:`~kernels.network.affine`: ``Linear``, ``Conv`` (1-D/2-D, stride, padding modes, dilation, groups);
 * :mod:`~kernels.network.elementwise`: eval-mode ``BatchNorm``, ``Scale``;
-* :mod:`~kernels.network.activation`: relu, leaky_relu, identity, tanh, sigmoid, gelu, elu, silu, softplus;
+* :mod:`~kernels.network.activation`: relu, relu6, leaky_relu, identity, tanh, sigmoid, gelu, elu, silu, softplus;
 * :mod:`~kernels.network.pool`: ``Pool`` (max/avg), ``AdaptivePool``;
-* :mod:`~kernels.network.shape`: ``Flatten``, ``Reshape``, ``Permute``;
+* :mod:`~kernels.network.shape`: ``Flatten``, ``Reshape``, ``Unflatten``, ``Permute``, ``Transpose``;
 * :mod:`~kernels.network.merge`: ``Add`` (residuals), ``Concat``;
-* :mod:`~kernels.network.layernorm`: ``LayerNorm``.
+* :mod:`~kernels.network.layernorm`: ``LayerNorm``, ``GroupNorm``.
 
 :mod:`~kernels.network.quantities` computes forward enclosures, logit margins, Lipschitz upper bounds and path
 norms on a graph; :mod:`~kernels.network.relaxation` is the interface bound propagation builds on;
@@ -29,12 +29,12 @@ from kernels.network.quantities import (
     LipschitzUpper, Margins, forward_enclosure, lipschitz_upper, logit_margins, margins_from_logits, path_norm,
 )
 from kernels.network.relaxation import AffineRelaxation, ElementwiseRelaxation
-from kernels.network.shape import Flatten, Permute, Reshape
+from kernels.network.shape import Flatten, Permute, Reshape, Transpose, Unflatten
 
 __all__ = [
     "Graph", "Network", "Node", "Unsupported", "ForwardContext", "CpuOps", "CPU",
     "Linear", "Conv", "Conv2d", "BatchNorm", "Scale", "Activation", "Pool", "AdaptivePool", "Flatten", "Reshape",
-    "Permute", "Add", "Concat", "LayerNorm", "GroupNorm",
+    "Permute", "Transpose", "Unflatten", "Add", "Concat", "LayerNorm", "GroupNorm",
     "Margins", "LipschitzUpper", "forward_enclosure", "logit_margins", "lipschitz_upper", "path_norm",
     "margins_from_logits", "AffineRelaxation", "ElementwiseRelaxation",
 ]

@@ -1,4 +1,4 @@
-"""Elementwise activations: relu, leaky_relu, identity, tanh, sigmoid, gelu (exact erf form), elu, silu, softplus.
+"""Elementwise activations: relu, relu6, leaky_relu, identity, tanh, sigmoid, gelu (exact erf form), elu, silu, softplus.
 
 Shape rule: the identity on shapes.
 
@@ -9,7 +9,7 @@ negative side (error ``u |a m| + eta``); the others: ``c`` and its error ``e`` f
 L |x - m| + e`` with ``L`` the activation's Lipschitz constant, so ``rad -> L rad + e``, ``dist -> L dist +
 ||e||_2`` (rounded up).
 
-Lipschitz rule (l2 and l-inf alike, elementwise): relu, identity, tanh, softplus 1; sigmoid 1/4; leaky_relu and
+Lipschitz rule (l2 and l-inf alike, elementwise): relu, relu6, identity, tanh, softplus 1; sigmoid 1/4; leaky_relu and
 elu ``max(1, |slope|)``; gelu 1.13 (``max GELU' = GELU'(sqrt 2) = 1.12890...``); silu 1.1 (``max SiLU' =
 1.0998...``). softplus is ``log(1 + exp(beta x)) / beta`` (torch's linear branch above its threshold differs from
 it by less than ``exp(-threshold) / beta``).
@@ -32,16 +32,16 @@ from kernels.network.relaxation import ElementwiseRelaxation
 
 __all__ = ["Activation", "KINDS", "LIPSCHITZ"]
 
-KINDS = ("relu", "leaky_relu", "identity", "tanh", "sigmoid", "gelu", "elu", "silu", "softplus")
+KINDS = ("relu", "relu6", "leaky_relu", "identity", "tanh", "sigmoid", "gelu", "elu", "silu", "softplus")
 #: exact upper bounds of the Lipschitz constants (``slope``-dependent ones computed in :meth:`Activation.constant`)
-LIPSCHITZ = {"relu": 1.0, "identity": 1.0, "tanh": 1.0, "softplus": 1.0, "sigmoid": 0.25, "gelu": 1.13, "silu": 1.1}
+LIPSCHITZ = {"relu": 1.0, "relu6": 1.0, "identity": 1.0, "tanh": 1.0, "softplus": 1.0, "sigmoid": 0.25, "gelu": 1.13, "silu": 1.1}
 
 
 @dataclass(frozen=True, slots=True)
 class Activation:
     """One elementwise activation; ``slope`` is leaky_relu's negative slope, elu's alpha or softplus's beta."""
 
-    kind: Literal["relu", "leaky_relu", "identity", "tanh", "sigmoid", "gelu", "elu", "silu", "softplus"]
+    kind: Literal["relu", "relu6", "leaky_relu", "identity", "tanh", "sigmoid", "gelu", "elu", "silu", "softplus"]
     slope: float = 0.0
 
     def __post_init__(self) -> None:
@@ -72,6 +72,9 @@ class Activation:
         if self.kind == "relu":
             dead = vup(m + r) <= 0.0
             return tighten(np.maximum(m, 0.0), np.where(dead, 0.0, r), x.dist)
+        if self.kind == "relu6":  # min(max(x, 0), 6): exact in floats, flat (error 0) where certainly clipped
+            flat = (vup(m + r) <= 0.0) | (np.nextafter(m - r, -np.inf) >= 6.0)
+            return tighten(np.clip(m, 0.0, 6.0), np.where(flat, 0.0, r), x.dist)
         if self.kind == "leaky_relu":
             a = float(self.slope)
             c = np.where(m >= 0, m, a * m)

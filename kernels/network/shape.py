@@ -1,5 +1,5 @@
-"""Data movement: ``Flatten`` (``torch.flatten(x, start_dim, end_dim)``), ``Reshape`` (``view``/``reshape``/
-``unflatten`` to a per-sample shape) and ``Permute`` (per-sample axes; the batch axis stays first).
+"""Data movement: ``Flatten`` (``torch.flatten(x, start_dim, end_dim)``), ``Reshape`` (``view``/``reshape`` to a
+per-sample shape), ``Unflatten``, ``Permute`` and ``Transpose`` (per-sample axes; the batch axis stays first).
 
 Shape rule: torch's. Enclosed forward: exact (values are only moved; both radii unchanged). Lipschitz rule: 1
 (an isometry in l2 and l-inf). Linear relaxation: the layer itself.
@@ -17,7 +17,7 @@ from kernels._enclosure import Enclosure
 from kernels.network._state import Enclosed
 from kernels.network.relaxation import AffineRelaxation
 
-__all__ = ["Flatten", "Reshape", "Permute"]
+__all__ = ["Flatten", "Reshape", "Unflatten", "Permute", "Transpose"]
 
 _ONE = Enclosure(1.0, 1.0, "data movement (isometry)")
 
@@ -87,3 +87,44 @@ class Permute(_Movement):
 
     def move(self, z: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.transpose(z, (0, *(d + 1 for d in self.dims))))
+
+
+@dataclass(frozen=True, slots=True)
+class Unflatten(_Movement):
+    """``torch.unflatten(x, dim, sizes)`` with batch-axis numbering (``dim >= 1`` or negative)."""
+
+    dim: int
+    sizes: tuple[int, ...]
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        s = shapes[0]
+        d = self.dim % (len(s) + 1)
+        if d < 1:
+            raise InvalidInput(f"Unflatten(dim={self.dim}): the batch axis must stay")
+        inner = Reshape(tuple(self.sizes)).out_shape(((s[d - 1],),))
+        return (*s[: d - 1], *inner, *s[d:])
+
+    def move(self, z: np.ndarray) -> np.ndarray:
+        return z.reshape((z.shape[0], *self.out_shape((z.shape[1:],))))
+
+
+@dataclass(frozen=True, slots=True)
+class Transpose(_Movement):
+    """``x.transpose(a, b)`` with batch-axis numbering (both axes >= 1 or negative)."""
+
+    a: int
+    b: int
+
+    def _dims(self, rank: int) -> tuple[int, ...]:
+        a, b = self.a % (rank + 1), self.b % (rank + 1)
+        if a < 1 or b < 1:
+            raise InvalidInput(f"Transpose({self.a}, {self.b}): the batch axis must stay")
+        dims = list(range(rank))
+        dims[a - 1], dims[b - 1] = dims[b - 1], dims[a - 1]
+        return tuple(dims)
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        return Permute(self._dims(len(shapes[0]))).out_shape(shapes)
+
+    def move(self, z: np.ndarray) -> np.ndarray:
+        return Permute(self._dims(z.ndim - 1)).move(z)
