@@ -44,14 +44,18 @@ class SweepResult:
 
 
 @contextlib.contextmanager
-def dask_client(scheduler: str | None = None, workers: int = 2, memory_limit: str = "auto") -> Iterator[Any]:
-    """A ``distributed.Client``: on ``scheduler`` if given, else on a new ``LocalCluster`` of ``workers`` processes
-    (one thread each, ``memory_limit`` per worker, bound to 127.0.0.1, no dashboard)."""
+def dask_client(scheduler: str | None = None, workers: int = 2, memory_limit: str = "auto",
+                connect_timeout: str = "15s") -> Iterator[Any]:
+    """A ``distributed.Client``: on ``scheduler`` if given (waiting up to ``connect_timeout``), else on a new
+    ``LocalCluster`` of ``workers`` processes (one thread each, ``memory_limit`` per worker, bound to 127.0.0.1, no
+    dashboard; a worker whose client was killed stops itself after 60 s without its scheduler)."""
+    import logging
+
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="15s")
+            client = Client(scheduler, timeout=connect_timeout)
         except (OSError, TimeoutError) as exc:
             raise InvalidInput(f"--scheduler={scheduler!r} cannot be reached ({type(exc).__name__}): start "
                                "`dask scheduler` there, or leave --scheduler out for a local cluster") from None
@@ -59,7 +63,8 @@ def dask_client(scheduler: str | None = None, workers: int = 2, memory_limit: st
             yield client
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                      host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+                      host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                      death_timeout="60s") as cluster, Client(cluster) as client:
         yield client
 
 
@@ -117,7 +122,7 @@ def _exception(future: Any) -> BaseException | None:
 
 def run_sweep(spec: SweepSpec, out: str | Path, *, scheduler: str | None = None, workers: int = 2,
               memory_limit: str = "auto", progress: bool = True, retry_errors: bool = False,
-              csv: bool = False) -> SweepResult:
+              csv: bool = False, connect_timeout: str = "15s") -> SweepResult:
     """Run every job of ``spec`` that has no finished row under ``out``; returns the rows of the spec's jobs.
 
     Raises:
@@ -129,12 +134,12 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, scheduler: str | None = None,
     store = ResultStore(out)
     zoo = _zoo_missing(spec)
     jobs: list[Job] = [] if zoo else expand_jobs(spec, _zoo_paths(spec))  # bad inputs refused before writing
-    store.prepare()
     done = store.finished(retry_errors)
     todo = [j for j in jobs if j.key not in done]
     ran = 0
     if zoo or todo:
-        with dask_client(scheduler, workers, memory_limit) as client:
+        with dask_client(scheduler, workers, memory_limit, connect_timeout) as client:
+            store.prepare()  # after the scheduler answered: a refused run writes nothing
             if zoo:
                 _train_zoo(client, zoo, progress)
                 jobs = expand_jobs(spec, _zoo_paths(spec))

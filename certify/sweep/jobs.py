@@ -36,8 +36,9 @@ class Job:
     train_data_sha256: str | None
     theorem: str | None
     theorem_version: int | None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # as the certificate records them (the key's part)
     hparams: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)  # delta, eps, margin as the spec gives them (None: default)
 
     @property
     def name(self) -> str:
@@ -136,5 +137,6 @@ def expand_jobs(spec: SweepSpec, zoo_paths: ZooPaths = ()) -> list[Job]:
                       "train_data_sha256": trsha, "theorem": j.theorem, "theorem_version": t.version if t else None,
                       "options": opts}
             jobs.append(Job(job_key(inputs), j.kind, path, arch, fsha, d, dsha, tr, trsha, j.theorem,
-                            t.version if t else None, opts, hp))
+                            t.version if t else None, opts, hp,
+                            {"delta": j.delta, "eps": j.eps, "margin": j.margin} if j.kind == "theorem" else {}))
     return jobs

@@ -96,7 +96,8 @@ class ResultStore:
         import pyarrow.parquet as pq
 
         out: dict[str, dict[str, Any]] = {}
-        files = ([self.table] if self.table.is_file() else []) + sorted(self.rows_dir.glob("*.parquet"))
+        parts = sorted(self.rows_dir.glob("*.parquet")) if self.rows_dir.is_dir() else []
+        files = ([self.table] if self.table.is_file() else []) + parts
         for f in files:
             for r in pq.read_table(f).to_pylist():
                 out[r["key"]] = r

@@ -62,9 +62,9 @@ def base_row(job: Job) -> dict[str, Any]:
 def _theorem(job: Job, out: Path) -> dict[str, Any]:
     from certify.jobs.run import run_job
 
-    o = job.options
-    r = run_job(job.model, job.data or "", job.theorem or "", o["delta"], out=out, arch=job.arch, margin=o["margin"],
-                eps=o["eps"])
+    a = job.args  # as the spec gives them, so that reproduce.sh is the one `certify run` would write
+    r = run_job(job.model, job.data or "", job.theorem or "", a["delta"], out=out, arch=job.arch, margin=a["margin"],
+                eps=a["eps"])
     cert = json.loads(r.certificates[job.theorem or ""].to_json())
     lo, hi = cert["result"]["lo"], cert["result"]["hi"]
     return {"result_lo": lo, "result_hi": hi, "result_lo_float": float_outward(lo, False),
