@@ -350,10 +350,14 @@ def _flatness(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     if model_file is None or not Path(model_file).is_file():
         return CheckResult(False, "recompute: give the model file with --model")
     spec = data or cert["data"].get("spec")
+    if not data and isinstance(spec, str) and Path(spec).suffix in (".npz", ".pt", ".pth"):
+        spec = _resolve(path, None, spec)  # a data file: read only beside the certificate
     if spec is None:
-        return CheckResult(False, "recompute: give the data with --data")
+        return CheckResult(False, "recompute: give the data file with --data")
     prior = ((cert.get("extra") or {}).get("flatness") or {}).get("prior") or {}
     init = _resolve(path, None, prior.get("path")) if opts.prior_mean == "init" else None
+    if opts.prior_mean == "init" and init is None:
+        return CheckResult(False, "recompute: put the initialisation checkpoint beside the certificate")
     again = run_flatness(model_file, spec, opts, arch=arch or cert["model"].get("arch"), init=init)
     if again.data["sha256"] != cert["data"]["sha256"] or again.model["sha256"] != cert["model"]["sha256"]:
         return CheckResult(False, "recompute: model or data hash differs from the certificate's")

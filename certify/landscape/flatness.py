@@ -24,6 +24,7 @@ implementation makes (as :mod:`certify.quantities.pacbayes`). Buffers (batch-nor
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -257,8 +258,8 @@ def model_record(loaded: Any) -> dict[str, Any]:
     from certify.models.hashing import model_sha256
 
     info: dict[str, Any] = {"sha256": model_sha256(loaded.module)}
-    if loaded.path is not None:
-        info["path"] = loaded.path
+    if loaded.path is not None:  # a bare name: ``check --recompute`` reads it only beside the certificate
+        info["path"] = Path(loaded.path).name
     if loaded.file_sha256 is not None:
         info["file_sha256"] = loaded.file_sha256
         info["format"] = loaded.description.split(" file ")[0]
@@ -269,6 +270,8 @@ def model_record(loaded: Any) -> dict[str, Any]:
 
 def data_record(ds: Any, spec: str) -> dict[str, Any]:
     """What a certificate records about the training sample (``spec``: the ``--data`` text, replayed by recompute)."""
+    if Path(spec).is_file():
+        spec = Path(spec).name  # a bare name, as the model's
     return {"name": ds.name, "split": ds.split, "n": ds.n, "sha256": ds.sha256, "spec": spec,
             **({"file_sha256": ds.file_sha256} if ds.file_sha256 else {})}
 
@@ -276,7 +279,8 @@ def data_record(ds: Any, spec: str) -> dict[str, Any]:
 def run_flatness(model: str, data: str, opts: FlatnessOptions, *, arch: str | None = None, init: str | None = None,
                  reproduce: str = "") -> Certificate:
     """:func:`flatness_certificate` from a model file and a data specification (``certify landscape`` and
-    ``certify check --recompute`` both come through here)."""
+    ``certify check --recompute`` both come through here). Files are recorded by their bare names: ``--recompute``
+    reads them beside the certificate, or from ``--model`` / ``--data``; the initialisation only beside it."""
     from certify.data import load_data
     from certify.models import load_model
 
@@ -288,7 +292,7 @@ def run_flatness(model: str, data: str, opts: FlatnessOptions, *, arch: str | No
             raise InvalidInput("prior_mean='init' needs the initialisation checkpoint: give --init FILE")
         li = load_model(init, arch)
         init_module = li.module
-        init_info = {"path": li.path, "file_sha256": li.file_sha256}
+        init_info = {"path": Path(str(li.path)).name, "file_sha256": li.file_sha256}
         if opts.prior_mean != "init":
             raise InvalidInput("--init was given but the prior mean is 'zero': add --prior-mean init or drop --init")
     return flatness_certificate(loaded.module, ds.x, ds.y, opts, model_info=model_record(loaded),

@@ -40,10 +40,27 @@ class HessianOperator:
     start: int
     stop: int
     calls: list[int]
+    graph: dict[str, Any]
 
     @property
     def dim(self) -> int:
         return self.stop - self.start
+
+    def _gradient(self, i: int) -> tuple[Any, Any]:
+        """``(w_B, grad)`` of batch ``i``'s share of the loss, with its graph (kept when the data is one batch)."""
+        import torch
+
+        if i in self.graph:
+            return self.graph[i]
+        fm = self.flat
+        wb = fm.w[self.start : self.stop].clone().requires_grad_(True)
+        full = torch.cat([fm.w[: self.start], wb, fm.w[self.stop :]])
+        xb, yb = fm.x[i : i + fm.batch], fm.y[i : i + fm.batch]
+        loss = torch.nn.functional.cross_entropy(fm.logits(full, xb), yb, reduction="sum") / fm.n
+        (g,) = torch.autograd.grad(loss, wb, create_graph=True)
+        if fm.n <= fm.batch:
+            self.graph[i] = (wb, g)
+        return wb, g
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
         import torch
@@ -51,15 +68,10 @@ class HessianOperator:
         self.calls[0] += 1
         fm = self.flat
         vt = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
-        wb = fm.w[self.start : self.stop].clone().requires_grad_(True)
         out = torch.zeros(self.dim, dtype=torch.float64)
         for i in range(0, fm.n, fm.batch):
-            full = torch.cat([fm.w[: self.start], wb, fm.w[self.stop :]])
-            xb, yb = fm.x[i : i + fm.batch], fm.y[i : i + fm.batch]
-            logits = fm.logits(full, xb)
-            loss = torch.nn.functional.cross_entropy(logits, yb, reduction="sum") / fm.n
-            (g,) = torch.autograd.grad(loss, wb, create_graph=True)
-            (hv,) = torch.autograd.grad(g, wb, grad_outputs=vt)
+            wb, g = self._gradient(i)
+            (hv,) = torch.autograd.grad(g, wb, grad_outputs=vt, retain_graph=True)
             out += hv.detach()
         return out.numpy()
 
@@ -72,12 +84,12 @@ def hessian_operator(module: Any, x: np.ndarray, y: np.ndarray, *, block: str = 
     """
     fm = flat_model(module, x, y, dtype="float64", batch=batch)
     if block == "all":
-        return HessianOperator(fm, "all", 0, fm.dim, [0])
+        return HessianOperator(fm, "all", 0, fm.dim, [0], {})
     blocks = layer_blocks(fm.names, fm.shapes)
     if block not in blocks:
         raise InvalidInput(f"block={block!r} is not a layer of the model: give 'all' or one of {sorted(blocks)}")
     a, b = blocks[block]
-    return HessianOperator(fm, block, a, b, [0])
+    return HessianOperator(fm, block, a, b, [0], {})
 
 @dataclass(frozen=True, slots=True)
 class BlockSpectrum:

@@ -30,9 +30,13 @@ def tiny_mlp(x: np.ndarray, y: np.ndarray, hidden: int = 6, steps: int = 200, se
 
 
 def save_model(net, path: Path) -> Path:
+    import warnings
+
     import torch
 
-    torch.jit.save(torch.jit.script(net), str(path))
+    with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.13 but still a format users hand us
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(net), str(path))
     return path
 
 
