@@ -21,6 +21,8 @@ extensions = [
     "sphinx.ext.viewcode",
 ]
 html_theme = "furo"
+html_static_path = ["_static"]
+html_css_files = ["boundcert.css"]  # long formulas and code scroll instead of being clipped at the right edge
 html_title = f"boundcert {release}"
 exclude_patterns = ["_build"]
 autodoc_member_order = "bysource"
