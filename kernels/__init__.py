@@ -8,6 +8,8 @@ from kernels._enclosure import Enclosure
 from kernels._gaussian_kl import gaussian_kl_sums
 from kernels._conv import conv_spectral_norm, conv_spectral_norm_estimate
 from kernels import network
+from kernels import bounds
+from kernels.bounds import InputSet, MarginBounds, margin_bounds
 from kernels.network.legacy import Activation, ConvLayer, DenseLayer, Residual
 from kernels.network.quantities import (
     LipschitzUpper, Margins, forward_enclosure, lipschitz_upper, logit_margins, path_norm,
@@ -42,6 +44,8 @@ __all__ = [
     "logit_margins", "path_norm",
     # the network IR (issue 16): kernels.network (Graph, one module per layer type) and its forward enclosure
     "network", "forward_enclosure",
+    # sound local robustness verification (issue 17): IBP and CROWN on the IR, rounded outward
+    "bounds", "InputSet", "MarginBounds", "margin_bounds",
     "Enclosure", "conv_spectral_norm", "conv_spectral_norm_estimate", "distance_to_init", "frobenius_norm",
     "max_abs", "nonzero_count", "norm_1_inf", "norm_21", "parameter_count", "sparsity", "RtolNotReached",
     "spectral_norm", "spectral_norm_estimate",

@@ -1,0 +1,211 @@
+"""CROWN: backward propagation of linear bounds through the IR graph (Zhang et al., NeurIPS 2018), rounded outward.
+
+For a node ``s`` and coefficients ``C`` the pass proves ``C z_s >= A x + c`` for every input ``x`` of the set and
+every real value of the exact network, with ``A`` a float array and ``c`` a rigorous lower bound; the set's minimum
+of ``A x`` (:meth:`kernels.bounds.domain.InputSet.linear_lower`) then bounds ``C z_s`` from below. Going backward
+node by node (reverse topological order), each step replaces ``L z_out`` by ``L_in z_in + c_step`` with an
+inequality proven for every real ``z_in`` inside the node's box ``|z_in| <= zmax``:
+
+* affine layers: :meth:`kernels.bounds.operators.Operator.back` (products and sums with Higham's a-priori term);
+* activations: the relaxations of :mod:`kernels.bounds.relax` (``L+`` takes the lower line, ``L-`` the upper);
+  the new coefficient ``L+ ls + L- us`` is one float product per entry (error ``2^-52 |.| + eta``, times ``zmax``);
+* max pooling (DeepPoly-style): ``z_o >= y_j*`` (``j*`` the window's largest lower end) and ``z_o <= y_j*`` where
+  ``l_j* >= u_i`` for the window's other inputs, else ``z_o <= max_i u_i``; the selections are exact;
+* data movement (``Flatten``, ``Reshape``, ``Permute``, ...): the inverse movement (exact); ``Add``: ``L`` to each
+  input; ``Concat``: ``L`` split (exact);
+* two coefficients meeting at a node (a residual) are added in floats: error ``2^-52 |sum|`` times ``zmax``.
+
+Any other layer (LayerNorm, GroupNorm, GELU, ...) is refused by name; IBP (:mod:`kernels.bounds.ibp`) covers them.
+Intermediate bounds (CROWN proper): the input of every activation and max pooling is bounded by its own backward
+pass (rows ``+e_i`` and ``-e_i`` for the neurons IBP leaves unstable), intersected with the IBP box.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from boundcert.errors import InvalidInput
+from kernels._rounding import ETA, gamma, vup
+from kernels.bounds._arith import REL_ONE, absdot_up, add_down, dot_lower, flat
+from kernels.bounds.domain import InputSet
+from kernels.bounds.operators import is_affine, operator_of, window_incidence
+from kernels.bounds.relax import relax_activation
+from kernels.network.activation import Activation
+from kernels.network.graph import Graph, Node
+from kernels.network._state import nonneg_sum_up
+from kernels.network.merge import Add, Concat
+from kernels.network.pool import AdaptivePool, Pool
+
+__all__ = ["Boxes", "backward", "refine_bounds", "needs_bounds"]
+
+Boxes = dict  # node name -> (lo, hi) rigorous per-sample boxes, (batch, *shape); "input" included
+
+
+def _zmax(boxes: Boxes, name: str) -> np.ndarray:
+    lo, hi = boxes[name]
+    return np.maximum(np.abs(lo), np.abs(hi))
+
+
+def needs_bounds(node: Node) -> bool:
+    """True when the node's relaxation reads its input's bounds (activations other than identity, max pooling)."""
+    lay = node.layer
+    if isinstance(lay, Activation):
+        return lay.kind != "identity"
+    return isinstance(lay, (Pool, AdaptivePool)) and lay.kind == "max"
+
+
+def _movement_back(layer: Any, L: np.ndarray, in_shape: tuple[int, ...], cache: dict) -> np.ndarray:
+    key = ("move", id(layer), in_shape)
+    if key not in cache:
+        D = int(np.prod(in_shape))
+        idx = layer.move(np.arange(D, dtype=np.float64).reshape((1,) + in_shape)).reshape(-1).astype(np.int64)
+        cache[key] = None if np.array_equal(idx, np.arange(D)) else idx
+    idx = cache[key]
+    b, S = L.shape[:2]
+    Lf = flat(L, 2)
+    if idx is None:
+        return Lf.reshape((b, S) + in_shape)
+    out = np.empty_like(Lf)
+    out[:, :, idx] = Lf
+    return out.reshape((b, S) + in_shape)
+
+
+def _activation_back(node: Node, L: np.ndarray, box: tuple[np.ndarray, np.ndarray],
+                     alpha: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    l, u = box
+    ls, lb, us, ub = relax_activation(node.layer, l, u, None if alpha is None else alpha.get(node.name))
+    b, S = L.shape[:2]
+    Lp, Ln = np.maximum(L, 0.0), np.minimum(L, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Lin = Lp * ls[:, None] + Ln * us[:, None]  # one of the two products is zero: one rounding per entry
+        zf = flat(np.maximum(np.abs(l), np.abs(u)), 1)
+        eta_term = vup(ETA * nonneg_sum_up(vup(zf.sum(axis=1)), max(zf.shape[1], 1)))
+        err = vup(absdot_up(flat(Lin, 2), vup(REL_ONE * zf)) + eta_term[:, None])
+        c = add_down(dot_lower(flat(Lp, 2), flat(lb, 1)) if np.any(lb) else np.zeros((b, S)),
+                     dot_lower(flat(Ln, 2), flat(ub, 1)) if np.any(ub) else np.zeros((b, S)))
+        c = add_down(c, -np.where(np.isnan(err), np.inf, err))
+    return Lin, c
+
+
+def _maxpool_back(node: Node, L: np.ndarray, box: tuple[np.ndarray, np.ndarray], in_shape: tuple[int, ...],
+                  cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    idx = window_incidence(node.layer, in_shape, cache)  # (out, k)
+    l, u = (flat(a, 1) for a in box)
+    b, S = L.shape[:2]
+    valid = idx >= 0
+    safe = np.where(valid, idx, 0)
+    lw = np.where(valid[None], l[:, safe], -np.inf)  # (b, out, k)
+    uw = np.where(valid[None], u[:, safe], -np.inf)
+    pos = np.argmax(lw, axis=2)
+    jstar = np.take_along_axis(safe[None].repeat(b, 0), pos[:, :, None], axis=2)[:, :, 0]  # (b, out)
+    lj = np.take_along_axis(lw, pos[:, :, None], axis=2)[:, :, 0]
+    others = uw.copy()
+    np.put_along_axis(others, pos[:, :, None], -np.inf, axis=2)
+    dominant = lj >= others.max(axis=2)
+    umax = uw.max(axis=2)
+    Lf = flat(L, 2)
+    Lp, Ln = np.maximum(Lf, 0.0), np.minimum(Lf, 0.0)
+    coef = Lp + np.where(dominant[:, None], Ln, 0.0)
+    D = l.shape[1]
+    Lin = np.zeros((b, S, D))
+    mult = 1
+    for i in range(b):
+        np.add.at(Lin[i], (slice(None), jstar[i]), coef[i])
+        mult = max(mult, int(np.bincount(jstar[i], minlength=D).max(initial=1)))
+    rest = np.where(dominant[:, None], 0.0, Ln)
+    c = dot_lower(rest, np.where(np.isfinite(umax), umax, 0.0))
+    if not np.all(np.isfinite(umax)):
+        c = np.where(np.any((rest != 0) & ~np.isfinite(umax)[:, None], axis=2), -np.inf, c)
+    if mult > 1:  # outputs sharing one input: float sums of up to `mult` terms
+        zsel = np.take_along_axis(np.maximum(np.abs(l), np.abs(u)), jstar, axis=1)
+        err = vup(gamma(mult) * absdot_up(coef, zsel))
+        c = add_down(c, -err)
+    return Lin.reshape((b, S) + in_shape), c
+
+
+def backward(graph: Graph, start: str, C: np.ndarray, boxes: Boxes, shapes: dict, cache: dict,
+             alpha: dict | None = None, stop_at_first: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Propagate ``C`` (batch, rows, *shape of ``start``) backward; returns the coefficients left at ``"input"``
+    (or, with ``stop_at_first``, at the start node's inputs) and the rigorous constant (batch, rows)."""
+    names = [n.name for n in graph.nodes]
+    if start not in names:
+        raise InvalidInput(f"node {start!r} is not in the graph")
+    lam: dict[str, np.ndarray] = {start: C}
+    b, S = C.shape[:2]
+    const = np.zeros((b, S))
+    for node in reversed(graph.nodes[: names.index(start) + 1]):
+        L = lam.pop(node.name, None)
+        if L is None:
+            continue
+        lay = node.layer
+        ins = node.inputs
+        in_shape = shapes[ins[0]]
+        if is_affine(lay):
+            op = operator_of(lay, in_shape, shapes[node.name], cache)
+            Lin, c = op.back(L, _zmax(boxes, ins[0]))
+            parts = [Lin]
+        elif isinstance(lay, Activation):
+            Lin, c = _activation_back(node, L, boxes[ins[0]], alpha)
+            parts = [Lin]
+        elif isinstance(lay, (Pool, AdaptivePool)) and lay.kind == "max":
+            Lin, c = _maxpool_back(node, L, boxes[ins[0]], in_shape, cache)
+            parts = [Lin]
+        elif hasattr(lay, "move"):
+            parts, c = [_movement_back(lay, L, in_shape, cache)], None
+        elif isinstance(lay, Add):
+            parts, c = [L] * len(ins), None
+        elif isinstance(lay, Concat):
+            d = lay.dim % len(shapes[node.name]) + 2
+            cuts = np.cumsum([shapes[a][d - 2] for a in ins])[:-1]
+            parts, c = np.split(L, cuts, axis=d), None
+        else:
+            raise InvalidInput(f"layer {node.name!r} ({type(lay).__name__}) has no linear relaxation in "
+                               "kernels.bounds (CROWN): use method='ibp'")
+        if c is not None:
+            const = add_down(const, c)
+        for a, Li in zip(ins, parts):
+            if a in lam:  # two paths meet: one float addition per entry
+                s = lam[a] + Li
+                zf = flat(_zmax(boxes, a), 1)
+                const = add_down(const, -absdot_up(flat(s, 2), vup(REL_ONE * zf)))
+                lam[a] = s
+            else:
+                lam[a] = Li
+        if stop_at_first:
+            return lam, const
+    return lam, const
+
+
+def refine_bounds(graph: Graph, boxes: Boxes, shapes: dict, x0: np.ndarray, inputs: InputSet, cache: dict,
+                  alpha: dict | None = None, max_rows: int = 4096) -> Boxes:
+    """CROWN intermediate bounds: every node read by an activation or max pooling, in topological order, bounded
+    by its own backward pass and intersected with its current box (both are proven)."""
+    targets: list[str] = []
+    for n in graph.nodes:
+        if needs_bounds(n) and n.inputs[0] != "input" and n.inputs[0] not in targets:
+            targets.append(n.inputs[0])
+    b = x0.shape[0]
+    for t in targets:
+        lo, hi = boxes[t]
+        lf, hf = flat(lo, 1), flat(hi, 1)
+        open_ = np.nonzero(np.any((lf < 0) & (hf > 0), axis=0) | np.any(~np.isfinite(lf) | ~np.isfinite(hf), axis=0))[0]
+        if open_.size == 0:
+            continue
+        D = lf.shape[1]
+        new_lo, new_hi = lf.copy(), hf.copy()
+        step = max(1, max_rows // 2)
+        for s in range(0, open_.size, step):
+            sel = open_[s:s + step]
+            k = sel.size
+            C = np.zeros((b, 2 * k, D))
+            C[:, np.arange(k), sel] = 1.0
+            C[:, k + np.arange(k), sel] = -1.0
+            lam, const = backward(graph, t, C.reshape((b, 2 * k) + shapes[t]), boxes, shapes, cache, alpha)
+            A = lam.get("input", np.zeros((b, 2 * k) + shapes["input"]))
+            low = inputs.linear_lower(A, const, x0)
+            new_lo[:, sel] = np.maximum(new_lo[:, sel], low[:, :k])
+            new_hi[:, sel] = np.minimum(new_hi[:, sel], -low[:, k:])
+        boxes[t] = (new_lo.reshape(lo.shape), new_hi.reshape(hi.shape))
+    return boxes
