@@ -4,8 +4,11 @@ Trains :func:`certify.models.zoo.mnist1d_mlp` on MNIST-1D's 4000 training exampl
 certifies its test error with Langford's test-set bound (``test_set.binomial_tail``) on the 1000 held-out examples
 through the same path as ``certify run`` (certificate.json, reproduce.sh, report.html, report.md beside the model),
 then runs the independent checker on the certificate and the model file. Unless ``pacbayes=False`` it then adds a
-PAC-Bayes certificate in a small configuration (:func:`certify.training.pacbayes.run_pacbayes`: MLP 40-128-10, prior learnt
-on half of the training set with shift augmentation, f_quad posterior, per-example Monte Carlo) under ``pacbayes/``.
+PAC-Bayes certificate under ``pacbayes/`` through the user-model path of ``certify optimize MODEL``
+(:func:`certify.training.module_pacbayes.run_module_pacbayes`) on the 1-d CNN :func:`certify.models.zoo.mnist1d_cnn`:
+prior learnt on half of the training set (``epochs // 2`` epochs), sigma_prior 0.01, f_quad posterior
+(``epochs // 12`` epochs), 5 per-example Monte Carlo passes. Measured (default ``epochs=60``, 2 shared cores): bound
+0.227, stochastic test error 0.179, the PAC-Bayes step about a minute.
 """
 
 from __future__ import annotations
@@ -92,12 +95,17 @@ def run_demo(out: str | Path = "demo-out", *, epochs: int = 60, delta: str = "0.
     verdict = check(str(path), model=str(model_path)).verdict
     pb = None
     if pacbayes:
-        from certify.training.pacbayes import PacBayesConfig, run_pacbayes
+        from certify.data.splits import load_user_data
+        from certify.models.zoo import mnist1d_cnn
+        from certify.training.module_pacbayes import ModulePacBayesConfig, run_module_pacbayes
 
-        cfg = PacBayesConfig(sizes=(40, 128, 10), prior="data_dependent", objective="f_quad",
-                             prior_epochs=max(1, 2 * epochs // 3), posterior_epochs=max(1, epochs // 6), mc_passes=5,
-                             batch=128, posterior_lr=1e-3, prior_shift=4)
-        info = {"name": "mnist1d", "split": "train", "train_sha256": train.sha256, "test_sha256": test.sha256}
-        pb = run_pacbayes(cfg, (train.x, train.y), (test.x, test.y), out / "pacbayes", data_info=info,
-                          reproduce=f"certify demo --out {out} --delta {delta}", progress=progress)
+        cfg = ModulePacBayesConfig(prior="data_dependent", objective="f_quad", sigma_prior="0.01",
+                                   prior_epochs=max(1, epochs // 2), posterior_epochs=max(1, epochs // 12),
+                                   mc_passes=5, lr=3e-3, batch=64)
+        tr_xy, te_xy, info = load_user_data("mnist1d")
+        arch = "certify.models.zoo:mnist1d_cnn"
+        pb = run_module_pacbayes(cfg, mnist1d_cnn(), tr_xy, out / "pacbayes", data_info=info, test=te_xy,
+                                 model_info={"name": None, "path": None, "arch": arch, "file_sha256": None,
+                                             "description": f"{arch} (architecture; prior trained by the demo)"},
+                                 reproduce=f"certify demo --out {out} --delta {delta}", progress=progress)
     return DemoResult(cert, path, model_path, _accuracy(model, train), _accuracy(model, test), verdict, pb)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["mnist1d_mlp", "digits_mlp", "digits_cnn", "fmnist_cnn", "fmnist_cnn_bn"]
+__all__ = ["mnist1d_mlp", "digits_mlp", "digits_cnn", "fmnist_cnn", "fmnist_cnn_bn", "mnist1d_cnn"]
 
 
 def _mlp(sizes: tuple[int, ...]):  # -> torch.nn.Sequential
@@ -52,3 +52,13 @@ def fmnist_cnn_bn():
     return nn.Sequential(nn.Conv2d(1, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 5),
                          nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(512, 100), nn.ReLU(),
                          nn.Linear(100, 10))
+
+
+def mnist1d_cnn():
+    """1-d CNN for MNIST-1D (inputs of length 40): unflatten to (1, 40), conv1d 1->32 (5, pad 2), conv1d 32->32
+    (3, stride 2, pad 1) twice, ReLU after each, flatten, linear 320->10 (the demo's PAC-Bayes network)."""
+    import torch.nn as nn
+
+    return nn.Sequential(nn.Unflatten(1, (1, 40)), nn.Conv1d(1, 32, 5, padding=2), nn.ReLU(),
+                         nn.Conv1d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
+                         nn.Conv1d(32, 32, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(320, 10))
