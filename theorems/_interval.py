@@ -74,9 +74,12 @@ class NeedsMorePrecision(InvalidInput):
 
 Number = Union[int, float, str, Fraction, "Interval", mpmath.mpf]
 
-_DECIMAL_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_FRACTION_RE = re.compile(r"^[+-]?\d+\s*/\s*\d+$")
-_HEX_RE = re.compile(r"^[+-]?0[xX](?=\.?[0-9a-fA-F])[0-9a-fA-F]*\.?[0-9a-fA-F]*([pP][+-]?\d+)?$")
+_DECIMAL_RE = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_FRACTION_RE = re.compile(r"^[+-]?[0-9]+\s*/\s*[0-9]+$")
+_HEX_RE = re.compile(r"^[+-]?0[xX](?=\.?[0-9a-fA-F])[0-9a-fA-F]*\.?([0-9a-fA-F]*)([pP][+-]?[0-9]+)?$")
+#: parse limits, the same as the checker's (``certify.checker.core``): a number outside them is refused, never
+#: computed: characters of one number, |decimal exponent|, |binary exponent| (of the hex float's last digit)
+MAX_CHARS, MAX_EXP10, MAX_EXP2 = 20000, 100000, 1 << 20
 
 
 @contextmanager
@@ -169,15 +172,25 @@ def parse_exact(text: str, *, name: str = "value") -> Fraction:
         InvalidInput: ``text`` is not a finite number in one of those forms.
     """
     s = text.strip().replace("_", "")
+    dec, hexa = _DECIMAL_RE.match(s), _HEX_RE.match(s)
+    exp = int(dec.group(2)[1:]) if dec and dec.group(2) else 0
+    if hexa:
+        exp = int(hexa.group(2)[1:] if hexa.group(2) else 0) - 4 * len(hexa.group(1))
+    if len(s) > MAX_CHARS or abs(exp) > (MAX_EXP2 if hexa else MAX_EXP10):
+        raise InvalidInput(
+            f"{name}={text[:40]!r}{'...' if len(text) > 40 else ''} is beyond the parse limits ({MAX_CHARS} "
+            f"characters, decimal exponent within +-{MAX_EXP10}, binary exponent within +-{MAX_EXP2}): give a "
+            "number of a size a bound can use"
+        )
     try:
-        if _DECIMAL_RE.match(s):
+        if dec:
             return Fraction(Decimal(s))
         if _FRACTION_RE.match(s):
             num, den = (part.strip() for part in s.split("/"))
             if int(den) == 0:
                 raise ZeroDivisionError
             return Fraction(int(num), int(den))
-        if _HEX_RE.match(s):
+        if hexa:
             return _parse_hex(s)
     except (ValueError, ArithmeticError, OverflowError):
         pass
@@ -435,7 +448,7 @@ def _pow_nonneg(lo: mpmath.mpf, hi: mpmath.mpf, n: int) -> Interval:
 def ipow(base: Interval, exponent: Interval) -> Interval:
     """``base ** exponent``: an integer point exponent by outward repeated multiplication, ``1/2`` by :func:`isqrt`,
     anything else as ``exp(exponent * log(base))`` (which needs ``base > 0``)."""
-    if exponent.is_point and exponent.lo == int(exponent.lo):
+    if exponent.is_point and exponent.lo == int(exponent.lo) and abs(exponent.lo) <= 2**64:  # cost bound: 64 squarings
         n = int(exponent.lo)
         if n < 0:
             return enclose(1) / ipow(base, enclose(-n))

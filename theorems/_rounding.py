@@ -26,6 +26,9 @@ __all__ = ["GUARD", "SLACK", "exp_down", "exp_up", "log_down", "log_up", "sqrt_d
 
 GUARD = 40
 SLACK = 20
+#: cost bound: ``exp`` of an argument above ``2^22`` is refused (the checker's range ends there too); below
+#: ``-2^22`` its lower bound is 0 and its upper bound that of ``exp(-2^22)`` (mpmath would take minutes)
+EXP_ARG_LIMIT = 1 << 22
 
 _ONE = libmp.fone
 _ZERO = libmp.fzero
@@ -44,7 +47,7 @@ def _widen(y: tuple, prec: int, up: bool) -> tuple:
 
 def exp_down(x: tuple, prec: int) -> tuple:
     """A lower bound of ``exp(x)`` (raw mpf in, raw mpf out)."""
-    if x == libmp.fninf:
+    if x == libmp.fninf or libmp.mpf_cmp(x, libmp.from_int(-EXP_ARG_LIMIT)) < 0:
         return _ZERO
     y = _widen(libmp.mpf_exp(x, prec + GUARD, round_nearest), prec, up=False)
     return _ZERO if y[0] == 1 else y  # exp > 0
@@ -54,6 +57,13 @@ def exp_up(x: tuple, prec: int) -> tuple:
     """An upper bound of ``exp(x)``."""
     if x == libmp.finf:
         return libmp.finf
+    if libmp.mpf_cmp(x, libmp.from_int(EXP_ARG_LIMIT)) > 0:
+        from boundcert.errors import InvalidInput
+
+        raise InvalidInput(f"exp of an argument above 2^22 ({libmp.to_str(x, 8)}): the value is beyond the range a "
+                           "bound can use; check the inputs")
+    if libmp.mpf_cmp(x, libmp.from_int(-EXP_ARG_LIMIT)) < 0:  # exp is increasing: exp(x) <= exp(-2^22)
+        x = libmp.from_int(-EXP_ARG_LIMIT)
     return _widen(libmp.mpf_exp(x, prec + GUARD, round_nearest), prec, up=True)
 
 

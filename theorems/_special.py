@@ -149,11 +149,19 @@ def _kl_inv_guess(q: float, c: float) -> float | None:
     return 0.5 * (lo + hi)
 
 
+#: cost bounds (refused, never computed): working bits of one kl inversion, terms of one binomial tail sum, and the
+#: sample size of a tail (the checker refuses beyond the same k and m)
+MAX_KL_BITS, MAX_TAIL_TERMS, MAX_TAIL_M = 20000, 100000, 2**64
+
+
 def _prec_for(c: mpmath.mpf) -> int:
     """Working bits so that kl's absolute rounding error (~2^-prec) stays far below ``c``."""
     if c <= 0:
         return prec()
     bits_of_c = -int(mpmath.floor(mpmath.log(c, 2))) if c < 1 else 0
+    if 64 + 2 * bits_of_c > MAX_KL_BITS:
+        raise InvalidInput(f"kl_inv: the budget c={mpmath.nstr(c, 5)} is below 2^-{(MAX_KL_BITS - 64) // 2}: inverting "
+                           f"kl that finely would need more than {MAX_KL_BITS} bits (cost bound); check m and delta")
     return max(prec(), 64 + 2 * bits_of_c)
 
 
@@ -270,6 +278,9 @@ def binom_tail_inv(m: object, k: object, delta: object, *, rtol: float = KL_INV_
     dd = enclose(delta, name="delta")
     if mm < 1 or not 0 <= kk <= mm:
         raise InvalidInput(f"binom_tail_inv: need m >= 1 and 0 <= k <= m, got m={mm}, k={kk}")
+    if kk > MAX_TAIL_TERMS or mm >= MAX_TAIL_M:
+        raise InvalidInput(f"binom_tail_inv: k={kk} or m={mm} is above the cost bound (k <= {MAX_TAIL_TERMS} tail "
+                           "terms, m < 2^64): use test_set.kl_chernoff, whose cost does not grow with k")
     if dd.lo <= 0 or dd.hi >= 1:
         raise InvalidInput(f"binom_tail_inv: delta={dd!r} must lie in (0, 1)")
     # smaller delta -> larger set -> larger max: the upper end uses delta.lo, the lower end delta.hi

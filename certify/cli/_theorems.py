@@ -122,6 +122,8 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if not 1 <= args.digits <= 1000:
+        raise InvalidInput(f"--digits={args.digits}: give 1 to 1000 significant digits for the printed ends")
     t = theorems.get(args.id)
     values = parse_assignments(args.values)
     enclosed = t.enclose_inputs(values)

@@ -5,6 +5,7 @@ each atomically, so a refused run leaves no certificate behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -14,7 +15,7 @@ from typing import Any
 
 import theorems
 from boundcert.errors import CertifyError, InvalidInput
-from certify.certificate import Certificate, atomic_write_text
+from certify.certificate import Certificate, atomic_write_bytes, atomic_write_text
 from certify.data import Dataset, load_data, role_of
 from certify.models.loader import LoadedModel, load_model
 from certify.pipeline import certify
@@ -40,13 +41,16 @@ def reproduce_command(model: str, data: str, theorem: str, delta: str, arch: str
 
 
 def _check_out(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".certify-write-probe"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise InvalidInput(f"--out={str(out)!r} is not writable ({exc.strerror}): choose a writable directory") from None
+    """Refuse an unusable ``--out`` before any work; nothing is created or written here (no probe file, no directory
+    a failed run would leave behind): its nearest existing ancestor must be a directory this process may write."""
+    near = out
+    while not near.exists() and near.parent != near:
+        near = near.parent
+    if not near.is_dir():
+        raise InvalidInput(f"--out={str(out)!r} is not writable ({str(near)!r} is not a directory): choose a "
+                           "writable directory")
+    if not os.access(near, os.W_OK | os.X_OK):
+        raise InvalidInput(f"--out={str(out)!r} is not writable ({str(near)!r} is not): choose a writable directory")
 
 
 def _data_arg(spec: str) -> str:
@@ -211,15 +215,23 @@ def write_outputs(result: RunResult, out: Path, loaded: LoadedModel, ds: Dataset
         texts["ranking.md"] = "\n".join(["| rank | theorem | relation | bound | bounded |", "|---|---|---|---|---|"] + [
             f"| {i + 1} | {r['theorem']} | {r['relation']} | {r['bound']} | {r['bounded']} |"
             for i, r in enumerate(rank)]) + "\n"
-    paths = {}
-    for name, content in texts.items():
-        target = out / name
-        if isinstance(content, bytes):
-            tmp = out / f".{name}.tmp"
-            tmp.write_bytes(content)
-            os.replace(tmp, target)
-        else:
-            atomic_write_text(target, content)
-        paths[name] = target
-    os.chmod(out / "reproduce.sh", 0o755)
+    made = [d for d in (out, *out.parents) if not d.exists()]  # the directories this run creates, deepest first
+    paths: dict[str, Path] = {}
+    try:
+        for name, content in texts.items():  # each file atomically (certify.certificate.io), only inside ``out``
+            target = out / name
+            if isinstance(content, bytes):
+                atomic_write_bytes(target, content)
+            else:
+                atomic_write_text(target, content)
+            paths[name] = target
+        os.chmod(out / "reproduce.sh", 0o755)
+    except BaseException:
+        if made:  # a failed run removes what it wrote into directories it made, and those directories
+            for target in paths.values():
+                target.unlink(missing_ok=True)
+            for d in made:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+        raise
     return RunResult(result.certificates, result.skipped, paths)
