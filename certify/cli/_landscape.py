@@ -147,8 +147,8 @@ def _print(result: dict[str, Any]) -> None:
         print(f"Hessian block {b['block']} ({b['dim']} parameters, {b['n_hvp']} float64 HVPs); brackets proven for "
               "the float64 operator")
         for name, e in b.get("eigenvalues", {}).items():
-            print(f"  {name:10s} in [{float(e['lo']):.10g}, {float(e['hi']):.10g}]")
-        print(f"  lambda_max >= {float(b['lambda_max_lower']):.10g} (proven)")
+            print(f"  {name:10s} in [{e['lo']}, {e['hi']}]  (an eigenvalue of the operator)")
+        print(f"  lambda_max >= {b['lambda_max_lower']} (proven lower bound)")
         if "trace" in b:
             t = b["trace"]
             print(f"  trace in [{float(t['lo']):.6g}, {float(t['hi']):.6g}] with probability >= 1 - {t['delta']} "

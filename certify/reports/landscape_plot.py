@@ -43,6 +43,7 @@ def slice_png(s: LandscapeSlice, title: str = "") -> bytes:
         ax2 = ax.twinx()
         ax2.plot(s.a, s.error, "--", color="C3", label="0-1 error")
         ax2.set_ylabel("training 0-1 error")
+        fig.legend(loc="upper center", fontsize=8, ncol=2, bbox_to_anchor=(0.5, 0.9))
         ax.set_title(title or "1D filter-normalised slice (Li et al. 2018)", fontsize=9)
         return _png(fig)
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
@@ -67,11 +68,11 @@ def path_png(p: LinearPath) -> bytes:
     ax.set_xlabel("t: (1 - t) w_A + t w_B")
     ax.set_ylabel("training loss")
     ax2 = ax.twinx()
-    ax2.plot(t, p.error, "--", color="C3")
+    ax2.plot(t, p.error, "--", color="C3", label="0-1 error")
     ax2.set_ylabel("training 0-1 error")
     ax.set_title(f"linear path; loss barrier estimate {p.loss_barrier_estimate:.4g}, error barrier estimate "
                  f"{p.error_barrier_estimate:.4g}", fontsize=9)
-    ax.legend(fontsize=8)
+    fig.legend(loc="upper right", fontsize=8, bbox_to_anchor=(0.85, 0.88))
     return _png(fig)
 
 

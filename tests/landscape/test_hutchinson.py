@@ -73,3 +73,18 @@ def test_slq_density_mass_and_support():
     assert g[0] <= ev[0] and ev[-1] <= g[-1]
     for w in d.weights:
         assert abs(sum(w) - 1.0) < 1e-12
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delta", [0.05, 0.5])
+def test_coverage_rate_many_runs(delta):
+    """The rate over 2000 runs (explicit matrix with large off-diagonal mass, the hard case for Hutchinson)."""
+    rng = np.random.default_rng(11)
+    M = rng.standard_normal((50, 50))
+    A = np.triu(M) + np.triu(M, 1).T
+    tr = _exact_trace(A)
+    runs = 2000
+    hits = sum(Fraction(t.lo) <= tr <= Fraction(t.hi)
+               for t in (hutchinson_trace(A, n_samples=40, delta=delta, seed=s) for s in range(runs)))
+    print(f"measured coverage {hits / runs:.4f} over {runs} runs at delta={delta}")
+    assert hits / runs >= 1 - delta
