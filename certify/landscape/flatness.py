@@ -147,7 +147,7 @@ def _kl(ctx: FlatnessContext) -> Provided:
                     f"w0={ctx.opts.prior_mean}, {w.size} parameters (||w - w0||^2 exact)")
 
 
-@register_provider("emp_risk", context="flatness", discharges=("h_loss_bounded",))  # type: ignore[arg-type]
+@register_provider("emp_risk", context="flatness")  # type: ignore[arg-type]
 def _emp_risk(ctx: FlatnessContext) -> Provided:
     up, rec = ctx.mc_record()
     return Provided(up, "monte_carlo:kl_chernoff v1",

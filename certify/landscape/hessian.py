@@ -26,6 +26,8 @@ from kernels import (
     LanczosBrackets, SpectralDensityEstimate, TraceInterval, hutchinson_trace, lanczos_brackets, slq_density_estimate,
 )
 
+_CACHE_EXAMPLES = 4096
+
 __all__ = ["HessianOperator", "BlockSpectrum", "HessianReport", "hessian_operator", "hessian_report"]
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -47,7 +49,8 @@ class HessianOperator:
         return self.stop - self.start
 
     def _gradient(self, i: int) -> tuple[Any, Any]:
-        """``(w_B, grad)`` of batch ``i``'s share of the loss, with its graph (kept when the data is one batch)."""
+        """``(w_B, grad)`` of batch ``i``'s share of the loss, with its graph (kept for at most
+        :data:`_CACHE_EXAMPLES` examples; larger data recomputes it for every product)."""
         import torch
 
         if i in self.graph:
@@ -58,7 +61,7 @@ class HessianOperator:
         xb, yb = fm.x[i : i + fm.batch], fm.y[i : i + fm.batch]
         loss = torch.nn.functional.cross_entropy(fm.logits(full, xb), yb, reduction="sum") / fm.n
         (g,) = torch.autograd.grad(loss, wb, create_graph=True)
-        if fm.n <= fm.batch:
+        if fm.n <= _CACHE_EXAMPLES:
             self.graph[i] = (wb, g)
         return wb, g
 
