@@ -45,7 +45,7 @@ def _verdict(r: dict) -> str:
 def _note(r: dict) -> str:
     why = _cell(r.get("why", "")) if r.get("why") else ""
     if is_qualitative(r):
-        head = "No published number to compare with: the comparison is qualitative (our value is reported)."
+        head = "Qualitative comparison (no paper number to compare with)."
         return head + (f" {why[0].upper()}{why[1:]}" if why else "")
     return why or "--"
 

@@ -48,7 +48,7 @@ def test_rows_without_a_paper_value_are_qualitative_not_failures(gallery):
     rows = {r[0]: r for r in _rows_of(gallery.repro_page("toy", RES, has_png=False))[1:]}
     for name in ("no value", "untranscribed", "marked"):
         assert rows[name][4] == "qualitative"
-        assert rows[name][5].startswith("No published number to compare with: the comparison is qualitative")
+        assert rows[name][5].startswith("Qualitative comparison (no paper number to compare with).")
     assert rows["untranscribed"][5].endswith(" No offline copy of Table 5")
     assert (rows["fails"][4], rows["fails"][5]) == ("**no**", "too small a model")
     assert (rows["holds"][4], rows["holds"][5]) == ("yes", "--")
