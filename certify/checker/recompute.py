@@ -9,6 +9,7 @@ lie inside the recorded one (counts: equal) and the model and data hashes to mat
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -55,6 +56,15 @@ def _arch_gate(cert: Mapping[str, Any], arch: str | None) -> CheckResult:
     return CheckResult(True)
 
 
+@functools.lru_cache(maxsize=None)
+def _theorem_record(tid: str) -> dict[str, Any]:
+    """The registered theorem's certificate record (cached: its LaTeX takes sympy a while; compared, never changed)."""
+    import theorems
+    from certify.certificate import theorem_record
+
+    return theorem_record(theorems.get(tid))
+
+
 def registered(cert: Mapping[str, Any]) -> CheckResult:
     """The certificate states the registered theorem (needs the library; runs nothing the certificate names).
 
@@ -65,7 +75,6 @@ def registered(cert: Mapping[str, Any]) -> CheckResult:
     provider declares that it discharges it (``assumed`` for a checkable one is a weaker claim: accepted).
     """
     import theorems
-    from certify.certificate import theorem_record
     from certify.quantities.registry import REGISTRY
     from theorems import Interval, enclose, parse_exact
 
@@ -75,7 +84,7 @@ def registered(cert: Mapping[str, Any]) -> CheckResult:
             t = theorems.get(th["id"])
         except CertifyError:
             return CheckResult(False, f"registry: theorem {th['id']!r} is not registered in this library")
-        want = theorem_record(t)
+        want = _theorem_record(t.id)
         for key in sorted(set(want) | set(th)):
             if th.get(key) != want.get(key):
                 return CheckResult(False, f"registry: theorem.{key} is not that of {t.id} version {t.version}")
@@ -128,7 +137,8 @@ def recompute(cert_path: str, *, model: str | None = None, data: str | None = No
             return gate
     t = theorems.get(cert["theorem"]["id"])
     kind = (cert.get("options") or {}).get("kind", "run")
-    replay = {"run": _run, "optimize": _optimize, "compress": _compress, "flatness": _flatness}.get(kind)
+    replay = {"run": _run, "optimize": _optimize, "compress": _compress, "flatness": _flatness,
+              "robust": _robust}.get(kind)
     if replay is None:
         return CheckResult(False, f"recompute: options kind {kind!r} is not one this library replays")
     try:
@@ -363,6 +373,27 @@ def _flatness(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
         return CheckResult(False, "recompute: model or data hash differs from the certificate's")
     if init is not None and again.extra["flatness"]["prior"].get("file_sha256") != prior.get("file_sha256"):
         return CheckResult(False, "recompute: the initialisation file's hash differs from the certificate's")
+    return _inside(cert["inputs"], {r.name: r.to_dict() for r in again.inputs})
+
+
+def _robust(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
+            arch: str | None) -> CheckResult:
+    """``certify robust``: the recorded :class:`RobustOptions` through the same verification and assembler."""
+    from certify.options import options_from
+    from certify.robust import RobustOptions, run_robust
+
+    opts = options_from(cert["options"], RobustOptions, "robust")
+    model_file = _resolve(path, model, cert["model"].get("path"))
+    if model_file is None or not Path(model_file).is_file():
+        return CheckResult(False, "recompute: give the model file with --model")
+    d = cert["data"]
+    name = str(d.get("name", "")).split("[:")[0]
+    spec = data or (f"{name}:{d['split']}" if d.get("split") in ("train", "test") else None)
+    if spec is None:
+        return CheckResult(False, "recompute: give the data file with --data")
+    again = run_robust(model_file, spec, opts, arch=arch or cert["model"].get("arch")).certificate
+    if again.data["sha256"] != d["sha256"] or again.model["sha256"] != cert["model"]["sha256"]:
+        return CheckResult(False, "recompute: model or data hash differs from the certificate's")
     return _inside(cert["inputs"], {r.name: r.to_dict() for r in again.inputs})
 
 

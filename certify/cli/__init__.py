@@ -12,12 +12,14 @@ from typing import Sequence
 
 from boundcert import __version__
 from boundcert.errors import CertifyError, HypothesisNotMet, InvalidInput, UnsoundEnvironment
-from certify.cli import _demo, _dynamics, _landscape, _optimize, _repro, _run, _sweep, _test_theorem, _theorems
+from certify.cli import (
+    _demo, _dynamics, _landscape, _optimize, _repro, _robust, _run, _sweep, _test_theorem, _theorems,
+)
 
 __all__ = ["main", "build_parser"]
 
 #: Command modules, in the order ``certify --help`` lists them.
-COMMANDS = (_theorems, _run, _dynamics, _landscape, _test_theorem, _demo, _optimize, _repro, _sweep)
+COMMANDS = (_theorems, _run, _dynamics, _landscape, _test_theorem, _demo, _optimize, _repro, _sweep, _robust)
 
 
 def build_parser() -> argparse.ArgumentParser:
