@@ -48,7 +48,7 @@ def trained(steps: int):
 
 def ours(net, x, y, runs: int) -> dict:
     op = hessian_operator(net, x, y, batch=len(y))
-    tops, times, brackets, traces = [], [], [], []
+    tops, times, brackets = [], [], []
     for r in range(runs):
         t0 = time.perf_counter()
         b = lanczos_brackets(op.matvec, op.dim, 1, n_iter=40, seed=r)

@@ -134,7 +134,8 @@ def hutchinson_trace(A: Matvec | np.ndarray, dim: int | None = None, n_samples: 
     eps = sqrt_up(eps2)
     if not eps < 1.0:
         need = math.ceil(6 * math.log(1 / d_f)) + 1
-        raise InvalidInput(f"n_samples={n} is too few for delta={delta!r}: {MIN_SAMPLES_NOTE}; give n_samples >= {need}")
+        raise InvalidInput(f"n_samples={n} is too few for delta={delta!r}: {MIN_SAMPLES_NOTE}; give n_samples >= "
+                           f"{need}")
     rng = make_rng(seed)
     s_lo, s_hi, y_hi, plain = [], [], [], []
     for _ in range(n):

@@ -43,8 +43,8 @@ from kernels._rounding import (
 )
 from kernels._validation import as_float64, check_int, make_rng
 
-__all__ = ["Matvec", "Operator", "as_operator", "LanczosBrackets", "lanczos_brackets", "residual_bracket", "rayleigh_lower", "tridiagonalize",
-           "apply_operator"]
+__all__ = ["Matvec", "Operator", "as_operator", "LanczosBrackets", "lanczos_brackets", "residual_bracket",
+           "rayleigh_lower", "tridiagonalize", "apply_operator"]
 
 Matvec = Callable[[np.ndarray], np.ndarray]
 _SOURCE = "kernel:lanczos_residual v1"
@@ -223,7 +223,8 @@ def lanczos_brackets(A: Matvec | np.ndarray, dim: int | None = None, k: int = 1,
     else:
         v0 = np.array(v0, dtype=np.float64).ravel()
         if v0.shape != (dim,) or not np.all(np.isfinite(v0)) or not np.any(v0):
-            raise InvalidInput(f"v0 has shape {v0.shape} or is zero / not finite: give a nonzero vector of length {dim}")
+            raise InvalidInput(f"v0 has shape {v0.shape} or is zero / not finite: give a nonzero vector of length "
+                               f"{dim}")
     alpha, beta, Q, exhausted = tridiagonalize(matvec, v0, m)
     n = alpha.shape[0]
     if k > n:

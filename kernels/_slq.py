@@ -41,8 +41,8 @@ class SpectralDensityEstimate:
     n_iter: int
 
 
-def slq_density_estimate(A: Matvec | np.ndarray, dim: int | None = None, *, n_vectors: int = 4, n_iter: int = 60, n_grid: int = 400,
-                         width: float | None = None, seed: int = 0) -> SpectralDensityEstimate:
+def slq_density_estimate(A: Matvec | np.ndarray, dim: int | None = None, *, n_vectors: int = 4, n_iter: int = 60,
+                         n_grid: int = 400, width: float | None = None, seed: int = 0) -> SpectralDensityEstimate:
     """Stochastic Lanczos quadrature estimate of the spectral density of the symmetric operator ``matvec``.
 
     Args:

@@ -129,7 +129,8 @@ class BlockSpectrum:
             out["eigenvalues"] = eig
             out["eigenvalue_claim"] = ("each lambda_i bracket contains an eigenvalue of the operator; "
                                        "lambda_max_lower is a proven lower bound on its largest eigenvalue; the "
-                                       "bracket holds the i-th largest one unless Lanczos missed an eigenvalue above it")
+                                       "bracket holds the i-th largest one unless Lanczos missed an eigenvalue "
+                                       "above it")
             out["lambda_max_lower"] = repr(b.lambda_max_lower)
             out["brackets_disjoint"] = b.disjoint
             out["lanczos_steps"] = b.n_iter

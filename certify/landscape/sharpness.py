@@ -14,7 +14,11 @@ that of w by" and "is at most" coincide):
 
 Measures (Jiang's names): ``pacbayes.flatness = 1/sigma'^2``, ``pacbayes.mag.flatness = 1/sigma'_mag^2``,
 ``sharpness.flatness = 1/alpha'^2``, ``sharpness.mag.flatness = 1/alpha'_mag^2``; ``pacbayes.orig =
-||w||^2 / (4 sigma'^2) + log(m / sigma') + 10`` and ``pacbayes.init`` (``w - w0``) when an initialisation is given.
+||w||^2 / (4 sigma'^2) + log(m / sigma') + 10``, ``pacbayes.init`` (``w - w0``) and, with ``s = sigma'_mag`` and
+``omega`` parameters, ``pacbayes.mag.init = 1/4 sum_i log((eps^2 + (s^2 + 1) ||w - w0||^2 / omega) / (eps^2 + s^2
+(w_i - w0_i)^2)) + log(m / s) + 10`` when an initialisation is given (the formulas as the reference implementation of
+Dziugaite et al. 2020, nitarshan/robust-generalization-measures, writes them; its comments number them 48, 49, 53,
+56, 61). Norms here run over every floating parameter (that implementation leaves biases out).
 Every number here is a measurement on finitely many draws and ascent steps, in float32: an ``*_estimate``, never a
 bound. The PAC-Bayes *bound* at a flatness scale is :mod:`certify.landscape.flatness`.
 """
@@ -54,6 +58,7 @@ class SharpnessMeasures:
     sharpness_mag_flatness_estimate: float
     pacbayes_orig_estimate: float
     pacbayes_init_estimate: float | None
+    pacbayes_mag_init_estimate: float | None
     n_mc: int
     n_ascent: int
     n_bisect: int
@@ -129,7 +134,8 @@ def sharpness_measures(module: Any, x: np.ndarray, y: np.ndarray, *, init: Any =
     from tqdm import tqdm
 
     if not (0.0 < float(target) < 1.0):
-        raise InvalidInput(f"target={target!r} must lie in (0, 1): the allowed increase of the training error, e.g. 0.1")
+        raise InvalidInput(f"target={target!r} must lie in (0, 1): the allowed increase of the training error, "
+                           "e.g. 0.1")
     lo, hi = scale_range
     if not (0.0 < lo < hi):
         raise InvalidInput(f"scale_range={scale_range!r} must be (lo, hi) with 0 < lo < hi")
@@ -151,7 +157,7 @@ def sharpness_measures(module: Any, x: np.ndarray, y: np.ndarray, *, init: Any =
     m = fm.n
     s = found["sigma"]
     orig = float(w @ w) / (4 * s * s) + math.log(m / s) + 10
-    init_val = None
+    init_val = mag_init = None
     if init is not None:
         fi = flat_model(init, x[:1], y[:1], dtype="float32")
         if fi.dim != fm.dim:
@@ -159,6 +165,9 @@ def sharpness_measures(module: Any, x: np.ndarray, y: np.ndarray, *, init: Any =
                                "architecture")
         dw = w - fi.w.double()
         init_val = float(dw @ dw) / (4 * s * s) + math.log(m / s) + 10
+        sm, eps2 = found["sigma_mag"], MAG_EPS**2
+        num = eps2 + (sm**2 + 1) * float(dw @ dw) / fm.dim
+        mag_init = 0.25 * float(torch.log(num / (eps2 + sm**2 * dw**2)).sum()) + math.log(m / sm) + 10
     return SharpnessMeasures(
         base_error=base_err, base_loss=base_loss, target=float(target), n_params=fm.dim, m=m,
         sigma_estimate=s, sigma_mag_estimate=found["sigma_mag"], alpha_estimate=found["alpha"],
@@ -166,6 +175,7 @@ def sharpness_measures(module: Any, x: np.ndarray, y: np.ndarray, *, init: Any =
         pacbayes_mag_flatness_estimate=1 / found["sigma_mag"] ** 2,
         sharpness_flatness_estimate=1 / found["alpha"] ** 2,
         sharpness_mag_flatness_estimate=1 / found["alpha_mag"] ** 2,
-        pacbayes_orig_estimate=orig, pacbayes_init_estimate=init_val, n_mc=n_mc, n_ascent=n_ascent,
+        pacbayes_orig_estimate=orig, pacbayes_init_estimate=init_val, pacbayes_mag_init_estimate=mag_init,
+        n_mc=n_mc, n_ascent=n_ascent,
         n_bisect=n_bisect, seed=seed,
     )
