@@ -1,7 +1,8 @@
 """``certify test-theorem ID|FILE.py:NAME``: property checks and the Monte Carlo validity harness on one theorem.
 
 Exit 0 when every check passes, 1 when a property fails, a violation rate is significantly above ``delta`` or
-the statement raises on valid inputs (each failure is printed with the inputs it occurred at), 2 for bad input. Needs the ``test`` extra (``hypothesis``).
+the statement raises on valid inputs (each failure is printed with the inputs it occurred at), 2 for bad input.
+Needs the ``test`` extra (``hypothesis``).
 """
 
 from __future__ import annotations

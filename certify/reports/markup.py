@@ -2,8 +2,8 @@
 
 * :func:`md_text` / :func:`md_cell` escape text for Markdown (GitHub-flavoured): each character that could start
   markup there is backslash-escaped (``\\ ` * | $ ~`` always, ``_`` at a word's edge, ``]`` before ``(`` or
-  ``[``, ``<`` before a tag-like character, ``#`` at the start), so a quantity such as ``||X_c||_F`` neither splits a table row nor turns into
-  emphasis, and ``$`` does not start maths (GitHub renders ``$...$`` as maths).
+  ``[``, ``<`` before a tag-like character, ``#`` at the start), so a quantity such as ``||X_c||_F`` neither
+  splits a table row nor turns into emphasis, and ``$`` does not start maths (GitHub renders ``$...$`` as maths).
   :func:`md_with_math` escapes the text around ``$...$`` spans and keeps the spans as maths.
 * :func:`markdown_to_html`: the subset :mod:`certify.reports.report` writes (headings, paragraphs, lists, tables,
   images, ``**bold**``, code spans, backslash escapes, ``$...$`` and display ``$$...$$`` maths) as HTML. Table

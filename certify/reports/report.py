@@ -251,7 +251,8 @@ def build_report(cert: Certificate, layers: Sequence[LayerRow] = (), margins: np
         md += ["", "## Per-layer quantities (certified enclosures)", "",
                "| layer | kind | shape | Frobenius | spectral | stable rank |", "|---|---|---|---|---|---|"]
         md += [f"| {md_cell(r.name)} | {md_cell(r.kind)} | {md_cell(r.shape)} | "
-               f"{md_cell(f'[{r.frobenius_lo}, {r.frobenius_hi}]')} | {md_cell(f'[{r.spectral_lo}, {r.spectral_hi}]')} | "
+               f"{md_cell(f'[{r.frobenius_lo}, {r.frobenius_hi}]')} | "
+               f"{md_cell(f'[{r.spectral_lo}, {r.spectral_hi}]')} | "
                f"{md_cell(f'[{r.stable_rank_lo}, {r.stable_rank_hi}]')} |" for r in layers]
     md += ["", "## Figures", ""]
     if len(bound_terms(cert)) < 2:
