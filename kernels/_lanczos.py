@@ -21,7 +21,8 @@ Extreme eigenvalue: ``lambda_max(A) >= y^T A y / y^T y`` for every ``y`` (Raylei
 ``|fl(y . z) - y . z| <= gamma_dim ||y|| ||z|| + dim eta``; also ``lambda_max >= lo`` of the top bracket. That lower
 bound is proven; an *upper* bound on ``lambda_max`` is not (Lanczos cannot prove it missed no eigenvalue above its
 largest Ritz value), so ``hi`` of the top bracket is the upper end of the enclosure of the eigenvalue nearest
-``theta_1``, which is ``lambda_1`` unless the Krylov space missed one above it (``exhausted``: it did not).
+``theta_1``, which is ``lambda_1`` unless the Krylov space missed one above it (nothing here proves it did not:
+an eigenvector nearly orthogonal to the start vector is found late or never, in exact arithmetic too).
 Pairwise disjoint brackets hold distinct eigenvalues, so then the ``i``-th largest eigenvalue is ``>= lo_i``.
 
 Iteration: Lanczos with full re-orthogonalisation (classical Gram-Schmidt, twice), Ritz pairs from ``eigh`` of the
@@ -63,8 +64,8 @@ class LanczosBrackets:
         lambda_min_upper: proven upper bound on the smallest eigenvalue (``which="smallest"``), else ``inf``.
         disjoint: the brackets are pairwise disjoint (then the ``i``-th extreme eigenvalue lies beyond ``lo_i``
             / ``hi_i`` on the inner side, see the module docstring).
-        n_iter: Lanczos steps taken; n_matvec: operator applications in all; exhausted: the Krylov space became
-            invariant (``beta`` below ``1e-10 ||A||``), so no eigenvalue of the starting vector's space was missed.
+        n_iter: Lanczos steps taken; n_matvec: operator applications in all; exhausted: the iteration stopped
+            because ``beta`` fell below ``1e-10 ||T||`` or the basis filled the space (a diagnostic, not a proof).
     """
 
     eigenvalues: tuple[Enclosure, ...]
