@@ -11,7 +11,7 @@ top-eigenvalue answers of each, the mean time per run and the ratio, the trace i
 estimate. PyHessian is installed for this benchmark only: ``.venv/bin/pip install --no-deps pyhessian`` (its wheel
 declares no torch pin we need; ``--no-deps`` keeps the installed torch).
 
-Usage: PYTHONPATH=. python benchmarks/hessian.py [--runs 10] [--steps 100] [--json]
+Usage: PYTHONPATH=. python benchmarks/hessian.py [--runs 10] [--steps 100] [--lanczos-steps 40] [--json]
 """
 
 from __future__ import annotations
@@ -46,12 +46,12 @@ def trained(steps: int):
     return net.eval(), ds.x.reshape(ds.n, -1), ds.y
 
 
-def ours(net, x, y, runs: int) -> dict:
+def ours(net, x, y, runs: int, steps: int) -> dict:
     op = hessian_operator(net, x, y, batch=len(y))
     tops, times, brackets = [], [], []
     for r in range(runs):
         t0 = time.perf_counter()
-        b = lanczos_brackets(op.matvec, op.dim, 1, n_iter=40, seed=r)
+        b = lanczos_brackets(op.matvec, op.dim, 1, n_iter=steps, seed=r)
         times.append(time.perf_counter() - t0)
         tops.append(b.ritz_values[0])
         brackets.append((b.eigenvalues[0].lo, b.eigenvalues[0].hi))
@@ -85,15 +85,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--lanczos-steps", type=int, default=40)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(1)
     net, x, y = trained(a.steps)
-    o = ours(net, x, y, a.runs)
+    o = ours(net, x, y, a.runs, a.lanczos_steps)
     p = pyhessian(net, x, y, a.runs)
     lo, hi = o["brackets"][0]
     rows = {
-        "parameters": o["dim"], "examples": int(len(y)), "runs": a.runs,
+        "parameters": o["dim"], "lanczos_steps": a.lanczos_steps, "examples": int(len(y)), "runs": a.runs,
         "ours_lambda_1_bracket": [repr(lo), repr(hi)],
         "ours_brackets_all_runs_intersect": max(b[0] for b in o["brackets"]) <= min(b[1] for b in o["brackets"]),
         "ours_spread": max(o["top"]) - min(o["top"]),
