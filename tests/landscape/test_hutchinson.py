@@ -88,3 +88,18 @@ def test_coverage_rate_many_runs(delta):
                for t in (hutchinson_trace(A, n_samples=40, delta=delta, seed=s) for s in range(runs)))
     print(f"measured coverage {hits / runs:.4f} over {runs} runs at delta={delta}")
     assert hits / runs >= 1 - delta
+
+
+@pytest.mark.slow
+def test_coverage_rate_mlp_hessian_many_runs(tiny):
+    """The rate over 500 runs on the float64 Hessian-vector-product operator of the tiny MLP (exact trace of the
+    explicit float64 Hessian as the reference)."""
+    from certify.landscape import hessian_operator
+
+    tr = _exact_trace(tiny["H"])
+    op = hessian_operator(tiny["net"], tiny["x"], tiny["y"])
+    delta, runs = 0.1, 500
+    hits = sum(Fraction(t.lo) <= tr <= Fraction(t.hi)
+               for t in (hutchinson_trace(op.matvec, op.dim, 30, delta=delta, seed=s) for s in range(runs)))
+    print(f"measured coverage {hits / runs:.4f} over {runs} runs at delta={delta} (MLP Hessian)")
+    assert hits / runs >= 1 - delta
