@@ -127,7 +127,7 @@ def test_statement_undefined_on_a_scenario_input_is_a_failure_with_inputs(tmp_pa
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if "counterexample:" in x)
     assert "m=30" in line and "delta=0.001" in line and "k=" in line
-    assert "evaluating the statement raised InvalidInput: division by exactly 0" in line
+    assert "evaluating the theorem raised InvalidInput: division by exactly 0" in line
 
 
 def test_zero_division_in_users_theorem_is_printed_with_inputs(tmp_path, capsys):
@@ -166,3 +166,17 @@ def test_crash_inside_a_property_check_names_the_inputs(tmp_path, capsys):
     line = next(x for x in out.splitlines() if x.startswith("  FAILED enclosure"))
     assert "InvalidInput on valid input: sqrt of a negative number" in line
     assert "(inputs: " in line and "m=" in line and "delta=" in line and "k=" in line
+
+
+def test_confidence_that_cannot_be_evaluated_is_a_failure_with_inputs(tmp_path, capsys):
+    f = _write(tmp_path, """
+        import sympy
+        from theorems.testing import make_bound, GaussianLinear
+        m, k, delta = sympy.symbols("m k delta")
+        badconf = make_bound("user.badconf", k / m + sympy.sqrt(sympy.log(1 / delta) / (2 * m)),
+                             confidence="1 - delta / (m - 30)")
+        badconf_scenarios = [GaussianLinear(m=30, delta="0.001")]
+    """)
+    assert main(["test-theorem", f"{f}:badconf", "--examples", "5"]) == 1
+    line = next(x for x in capsys.readouterr().out.splitlines() if "counterexample:" in x)
+    assert "m=30" in line and "delta=0.001" in line and line.endswith("(in the confidence, not the statement)")

@@ -76,7 +76,7 @@ class Counterexample:
     def __str__(self) -> str:
         vals = ", ".join(f"{k}={v}" for k, v in self.inputs.items())
         if self.error:
-            return f"{vals}: evaluating the statement raised {self.error}"
+            return f"{vals}: evaluating the theorem raised {self.error}"
         if self.relation == ">=":
             return f"{vals}: lower bound {self.bound:.10g} > true value {self.true_risk:.10g}"
         return f"{vals}: bound {self.bound:.10g} < true risk {self.true_risk:.10g}"
@@ -115,7 +115,7 @@ class ScenarioResult:
     def line(self) -> str:
         verdict = "FLAGGED" if self.flagged else "ok"
         if self.error:
-            return f"{verdict:7} {self.scenario}: evaluating the statement on a trial's inputs raised {self.error}"
+            return f"{verdict:7} {self.scenario}: evaluating the theorem on a trial's inputs raised {self.error}"
         if self.claim == "mean":
             return (
                 f"{verdict:7} {self.scenario}: bound on the expectation {self.mean_bound:.6g}, mean of "
@@ -306,7 +306,10 @@ def _run_one(
         bounds[i] = cache[key]
         ckey = tuple(sorted((k, v) for k, v in row.items() if k in conf_names))
         if ckey not in fail_probs:
-            fail_probs[ckey] = _failure_probability(theorem, row)
+            try:
+                fail_probs[ckey] = _failure_probability(theorem, row)
+            except Exception as exc:  # noqa: BLE001  (the confidence expression failed: reported with the inputs)
+                return _error_result(scenario, draws, i, row, exc, threshold, what="the confidence")
     delta = max(fail_probs.values())  # trials with different deltas: test against the largest (conservative)
     if scenario.claim == "mean":
         return _mean_result(theorem, scenario, draws, bounds, threshold)
@@ -330,9 +333,11 @@ def _show(values: Mapping[str, object]) -> str:
 
 
 def _error_result(scenario: Scenario, draws: Trials, i: int, row: Mapping[str, object], exc: Exception,
-                  threshold: float) -> ScenarioResult:
-    """A flagged result for a statement that raised on trial ``i``'s (valid) inputs ``row``."""
+                  threshold: float, what: str = "") -> ScenarioResult:
+    """A flagged result for a statement (or ``what``: the confidence) that raised on trial ``i``'s inputs ``row``."""
     msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else repr(exc)}"
+    if what:
+        msg = f"{msg} (in {what}, not the statement)"
     true = float(draws.true_risk[i])
     cx = Counterexample(dict(row), float("nan"), true, scenario.relation, error=msg)
     return ScenarioResult(
