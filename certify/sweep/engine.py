@@ -63,7 +63,7 @@ def dask_client(scheduler: str | None = None, workers: int = 2, memory_limit: st
             yield client
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                      host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                      host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
                       death_timeout="60s") as cluster, Client(cluster) as client:
         yield client
 

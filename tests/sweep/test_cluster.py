@@ -127,6 +127,7 @@ def _many(tmp_path: Path, models: list[Path]) -> tuple[Path, int]:
     return _spec(tmp_path, models, jobs), len(jobs) * len(models)
 
 
+@pytest.mark.slow
 def test_kill_client_loses_nothing(cluster, models, tmp_path):
     import pyarrow.parquet as pq
 

@@ -20,7 +20,7 @@ lr = [0.001, 0.01]
 batch = [64]
 width = [8]
 depth = [1, 2]
-epochs = 2
+epochs = 1
 seed = 3
 
 [[jobs]]
@@ -51,7 +51,7 @@ def test_zoo_sweep_on_a_local_cluster_and_its_report(tmp_path, capsys):
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)
     out = tmp_path / "out"
-    assert main(["sweep", str(spec), "--out", str(out), "--workers", "2", "--memory-limit", "2GiB", "--report",
+    assert main(["sweep", str(spec), "--out", str(out), "--workers", "1", "--memory-limit", "2GiB", "--report",
                  "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == {"ok": 12} and summary["ran"] == 12
@@ -65,7 +65,7 @@ def test_zoo_sweep_on_a_local_cluster_and_its_report(tmp_path, capsys):
         hp = side["hparams"]
         assert side["arch"] == "certify.sweep.archs:mlp_64_" + "8_" * hp["depth"] + "10"
         torch.manual_seed(3)
-        ref = train_classifier(_mlp((64, *[8] * hp["depth"], 10)), train, epochs=2, lr=hp["lr"], batch=hp["batch"],
+        ref = train_classifier(_mlp((64, *[8] * hp["depth"], 10)), train, epochs=1, lr=hp["lr"], batch=hp["batch"],
                                seed=3, progress=False).state_dict()
         got = load_file(str(m))
         assert set(got) == set(ref) and all(torch.equal(got[k], ref[k]) for k in ref)
