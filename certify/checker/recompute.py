@@ -56,6 +56,32 @@ def _arch_gate(cert: Mapping[str, Any], arch: str | None) -> CheckResult:
     return CheckResult(True)
 
 
+def _bound_part(cert: Mapping[str, Any]) -> CheckResult:
+    """PAC-Bayes with a data-dependent prior: the recorded bound part (its indices' sha256) is the one the replay
+    draws from the recorded split seed and sizes (the replay then re-derives m, k and the empirical risk on it)."""
+    opts, data = cert.get("options"), cert.get("data")
+    split = data.get("split") if isinstance(data, dict) else None
+    if not isinstance(opts, dict) or opts.get("kind") != "optimize" or not isinstance(split, dict) \
+            or "bound_indices_sha256" not in split:
+        return CheckResult(True)
+    import hashlib
+
+    import numpy as np
+
+    from certify.training.pacbayes import split_indices
+
+    try:
+        n_prior, seed = int(split["n_prior"]), int(split["seed"])
+        _, bi = split_indices(n_prior + int(split["n_bound"]), n_prior, seed)
+        same_seed = int((opts.get("config") or {}).get("split_seed", seed)) == seed
+    except (KeyError, TypeError, ValueError) as exc:
+        return CheckResult(False, f"recompute: data.split is malformed ({type(exc).__name__}: {exc})")
+    if not same_seed or hashlib.sha256(bi.astype(np.int64).tobytes()).hexdigest() != split["bound_indices_sha256"]:
+        return CheckResult(False, "recompute: data.split.bound_indices_sha256 is not that of the recorded split "
+                                  "(seed, n_prior, n_bound) and options.config.split_seed")
+    return CheckResult(True)
+
+
 @functools.lru_cache(maxsize=None)
 def _theorem_record(tid: str) -> dict[str, Any]:
     """The registered theorem's certificate record (cached: its LaTeX takes sympy a while; compared, never changed)."""
@@ -106,6 +132,15 @@ def registered(cert: Mapping[str, Any]) -> CheckResult:
     return CheckResult(True)
 
 
+def _show(x: Any) -> str:
+    """An exact rational for a message, to 17 digits (no float overflow above 1.8e308)."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 17
+        return str(Decimal(x.numerator) / Decimal(x.denominator))
+
+
 def _inside(recorded: Mapping[str, Any], again: Mapping[str, Any]) -> CheckResult:
     """Every recomputed input enclosure lies inside the recorded one, and no input is missing."""
     from theorems import parse_exact
@@ -117,8 +152,8 @@ def _inside(recorded: Mapping[str, Any], again: Mapping[str, Any]) -> CheckResul
         lo, hi = parse_exact(old["lo"]), parse_exact(old["hi"])
         new_lo, new_hi = parse_exact(rec["lo"]), parse_exact(rec["hi"])
         if not (lo <= new_lo and new_hi <= hi):
-            return CheckResult(False, f"recompute: input {name} recomputes to [{float(new_lo)!r}, "
-                                      f"{float(new_hi)!r}], outside the recorded enclosure")
+            return CheckResult(False, f"recompute: input {name} recomputes to [{_show(new_lo)}, "
+                                      f"{_show(new_hi)}], outside the recorded enclosure")
     return CheckResult(True)
 
 
@@ -132,7 +167,7 @@ def recompute(cert_path: str, *, model: str | None = None, data: str | None = No
         cert = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         return CheckResult(False, f"recompute: the certificate cannot be read as JSON ({exc})")
-    for gate in (registered(cert), _arch_gate(cert, arch)):
+    for gate in (registered(cert), _arch_gate(cert, arch), _bound_part(cert)):
         if not gate.ok:
             return gate
     t = theorems.get(cert["theorem"]["id"])
@@ -174,7 +209,7 @@ def _run(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
     return _inside(cert["inputs"], {r.name: r.to_dict() for r in again.inputs})
 
 
-def _builtin_train(cert: dict, data: str | None = None) -> tuple[Any, dict] | CheckResult:
+def _builtin_train(cert: dict, data: str | None = None, path: Path = Path(".")) -> tuple[Any, dict] | CheckResult:
     """The training data the run read, from the recorded data specification (a built-in split, or for a user's
     module any ``certify.data.load_data`` specification, ``data`` overriding it); its hash must match."""
     from certify.data.splits import load_xy
@@ -182,8 +217,14 @@ def _builtin_train(cert: dict, data: str | None = None) -> tuple[Any, dict] | Ch
     spec = (cert.get("options") or {}).get("data")
     if isinstance(spec, dict) and "spec" in spec:  # a user's module: any data specification
         from certify.data import load_data
+        from certify.data.builtins import BUILTINS
 
-        ds = load_data(data or spec["spec"])
+        named = str(spec["spec"])
+        if data is None and named.partition(":")[0] not in BUILTINS:  # a file: the user's --data, or beside
+            data = _resolve(path, None, Path(named).name)
+            if data is None:
+                return CheckResult(False, f"recompute: give the training data file ({Path(named).name}) with --data")
+        ds = load_data(data or named)
         if ds.sha256 != spec.get("sha256"):
             return CheckResult(False, "recompute: the training data's hash differs from the certificate's")
         return (ds.x, (ds.y > 4).astype(ds.y.dtype) if spec.get("binary") else ds.y), {"sha256": ds.sha256}
@@ -235,23 +276,25 @@ def _optimize(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
 
 
 def _module_template(path: Path, options: Mapping[str, Any], arch: str | None) -> Any | CheckResult:
-    """The user's module (its structure) from ``options.model``: the file beside the certificate or at its
-    recorded path (its sha256 must match), else the recorded ``--arch`` factory alone."""
+    """The user's module (its structure) from ``options.model``: the model file by its bare name beside the
+    certificate (its sha256 must match), else the architecture alone (``--arch``, or a library zoo factory that the
+    gate let through)."""
     from certify.models import load_model
     from certify.models.hashing import file_sha256
     from certify.models.loader import _factory
 
     rec = dict(options.get("model") or {})
     arch = arch or rec.get("arch")
-    for cand in (path.parent / str(rec.get("name") or ""), Path(str(rec.get("path") or ""))):
-        if rec.get("name") and cand.is_file():
-            if rec.get("file_sha256") and file_sha256(cand) != rec["file_sha256"]:
-                return CheckResult(False, f"recompute: the model file {cand.name}'s hash differs from the certificate's")
-            return load_model(str(cand), arch).module
+    name = _resolve(path, None, rec.get("name"))
+    if name is not None:
+        if rec.get("file_sha256") and file_sha256(name) != rec["file_sha256"]:
+            return CheckResult(False, f"recompute: the model file {Path(name).name}'s hash differs from the "
+                                      "certificate's")
+        return load_model(name, arch).module
     if arch:
         return _factory(arch).eval()
-    return CheckResult(False, f"recompute: the model file {rec.get('name')!r} the posterior belongs to is not found: "
-                              "put it beside the certificate")
+    return CheckResult(False, f"recompute: the model file {rec.get('name')!r} the posterior belongs to is not beside "
+                              "the certificate: put it there")
 
 
 def _optimize_module(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
@@ -277,7 +320,7 @@ def _optimize_module(path: Path, cert: dict, t: Any, *, model: str | None, data:
     post = load_module_posterior(post_file, template)
     if post.sha256 != cert["model"]["sha256"]:
         return CheckResult(False, "recompute: the posterior file's hash differs from the certificate's")
-    got = _builtin_train(cert, data)
+    got = _builtin_train(cert, data, path)
     if isinstance(got, CheckResult):
         return got
     (x, y), _ = got
@@ -319,7 +362,7 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     else:
         decoder = Decoder(tuple(dec["sizes"]), dec["kind"], d=int(dec["d"]), seed=int(dec["seed"]),
                           sparse=bool(dec["sparse"]))
-    got = _builtin_train(cert, data if module else None)
+    got = _builtin_train(cert, data if module else None, path)
     if isinstance(got, CheckResult):
         return got
     (x, y), _ = got

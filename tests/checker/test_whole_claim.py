@@ -129,3 +129,20 @@ def test_a_proven_end_above_the_float_range_is_reported_not_raised(certs):
     c["witnesses"] = []
     r = check(c)
     assert not r.ok and "proven enclosure end" in r.step and "e+" in r.step
+
+
+def test_the_recorded_bound_part_is_the_replayed_one():
+    from checker_fuzz import COMMITTED, ROOT
+
+    from certify.checker.recompute import _bound_part
+
+    c = json.loads((ROOT / "paper_repro" / "results" / COMMITTED["pac_bayes.kl"]).read_text())
+    c["options"] = {"kind": "optimize", "config": {"split_seed": c["data"]["split"]["seed"]}}
+    assert _bound_part(c).ok
+    for edit in (lambda d: d["data"]["split"].__setitem__("seed", 7),
+                 lambda d: d["data"]["split"].__setitem__("n_prior", d["data"]["split"]["n_prior"] - 1),
+                 lambda d: d["options"]["config"].__setitem__("split_seed", 7),
+                 lambda d: d["data"]["split"].__setitem__("bound_indices_sha256", "0" * 64)):
+        d = copy.deepcopy(c)
+        edit(d)
+        assert not _bound_part(d).ok
