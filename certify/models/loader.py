@@ -1,4 +1,5 @@
-"""Loading a model: ``nn.Module`` objects, safetensors, torch checkpoints (``weights_only=True`` always) and TorchScript.
+"""Loading a model: ``nn.Module`` objects, safetensors, torch checkpoints (``weights_only=True`` always), TorchScript,
+torch.export programs (``.pt2``) and ONNX files (``.onnx``).
 
 Files that hold only weights (safetensors, state dicts) take the architecture as ``arch="package.module:factory"``.
 The module is translated to the network IR (:class:`kernels.network.Graph`) by ``torch.fx`` symbolic tracing
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from boundcert.errors import InvalidInput
+from certify.models.export import ExportedModule, export_to_graph, is_export, read_export
 from certify.models.hashing import file_sha256
 from certify.models.network import Network
 from certify.models.safetensors_file import read_safetensors
@@ -86,15 +88,26 @@ def _with_state(arch: str | None, state: dict[str, Any], path: Path) -> Any:
     return module
 
 
-def _load_file(path: Path, arch: str | None) -> tuple[Any, str]:
+def _load_file(path: Path, arch: str | None) -> tuple[Any, str, Any]:
+    """``(module, format, graph)``; ``graph`` is the IR when the format carries its own graph (torch.export, ONNX),
+    else ``None`` (the module is traced by torch.fx)."""
     with warnings.catch_warnings():  # torch's deprecation/protocol warnings would break the one-line error contract
         warnings.simplefilter("ignore")
-        return _load_file_quiet(path, arch)
+        if not path.is_file():
+            raise InvalidInput(f"model file {str(path)!r} does not exist: check the path")
+        if is_export(path):
+            ep = read_export(path)
+            return ExportedModule(ep), "torch.export", export_to_graph(ep)
+        if path.suffix == ".onnx":
+            from certify.models.onnx_file import read_onnx
+
+            module, graph = read_onnx(path)
+            return module, "onnx", graph
+        module, fmt = _load_file_quiet(path, arch)
+        return module, fmt, None
 
 
 def _load_file_quiet(path: Path, arch: str | None) -> tuple[Any, str]:
-    if not path.is_file():
-        raise InvalidInput(f"model file {str(path)!r} does not exist: check the path")
     if path.suffix == ".safetensors":
         return _with_state(arch, read_safetensors(path), path), "safetensors"
     if is_torchscript(path):
@@ -114,19 +127,19 @@ def load_model(model: Any, arch: str | None = None) -> LoadedModel:
     """
     import torch
 
-    path = None
+    path, graph = None, None
     if isinstance(model, torch.nn.Module):
         module, desc, sha = model, f"nn.Module {type(model).__name__}", None
     else:
         path = Path(model)
-        module, fmt = _load_file(path, arch)
+        module, fmt, graph = _load_file(path, arch)
         desc, sha = f"{fmt} file {path.name}", file_sha256(path)
     module = module.eval()
     for name, t in module.state_dict().items():
         if t.is_floating_point() and t.numel() and not _finite(t):
             raise InvalidInput(f"weight {name!r} of the model contains NaN or Inf: certify a model with finite weights")
     try:
-        graph = to_graph(module)
+        graph = to_graph(module) if graph is None else graph
         why = unsupported_message(graph)
     except InvalidInput as exc:
         graph, why = None, str(exc)

@@ -1,6 +1,7 @@
 """TorchScript files: recognised by their ``code/`` entries, loaded on the CPU; a scripted ``Sequential`` of
 standard layers is rebuilt as an eager module with the scripted tensors themselves (exact), so that ``torch.fx``
-can trace it (layers it does not know stay scripted and are named when the network is refused)."""
+can trace it (layers it does not know stay scripted and are named when the network is refused). A ``torch.jit.trace``d
+file keeps no layer hyperparameters (stride, ``start_dim``...): such layers stay opaque and are named, never guessed."""
 
 from __future__ import annotations
 
@@ -44,7 +45,11 @@ def rebuild_sequential(scripted: Any) -> Any:
         if cls is None or kind not in _REBUILD:
             layers.append(child)  # an unknown layer stays scripted; to_network names it (test-set bounds still run)
             continue
-        eager = _REBUILD[kind](child)
+        try:
+            eager = _REBUILD[kind](child)
+        except AttributeError:  # a traced (not scripted) layer keeps no hyperparameters: it stays opaque, named
+            layers.append(child)
+            continue
         # parameters built on the meta device (no init) and then given the scripted tensors themselves (exact)
         eager.load_state_dict(dict(child.state_dict()), assign=True)
         layers.append(eager)

@@ -19,7 +19,8 @@ import numpy as np
 from boundcert.errors import InvalidInput
 from kernels import network as ir
 
-__all__ = ["RULED_OUT", "to_graph", "to_network", "module_layer", "function_layer", "f64", "unsupported_message"]
+__all__ = ["RULED_OUT", "to_graph", "to_network", "module_layer", "function_layer", "f64", "hyper",
+           "unsupported_message"]
 
 #: Theorem families an unsupported layer rules out (every one that reads the network; test-set bounds still apply).
 RULED_OUT = "norm.* and robust.* (every bound that reads the weights); test_set.* bounds still apply"
@@ -33,6 +34,17 @@ def f64(t: Any) -> np.ndarray:
 
     t = t.detach().cpu()
     return t.numpy().copy() if t.dtype == torch.float64 else t.double().numpy()
+
+
+def hyper(v: float, like: Any = None) -> float:
+    """A scalar hyperparameter (eps, slope, alpha, beta) as the model's float32 execution uses it: rounded to
+    float32 unless ``like`` (a parameter tensor) is float64. All frontends do this, so that the same model gives the
+    same IR (ONNX stores these attributes as float32)."""
+    import torch
+
+    if like is not None and getattr(like, "dtype", None) == torch.float64:
+        return float(v)
+    return float(np.float32(v))
 
 
 def _ints(v: Any, n: int) -> tuple[int, ...]:
@@ -88,27 +100,27 @@ def module_layer(m: Any, name: str) -> Any:
             return ir.Unsupported(f"{name} (BatchNorm without running stats)", "batch statistics are not a fixed map")
         w = f64(m.weight) if m.weight is not None else np.ones(m.num_features)
         b = f64(m.bias) if m.bias is not None else np.zeros(m.num_features)
-        return ir.BatchNorm(f64(m.running_mean), f64(m.running_var), w, b, float(m.eps))
+        return ir.BatchNorm(f64(m.running_mean), f64(m.running_var), w, b, hyper(m.eps, m.running_mean))
     if isinstance(m, nn.LayerNorm):
         shape = tuple(int(v) for v in m.normalized_shape)
         w = f64(m.weight) if m.weight is not None else np.ones(shape)
         b = f64(m.bias) if getattr(m, "bias", None) is not None else np.zeros(shape)
-        return ir.LayerNorm(shape, w, b, float(m.eps))
+        return ir.LayerNorm(shape, w, b, hyper(m.eps, m.weight))
     if isinstance(m, nn.GroupNorm):
         w = f64(m.weight) if m.weight is not None else np.ones(m.num_channels)
         b = f64(m.bias) if m.bias is not None else np.zeros(m.num_channels)
-        return ir.GroupNorm(int(m.num_groups), w, b, float(m.eps))
+        return ir.GroupNorm(int(m.num_groups), w, b, hyper(m.eps, m.weight))
     simple = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu"}
     if type(m) in simple:
         return ir.Activation(simple[type(m)])
     if isinstance(m, nn.GELU) and m.approximate == "none":
         return ir.Activation("gelu")
     if isinstance(m, nn.LeakyReLU):
-        return ir.Activation("leaky_relu", float(m.negative_slope))
+        return ir.Activation("leaky_relu", hyper(m.negative_slope))
     if isinstance(m, nn.ELU):
-        return ir.Activation("elu", float(m.alpha))
+        return ir.Activation("elu", hyper(m.alpha))
     if isinstance(m, nn.Softplus):
-        return ir.Activation("softplus", float(m.beta))
+        return ir.Activation("softplus", hyper(m.beta))
     if isinstance(m, nn.Flatten):
         return ir.Flatten(int(m.start_dim), int(m.end_dim))
     if isinstance(m, nn.Unflatten):
@@ -135,11 +147,11 @@ def function_layer(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if name == "gelu" and kwargs.get("approximate", "none") != "none":
             return None
         if name == "leaky_relu":
-            return ir.Activation("leaky_relu", float(args[0] if args else kwargs.get("negative_slope", 0.01)))
+            return ir.Activation("leaky_relu", hyper(args[0] if args else kwargs.get("negative_slope", 0.01)))
         if name == "elu":
-            return ir.Activation("elu", float(args[0] if args else kwargs.get("alpha", 1.0)))
+            return ir.Activation("elu", hyper(args[0] if args else kwargs.get("alpha", 1.0)))
         if name == "softplus":
-            return ir.Activation("softplus", float(args[0] if args else kwargs.get("beta", 1.0)))
+            return ir.Activation("softplus", hyper(args[0] if args else kwargs.get("beta", 1.0)))
         return ir.Activation(_ACT[name])
     if name == "flatten":
         start = args[0] if args else kwargs.get("start_dim", 0)
