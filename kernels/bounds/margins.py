@@ -94,7 +94,7 @@ def margin_bounds(graph: Graph, x: Any, y: Any, inputs: InputSet, method: Method
 
     Args:
         graph: the IR graph (logits as its last node).
-        x: (n, *input_shape) floats, taken exactly; ``y``: (n,) integer labels.
+        x: ``(n, *input_shape)`` floats, taken exactly; ``y``: ``(n,)`` integer labels.
         inputs: the perturbation set (norm, radius, domain).
         method: ``"ibp"`` or ``"crown"``.
         batch_size: samples per pass; ``max_rows``: neurons bounded at once in CROWN's intermediate passes.
