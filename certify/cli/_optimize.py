@@ -77,6 +77,13 @@ def _default_sizes(args, train, hidden: int) -> tuple[int, ...]:
     return (train[0].shape[1], hidden, int(train[1].max()) + 1)
 
 
+def _builtin(data: str) -> bool:
+    """``data`` names a built-in dataset (the library-MLP path of ``load_xy``), not a file or ``NAME:split``."""
+    from certify.data.builtins import BUILTINS
+
+    return data in BUILTINS and not os.path.isfile(data)
+
+
 def _cmd() -> str:
     return "certify " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
@@ -94,13 +101,38 @@ def _print(cert, path, estimates, as_json: bool) -> None:
     print(f"certificate: {path}\n\n{cert.claim}")
 
 
-def _user_inputs(args: argparse.Namespace):
+def _library_mlp_file(args: argparse.Namespace, train, hidden: int) -> str:
+    """A data file without MODEL: the library's MLP (``--arch`` widths, default input,HIDDEN,classes) behind a
+    Flatten, saved as TorchScript in ``--out`` (the model file the certificate names; its weights are not used)."""
+    import numpy as np
+    import torch
+
+    from certify.data.splits import parse_sizes
+    from certify.models.zoo import _mlp
+
+    d_in, classes = int(np.prod(train[0].shape[1:])), int(np.max(train[1])) + 1
+    sizes = parse_sizes(args.arch) if args.arch else (d_in, hidden, classes)
+    if sizes[0] != d_in:
+        from boundcert.errors import InvalidInput
+
+        raise InvalidInput(f"--arch={args.arch} starts with width {sizes[0]} but the data has {d_in} inputs per "
+                           "example: give the data's input width first")
+    net = torch.nn.Sequential(torch.nn.Flatten(), *_mlp(sizes)).eval()
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "model.pt")
+    torch.jit.script(net).save(path)
+    return path
+
+
+def _user_inputs(args: argparse.Namespace, hidden: int = 256):
     """The user's module, training and test data, and what the certificate records about them."""
     from certify.data.splits import load_user_data
     from certify.models import load_model
 
-    loaded = load_model(args.model, args.arch)
     train, test, info = load_user_data(args.data, args.test_data, binary=args.binary)
+    if args.model is None:
+        args.model, args.arch = _library_mlp_file(args, train, hidden), None
+    loaded = load_model(args.model, args.arch)
     model_info = {"name": loaded.path and os.path.basename(loaded.path),
                   "path": loaded.path and os.path.abspath(loaded.path), "arch": args.arch,
                   "file_sha256": loaded.file_sha256, "description": loaded.description}
@@ -111,7 +143,7 @@ def _run_optimize(args: argparse.Namespace) -> int:
     from certify.data.splits import load_xy
     from certify.training.pacbayes import PacBayesConfig, run_pacbayes
 
-    if args.model is not None:
+    if args.model is not None or not _builtin(args.data):
         return _run_optimize_module(args)
 
     train, test, info = load_xy(args.data, binary=args.binary)
@@ -151,7 +183,7 @@ def _run_compress_module(args: argparse.Namespace) -> int:
     cfg = ModuleCompressionConfig(kind=args.decoder, d=args.d, n_levels=args.levels or 16, method=args.quant,
                                   prune=args.prune, epochs=args.epochs, lr=lr, batch=args.batch, delta=args.delta,
                                   seed=args.seed)
-    module, train, test, info, model_info = _user_inputs(args)
+    module, train, test, info, model_info = _user_inputs(args, hidden=64)
     r = run_module_compression(cfg, module, train, args.out, data_info=info, model_info=model_info, test=test,
                                reproduce=_cmd(), progress=not args.json)
     _print(r.certificate, r.certificate_path, r.estimates, args.json)
@@ -162,7 +194,7 @@ def _run_compress(args: argparse.Namespace) -> int:
     from certify.data.splits import load_xy
     from certify.training.compress import CompressionConfig, run_compression
 
-    if args.model is not None:
+    if args.model is not None or not _builtin(args.data):
         return _run_compress_module(args)
     train, test, info = load_xy(args.data, binary=args.binary)
     lr = args.lr if args.lr is not None else (1e-2 if args.decoder == "subspace" else 1e-3)

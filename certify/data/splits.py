@@ -51,9 +51,13 @@ def load_user_data(train: str, test: str | None = None, *, binary: bool = False)
     from certify.data.builtins import BUILTINS
     from certify.data.load import load_data
 
+    from pathlib import Path
+
     text = str(train)
-    if text in BUILTINS:
+    if text in BUILTINS and not Path(text).is_file():
         text, test = f"{text}:train", test or f"{text}:test"
+    elif Path(text).is_file():
+        text = str(Path(text).resolve())  # a replay from another directory finds the same file
     ds = load_data(text)
     te = load_data(test) if test else None
 

@@ -29,7 +29,7 @@ from certify.certificate import Certificate, strict_float_torch
 from certify.models.compressed import ModuleDecoder
 from certify.models.module_posterior import sampled_forward
 from certify.training.compress import CompressionResult, QuantMethod, compression_certificate, encode_model, quantise
-from certify.training.module_pacbayes import check_model_data
+from certify.training.module_pacbayes import check_model_data, place_model_file
 from certify.training.pacbayes import config_record
 from theorems import enclose
 
@@ -143,7 +143,7 @@ def run_module_compression(cfg: ModuleCompressionConfig, module: Any, train: tup
     n, scale = quantise(z, n_levels=cfg.n_levels, method=cfg.method, prune=cfg.prune)
     code = encode_model(dec, n, scale, side)
     options = {"kind": "compress", "family": "module", "config": config_record(cfg), "data": data_info.get("spec"),
-               "model": dict(model_info)}
+               "model": place_model_file(dict(model_info), Path(out))}
     data = {k: v for k, v in data_info.items() if k != "spec"}
     cert = compression_certificate(dec, code, Path(out) / "model.code", x, y, delta=cfg.delta,
                                    data={**data, "n": int(len(y))},

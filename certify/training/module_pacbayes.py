@@ -41,7 +41,7 @@ from certify.training.pacbayes import (Objective, PacBayesResult, PriorKind, bes
 from theorems import enclose
 
 __all__ = ["ModulePacBayesConfig", "train_module", "optimize_module_posterior", "run_module_pacbayes",
-           "bound_indices", "check_model_data"]
+           "bound_indices", "check_model_data", "place_model_file"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,23 @@ def check_model_data(module: Any, x: np.ndarray, y: np.ndarray, name: str) -> No
     if len(y) == 0:
         raise InvalidInput(f"data {name!r} is empty: give at least one example")
     predict(module, np.ascontiguousarray(x[:2], dtype=np.float32), name=name, labels=y)
+
+
+def place_model_file(model_info: dict, out: Path) -> dict:
+    """Copy the model file (``model_info["path"]``) beside the certificate, so that ``certify check --recompute``
+    finds it by its bare name there; returns ``model_info`` with that ``name`` (``None`` when there is no file)."""
+    from certify.certificate import atomic_write_bytes
+
+    src = model_info.get("path")
+    if not src or not Path(src).is_file():
+        return {**model_info, "name": None}
+    name = Path(src).name
+    if name in ("posterior.safetensors", "certificate.json", "model.code"):
+        name = "base-" + name
+    dest = out / name
+    if not (dest.exists() and dest.samefile(src)):
+        atomic_write_bytes(dest, Path(src).read_bytes())
+    return {**model_info, "name": name}
 
 
 def _load_state(template: Any, state: dict[str, np.ndarray]) -> Any:
@@ -214,7 +231,8 @@ def run_module_pacbayes(cfg: ModulePacBayesConfig, module: Any, train: tuple[np.
 
     ``data_info``: the data record of the certificate, with ``"spec"`` (what ``certify check --recompute`` loads
     again: ``{"spec": str, "sha256": str}``); ``model_info``: the model file the architecture came from
-    (``path``, ``arch``, ``file_sha256``), recorded in ``options.model`` for the replay.
+    (``path``, ``arch``, ``file_sha256``), recorded in ``options.model`` for the replay; the file is copied beside
+    the certificate (:func:`place_model_file`).
     """
     import torch
 
@@ -286,7 +304,7 @@ def run_module_pacbayes(cfg: ModulePacBayesConfig, module: Any, train: tuple[np.
                        else "data-independent (running mean 0, variance 1)"},
              "estimates": estimates}
     options = {"kind": "optimize", "family": "module", "config": config_record(cfg), "data": data_info.get("spec"),
-               "model": dict(model_info), "prior_variance": {"sigma": pv.sigma, "c": pv.c, "b": pv.b, "j": pv.j}}
+               "model": place_model_file(dict(model_info), out), "prior_variance": {"sigma": pv.sigma, "c": pv.c, "b": pv.b, "j": pv.j}}
     cert = pacbayes_certificate(ctx, theorem_id=theorem_id, extra=extra, options=options, reproduce=reproduce)
     path = cert.save(out / "certificate.json")
     return PacBayesResult(cert, path, Path(post.path), estimates)

@@ -72,8 +72,8 @@ def _cli(capsys, *args):
     return code, out, err
 
 
-def _recompute(capsys, cert):
-    return _cli(capsys, "check", cert, "--recompute")[:2]
+def _recompute(capsys, cert, *extra):
+    return _cli(capsys, "check", cert, "--recompute", *extra)[:2]
 
 
 def _forge(cert, tmp_path, key, value):
@@ -108,8 +108,11 @@ def test_optimize_user_cnn_learnt_prior_verifies(capsys, user, tmp_path):
     kl = kl_enclosure(post, PriorVariance(sigma="0.03"))
     assert d["inputs"]["kl"]["lo"] == theorems.exact_hex(kl.lo) and d["inputs"]["kl"]["hi"] == theorems.exact_hex(kl.hi)
     assert int(Fraction(d["inputs"]["m"]["lo_decimal"])) == d["data"]["split"]["n_bound"] == 600
-    assert _recompute(capsys, out / "certificate.json") == (0, "VERIFIED\n")
-    code, stdout = _recompute(capsys, _forge(out / "certificate.json", tmp_path, "seed", 1))
+    replay = ("--arch", ARCH, "--data", user / "train.npz")
+    # a certificate never runs code: the test's own architecture is used only when the user passes it
+    assert _recompute(capsys, out / "certificate.json", "--data", user / "train.npz")[0] == 1
+    assert _recompute(capsys, out / "certificate.json", *replay) == (0, "VERIFIED\n")
+    code, stdout = _recompute(capsys, _forge(out / "certificate.json", tmp_path, "seed", 1), *replay)
     assert code == 1 and stdout.startswith("NOT VERIFIED: recompute: "), stdout
 
 
@@ -121,7 +124,9 @@ def test_optimize_torchscript_data_independent_verifies(capsys, user, tmp_path):
     assert code == 0, err
     d = json.loads((out / "certificate.json").read_text())
     assert d["theorem"]["id"] == "pac_bayes.dziugaite_roy2017" and d["options"]["model"]["name"] == "model.ts.pt"
-    assert _recompute(capsys, out / "certificate.json") == (0, "VERIFIED\n")
+    assert (out / "model.ts.pt").is_file()  # the model file is placed beside the certificate
+    assert _recompute(capsys, out / "certificate.json")[0] == 1  # the data file is not beside it: --data
+    assert _recompute(capsys, out / "certificate.json", "--data", user / "train.npz") == (0, "VERIFIED\n")
 
 
 @pytest.mark.parametrize("decoder", ["direct", "subspace"])
@@ -136,8 +141,9 @@ def test_compress_user_cnn_verifies(capsys, user, tmp_path, decoder):
     k = d["extra"]["train_errors"]
     assert theorems.parse_exact(d["inputs"]["emp_risk"]["lo"]) <= Fraction(k, 1200)
     assert Fraction(k, 1200) <= theorems.parse_exact(d["inputs"]["emp_risk"]["hi"])
-    assert _recompute(capsys, out / "certificate.json") == (0, "VERIFIED\n")
-    code, stdout = _recompute(capsys, _forge(out / "certificate.json", tmp_path, "delta", "0.5"))
+    replay = ("--arch", ARCH, "--data", user / "train.npz")
+    assert _recompute(capsys, out / "certificate.json", *replay) == (0, "VERIFIED\n")
+    code, stdout = _recompute(capsys, _forge(out / "certificate.json", tmp_path, "delta", "0.5"), *replay)
     assert code == 1 and stdout.startswith("NOT VERIFIED: recompute: input delta"), stdout
 
 
@@ -166,3 +172,14 @@ def test_bad_inputs_refuse_in_one_line(capsys, user, tmp_path, case):
     expect = {"no_posterior_layer": "LayerNorm", "wrong_shape": "shape", "split_too_large": "prior_fraction",
               "labels": "label"}[case]
     assert expect in err
+
+
+def test_a_data_file_without_model_uses_the_library_mlp(capsys, user, tmp_path):
+    """The issue's first report: `certify optimize --data digits_train.npz` refused a file."""
+    out = tmp_path / "mlp"
+    code, _, err = _cli(capsys, "optimize", "--data", user / "flat.npz", "--arch", "64,8,10", "--prior-epochs", "1",
+                        "--posterior-epochs", "1", "--mc-passes", "1", "--out", out, "--json")
+    assert code == 0, err
+    d = json.loads((out / "certificate.json").read_text())
+    assert d["options"]["model"]["name"] == "model.pt" and (out / "model.pt").is_file()
+    assert _recompute(capsys, out / "certificate.json", "--data", user / "flat.npz") == (0, "VERIFIED\n")
