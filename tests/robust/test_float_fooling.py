@@ -112,3 +112,40 @@ def test_float32_claim_holds_for_float32_evaluations_in_several_orders(seed, eps
             z64 = z.astype(np.float64)  # the float32 logits, compared exactly (the decision is an argmax)
             margin = z64[:, 0] - np.max(z64[:, 1:], axis=1)  # exact for float32 operands
             assert np.all(margin >= f32)
+
+
+@pytest.mark.parametrize("norm, eps", [("linf", 0.02), ("l2", 0.1)])
+def test_float32_claim_holds_for_torch_float32_on_a_cnn_with_batchnorm(norm, eps):
+    """The deployed evaluation itself: torch float32 on the CPU (conv, BatchNorm, relu, max pool, linear) never
+    has a smaller margin than the float32 claim's bound, at the centre and at sampled points of the ball."""
+    import torch
+    import torch.nn as nn
+
+    from certify.models import load_model
+
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Flatten(), nn.Linear(64, 3)).eval()
+    with torch.no_grad():
+        m[1].running_mean.uniform_(-0.2, 0.2)
+        m[1].running_var.uniform_(0.5, 2.0)
+    graph = load_model(m).network
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.1, 0.9, size=(4, 1, 8, 8)).astype(np.float32)
+    with torch.no_grad():
+        y = m(torch.from_numpy(x)).argmax(1).numpy()
+    mb = margin_bounds(graph, x.astype(np.float64), y, InputSet(norm, eps), "crown", float32=True)
+    f32 = mb.float32_lower
+    assert f32 is not None and np.all(f32 <= mb.lower)
+    for _ in range(20):
+        d = rng.uniform(-1, 1, size=x.shape)
+        if norm == "l2":
+            d *= eps * 0.999 / np.linalg.norm(d.reshape(4, -1), axis=1)[:, None, None, None]
+        else:
+            d *= eps * 0.999
+        p = np.clip(x + d, 0, 1).astype(np.float32)
+        with torch.no_grad():
+            z = m(torch.from_numpy(p)).double().numpy()
+        other = z.copy()
+        other[np.arange(4), y] = -np.inf
+        assert np.all(z[np.arange(4), y] - other.max(axis=1) >= f32)
