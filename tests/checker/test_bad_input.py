@@ -69,3 +69,16 @@ def test_any_delta_the_parser_takes_gives_a_certificate_the_checker_verifies(cap
     assert code == 0, err
     assert run_in_process(capsys, "check", out / "certificate.json")[:2] == (0, "VERIFIED\n")
     assert json.loads((out / "certificate.json").read_text())["delta"]["total"] == delta
+
+
+@pytest.mark.parametrize("delta", ["1e-100000000", "0x1p-99999999999", "1" * 20001])
+def test_run_refuses_a_delta_beyond_the_parse_limits_quickly(capsys, files, tmp_path, delta):
+    import time
+
+    t0 = time.perf_counter()
+    code, _, err = run_in_process(capsys, "run", files / "model.safetensors", "--data", files / "good.npz",
+                                  "--theorem", "test_set.kl_chernoff", "--arch", ARCH, "--delta", delta,
+                                  "--out", tmp_path / "o")
+    assert time.perf_counter() - t0 < 10
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "parse limits" in err, err
+    assert not (tmp_path / "o").exists()
