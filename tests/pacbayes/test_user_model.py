@@ -183,3 +183,26 @@ def test_a_data_file_without_model_uses_the_library_mlp(capsys, user, tmp_path):
     d = json.loads((out / "certificate.json").read_text())
     assert d["options"]["model"]["name"] == "model.pt" and (out / "model.pt").is_file()
     assert _recompute(capsys, out / "certificate.json", "--data", user / "flat.npz") == (0, "VERIFIED\n")
+
+
+@pytest.mark.parametrize("objective, mc_mode", [("f_lambda", "per_network"), ("f_classic", "per_example")])
+def test_objectives_and_monte_carlo_modes_on_a_module(user, tmp_path, objective, mc_mode):
+    import user_bn_cnn_arch
+
+    from certify.checker import check
+    from certify.data import load_data
+    from certify.training.module_pacbayes import ModulePacBayesConfig, run_module_pacbayes
+
+    ds = load_data(user / "train.npz")
+    cfg = ModulePacBayesConfig(objective=objective, mc_mode=mc_mode, prior_epochs=1, posterior_epochs=1, mc_passes=2,
+                               prior_fraction=0.3, split_seed=5, batch=64)
+    r = run_module_pacbayes(cfg, user_bn_cnn_arch.bn_cnn(), (ds.x, ds.y), tmp_path,
+                            data_info={"name": "train.npz", "spec": {"spec": "train.npz", "binary": False,
+                                                                     "sha256": ds.sha256}},
+                            model_info={"arch": ARCH}, progress=False)
+    d = json.loads(r.certificate_path.read_text())
+    assert d["extra"]["emp_risk_derivation"]["mode"] == mc_mode and d["data"]["split"]["n_prior"] == 360
+    assert check(str(r.certificate_path)).verdict == "VERIFIED"
+    from certify.checker.recompute import recompute
+
+    assert recompute(str(r.certificate_path), data=str(user / "train.npz"), arch=ARCH).ok
