@@ -432,13 +432,13 @@ def claim_text(subject: str, *, at_least: bool, end: str, delta_total: str | Non
 
 
 def claim_subject(theorem: dict[str, Any], model: dict[str, Any]) -> tuple[str, str, bool]:
-    """What a claim is about, what its probability is over, whether ``1 - delta`` is shown exactly: the network
-    rebuilt from a code file, a stored Gaussian posterior (over the sample and the Monte Carlo draws), or the
-    theorem's bounded quantity."""
-    if "code_bits" in model:
+    """What a claim is about, over what, whether ``1 - delta`` is shown exactly: a network rebuilt from a code file
+    (compression), a stored Gaussian posterior (PAC-Bayes; also over the Monte Carlo draws), or ``bounded``."""
+    tid = str(theorem.get("id", ""))  # "" from a producer, which names the subject of its own family
+    if "code_bits" in model and (not tid or tid.startswith("compression.")):
         return (f"0-1 risk of the network rebuilt from the {model['code_bits']}-bit code in {model['path']} (weights "
                 f"sha256 {model['weights_sha256'][:16]}...)", "the sample", False)
-    if str(model.get("kind", "")).startswith("diagonal Gaussian posterior"):
+    if str(model.get("kind", "")).startswith("diagonal Gaussian posterior") and tid[:10] in ("", "pac_bayes."):
         return (f"0-1 risk of the stochastic classifier Q (the Gaussian posterior stored in {model['path']}, sha256 "
                 f"{model['sha256'][:16]}...)", "the sample and the Monte Carlo draws", False)
     return str(theorem["bounded"]), "the sample", True

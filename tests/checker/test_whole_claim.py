@@ -146,3 +146,17 @@ def test_the_recorded_bound_part_is_the_replayed_one():
         d = copy.deepcopy(c)
         edit(d)
         assert not _bound_part(d).ok
+
+
+def test_the_claim_subject_follows_the_theorem_family(certs):
+    """A test-set certificate cannot take a compression or posterior subject by adding model fields."""
+    from certify.checker.core import claim_subject
+
+    c = copy.deepcopy(certs["test_set.kl_chernoff"])
+    c["model"].update({"code_bits": 10, "path": "x.code", "weights_sha256": "0" * 64,
+                       "kind": "diagonal Gaussian posterior", "sha256": "0" * 64})
+    assert claim_subject(c["theorem"], c["model"])[0] == c["theorem"]["bounded"]
+    forged = copy.deepcopy(c)
+    forged["claim"] = claim_text(claim_subject({}, {"code_bits": 10, "path": "x.code", "weights_sha256": "0" * 64})[0],
+                                 at_least=False, end=c["result"]["hi"], delta_total="0.05", exact=False)
+    _rejected(forged, "compression subject on a test-set certificate")
