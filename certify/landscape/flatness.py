@@ -124,19 +124,19 @@ def _fraction_text(f: Fraction) -> str:
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
 
 
-@register_provider("m", context="flatness")  # type: ignore[arg-type]
+@register_provider("m", context="flatness")
 def _m(ctx: FlatnessContext) -> Provided:
     return Provided(enclose(ctx.fm.n), "data", f"examples of the training sample ({ctx.data.get('name')})")
 
 
-@register_provider("delta", context="flatness")  # type: ignore[arg-type]
+@register_provider("delta", context="flatness")
 def _delta(ctx: FlatnessContext) -> Provided:
     each = ctx.opts.delta_each()
     return Provided(enclose(each), "user", f"delta/|grid| = {ctx.opts.delta}/{len(ctx.opts.sigmas)} (union over the "
                                            "sigma grid)")
 
 
-@register_provider("kl", context="flatness")  # type: ignore[arg-type]
+@register_provider("kl", context="flatness")
 def _kl(ctx: FlatnessContext) -> Provided:
     w = ctx.fm.numpy_w()
     s = enclose(sum_sq_exact(np.zeros_like(w), w, ctx.w0))
@@ -147,7 +147,7 @@ def _kl(ctx: FlatnessContext) -> Provided:
                     f"w0={ctx.opts.prior_mean}, {w.size} parameters (||w - w0||^2 exact)")
 
 
-@register_provider("emp_risk", context="flatness")  # type: ignore[arg-type]
+@register_provider("emp_risk", context="flatness")
 def _emp_risk(ctx: FlatnessContext) -> Provided:
     up, rec = ctx.mc_record()
     return Provided(up, "monte_carlo:kl_chernoff v1",

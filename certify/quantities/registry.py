@@ -8,7 +8,9 @@ tag and a detail). Providers register with :func:`register_provider` under a qua
   robustness);
 * ``"posterior"`` (:class:`certify.quantities.pacbayes.PosteriorContext`): a stored Gaussian posterior, its prior and
   the bound set, for ``certify optimize`` (the KL and the Monte Carlo empirical risk);
-* ``"code"`` (:class:`certify.quantities.code_length.CodeContext`): a compressed model, for ``certify compress``.
+* ``"code"`` (:class:`certify.quantities.code_length.CodeContext`): a compressed model, for ``certify compress``;
+* ``"flatness"`` (:mod:`certify.landscape.flatness`): the PAC-Bayes flatness certificate of ``certify landscape``;
+* ``"robust"`` (:mod:`certify.robust`): local robustness verification (IBP/CROWN) of ``certify robust``.
 
 A quantity declares the hypotheses its computation proves (``discharges``): when it is provided, the assembler
 (:func:`certify.pipeline.assemble`) records those hypotheses as ``checked``; every other hypothesis stays as the
@@ -30,7 +32,7 @@ from theorems import Interval
 __all__ = ["Provided", "Quantity", "RunContext", "Provider", "ContextKind", "REGISTRY", "PROVIDERS",
            "register_provider", "provide", "discharged", "providers_for"]
 
-ContextKind = Literal["model", "posterior", "code"]
+ContextKind = Literal["model", "posterior", "code", "flatness", "robust"]
 
 
 @dataclass(frozen=True, slots=True)
