@@ -46,7 +46,7 @@ def _act(L: ir.Activation, x):
     if k == "silu":
         return x / (1 + mpmath.exp(-x))
     if k == "gelu":
-        return x * (1 + mpmath.erf(x / mpmath.sqrt(2))) / 2
+        return x * mpmath.erfc(-x / mpmath.sqrt(2)) / 2
     if k == "elu":
         return x if x > 0 else a * (mpmath.exp(x) - 1)
     if k == "softplus":
