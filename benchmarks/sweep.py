@@ -40,6 +40,7 @@ def _models(directory: Path, n: int) -> list[Path]:
 
     torch.set_num_threads(1)
     train = load_builtin("digits", "train")
+    directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for seed in range(n):
         torch.manual_seed(seed)

@@ -1,8 +1,8 @@
 """Architectures of the zoo by name, for ``--arch certify.sweep.archs:mlp_64_32_32_10``.
 
-A factory name ``mlp_<sizes joined by _>`` is the ReLU MLP with those layer sizes (input, hidden..., output), built
-by the MLP builder of :mod:`certify.models.zoo`; the names are resolved on attribute access (PEP 562), so every width and
-depth of a grid has an importable, argument-free factory without a file per architecture.
+A factory name ``mlp_<sizes joined by _>`` is the ReLU MLP with those layer sizes (input, hidden..., output),
+built by the MLP builder of :mod:`certify.models.zoo`; the names are resolved on attribute access (PEP 562), so
+every width and depth of a grid has an importable, argument-free factory without a file per architecture.
 """
 
 from __future__ import annotations

@@ -156,7 +156,8 @@ def _job(t: Mapping[str, Any], i: int) -> JobSpec:
         return JobSpec(kind)
     tid = _str(t, "theorem", where)
     if tid is None:
-        raise InvalidInput(f"{where} has kind = 'theorem' but no theorem: give e.g. theorem = \"test_set.binomial_tail\"")
+        raise InvalidInput(f"{where} has kind = 'theorem' but no theorem: give e.g. "
+                           "theorem = \"test_set.binomial_tail\"")
     th = theorems.get(tid)
     if th.kind != "bound":
         raise InvalidInput(f"{where}.theorem={tid!r} is of kind {th.kind!r}: only kind 'bound' results are certified")

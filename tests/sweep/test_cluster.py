@@ -47,9 +47,8 @@ def test_rows_equal_single_certify_run(cluster, models, tmp_path, capsys):
                  '[[jobs]]\nkind = "analyze"\n\n[[jobs]]\nkind = "gap"\n', glob="m0")
     models = models[:1]
     out = tmp_path / "out"
-    r = sweep_cli(str(spec), "--scheduler", cluster.address, "--out", str(out), "--json", "--csv")
-    assert r.returncode == 0, r.stderr
-    summary = json.loads(r.stdout)
+    assert main(["sweep", str(spec), "--scheduler", cluster.address, "--out", str(out), "--json", "--csv"]) == 0
+    summary = json.loads(capsys.readouterr().out)
     n_jobs = 5 * len(models)
     assert (summary["jobs"], summary["ran"], summary["skipped"]) == (n_jobs, n_jobs, 0)
     assert summary["status"] == {"ok": 4 * len(models), "error": len(models)}
@@ -72,7 +71,8 @@ def test_rows_equal_single_certify_run(cluster, models, tmp_path, capsys):
             assert row["model_file_sha256"] == ref["model"]["file_sha256"]
             assert row["theorem_version"] == ref["theorem"]["version"]
             assert json.loads(row["options"]) == ref["options"]
-            assert (out / row["certificate"]).with_name("reproduce.sh").read_text() == (single / "reproduce.sh").read_text()
+            script = (out / row["certificate"]).with_name("reproduce.sh")
+            assert script.read_text() == (single / "reproduce.sh").read_text()
         elif row["kind"] == "theorem":  # a test-set bound on the training split: refused, recorded, not fatal
             assert row["status"] == "error" and "training split" in row["error"] and "\n" not in row["error"]
         elif row["kind"] == "analyze":
@@ -90,7 +90,7 @@ def test_rows_equal_single_certify_run(cluster, models, tmp_path, capsys):
             assert (got["train_errors"], got["train_n"], got["test_errors"], got["test_n"]) == (k_tr, tr.n, k_te, te.n)
 
     # the same command again: nothing runs, the table is the same rows, nothing is duplicated
-    again = sweep_cli(str(spec), "--scheduler", cluster.address, "--out", str(out), "--json")
+    again = sweep_cli(str(spec), "--scheduler", cluster.address, "--out", str(out), "--json")  # the console path
     assert again.returncode == 0, again.stderr
     s2 = json.loads(again.stdout)
     assert (s2["ran"], s2["skipped"]) == (0, n_jobs)

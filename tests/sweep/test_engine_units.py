@@ -1,0 +1,88 @@
+"""Engine pieces without a process cluster: the example spec parses, a job that crashes (not a refusal) is recorded
+as ``internal_error`` and run again next time, rows round-trip through Parquet and CSV with their types, and the
+resume key changes with every input it names."""
+
+from __future__ import annotations
+
+import pytest
+
+from sweep_support import ROOT
+
+
+def test_example_spec_parses_and_names_a_zoo():
+    from certify.sweep import load_spec
+
+    [example] = sorted((ROOT / "examples").glob("*sweep*.toml"))
+    spec = load_spec(example)
+    assert spec.zoo is not None and len(spec.zoo.points()) == 16
+    assert [j.kind for j in spec.jobs] == ["theorem", "theorem", "analyze", "gap"]
+
+
+def _job(**kw):
+    from certify.sweep import Job
+
+    base = dict(key="k" * 64, kind="gap", model="/m.safetensors", arch=None, model_file_sha256="a" * 64,
+                data="digits", data_sha256="b" * 64, train_data="digits:train", train_data_sha256="c" * 64,
+                theorem=None, theorem_version=None)
+    base.update(kw)
+    return Job(**base)
+
+
+def test_a_crashing_job_is_an_internal_error_and_runs_again(tmp_path, monkeypatch):
+    from distributed import Client
+
+    from certify.sweep import ResultStore, engine
+
+    def crash(job, out):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(engine, "execute", crash)
+    store = ResultStore(tmp_path)
+    store.prepare()
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0") as client:
+        assert engine._run_jobs(client, [_job()], store, progress=False) == 1
+    [row] = store.rows().values()
+    assert (row["status"], row["error"]) == ("internal_error", "RuntimeError: boom second line")
+    assert store.finished() == set()
+
+
+def test_rows_round_trip_and_refuse_nothing_silently(tmp_path):
+    from certify.sweep import COLUMNS, ResultStore
+    from certify.sweep.worker import base_row
+
+    store = ResultStore(tmp_path)
+    store.prepare()
+    row = base_row(_job()) | {"status": "ok", "result_lo": "0.1", "result_hi": "0.2", "result_lo_float": 0.1,
+                               "result_hi_float": 0.2, "seconds": 1.5}
+    store.write_row(row)
+    got = store.rows()[row["key"]]
+    assert {k: got[k] for k in row} == row and set(got) == {n for n, _ in COLUMNS}
+    table = store.consolidate(csv=True)
+    assert table == [got] and list((tmp_path / "rows").iterdir()) == []
+    assert (tmp_path / "results.csv").read_text().splitlines()[0] == ",".join(n for n, _ in COLUMNS)
+    assert store.rows() == {row["key"]: got}
+
+
+@pytest.mark.parametrize("field, value", [("model_file_sha256", "d" * 64), ("arch", "x:y"), ("data_sha256", "e" * 64),
+                                          ("kind", "analyze"), ("theorem", "test_set.hoeffding"),
+                                          ("theorem_version", 2), ("options", {"kind": "run", "delta": "0.01"})])
+def test_resume_key_names_every_input(field, value):
+    from certify.sweep import job_key
+
+    inputs = {"kind": "theorem", "model_file_sha256": "a" * 64, "arch": None, "data_sha256": "b" * 64,
+              "train_data_sha256": None, "theorem": "test_set.binomial_tail", "theorem_version": 1,
+              "options": {"kind": "run", "delta": "0.05", "eps": "0.1", "margin": None}}
+    assert job_key(inputs) == job_key(dict(reversed(list(inputs.items()))))
+    assert job_key({**inputs, field: value}) != job_key(inputs)
+
+
+def test_arch_factories_by_name():
+    from boundcert.errors import InvalidInput
+    from certify.sweep import archs
+
+    net = archs.mlp_64_8_8_10()
+    assert [tuple(p.shape) for p in net.parameters()] == [(8, 64), (8,), (8, 8), (8,), (10, 8), (10,)]
+    with pytest.raises(InvalidInput, match="mlp_<sizes>"):
+        archs.mlp_64_x_10
+    with pytest.raises(AttributeError):
+        archs.resnet18
