@@ -121,6 +121,10 @@ def registered(cert: Mapping[str, Any]) -> CheckResult:
                                       f"{', '.join(h.name for h in t.hypotheses)}")
         values = {n: Interval(enclose(parse_exact(r["lo"])).lo, enclose(parse_exact(r["hi"])).hi)
                   for n, r in inputs.items() if n in t.names}
+        for n, r in inputs.items():  # the decimals shown to people are outward too
+            if ("lo_decimal" in r and parse_exact(r["lo_decimal"]) > parse_exact(r["lo"])) or (
+                    "hi_decimal" in r and parse_exact(r["hi_decimal"]) < parse_exact(r["hi"])):
+                return CheckResult(False, f"registry: input {n}'s decimal ends do not enclose its exact ends")
         discharged = {d for (_, name), q in REGISTRY.items() if name in inputs for d in q.discharges}
         for h, rec in zip(t.hypotheses, hyps):
             if rec.get("status") == "checked" and h.name not in discharged and not (

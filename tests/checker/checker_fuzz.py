@@ -160,8 +160,11 @@ def accepted_by_design(cert: dict[str, Any], path: tuple, kind: str) -> bool:
         return True  # an empty field removed: the same content
     if top == "delta" and cert["theorem"].get("confidence_tree") is None and "delta" not in cert["inputs"]:
         return True  # a claim without a probability: the delta record is not part of it
-    if top == "inputs" and len(path) == 3 and path[2] in ("detail", "source", "lo_decimal", "hi_decimal"):
-        return True  # descriptions for people; the checker reads lo/hi
+    if top == "inputs" and len(path) == 3 and path[2] in ("detail", "source"):
+        return True  # descriptions for people
+    if top == "inputs" and len(path) == 3 and (path[2], kind) in (("lo_decimal", "down"), ("hi_decimal", "up"),
+                                                                   ("lo_decimal", "delete"), ("hi_decimal", "delete")):
+        return True  # the decimals shown to people, widened or left out (the checker reads the exact lo/hi)
     if top == "inputs" and len(path) == 3 and path[2] in ("lo", "hi") and kind in ("up", "down"):
         return True  # evidence widened (still proving the result) or narrowed (caught by --recompute)
     if top == "result" and (kind, path[1:]) in (("up", ("hi",)), ("up", ("hi_exact",)), ("down", ("lo",)),
