@@ -25,7 +25,8 @@ def _x(shape, n=2, seed=0):
     return np.random.default_rng(seed).standard_normal((n, *shape)).astype(np.float32)
 
 
-@pytest.fixture(scope="module", params=NAMES)
+@pytest.fixture(scope="module", params=[pytest.param(n, marks=pytest.mark.slow) if n == "resnet18" else n
+                                        for n in NAMES])
 def zoo_model(request):
     m, shape = build(request.param)
     return request.param, m, shape, load_model(m).network
@@ -52,6 +53,18 @@ def test_forward_enclosure_contains_the_exact_forward(zoo_model):
         for e, a, b in zip(exact, lo.reshape(-1), hi.reshape(-1)):
             assert mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)), name
     assert np.all(hi - lo <= 1e-9 * (1 + np.abs(hi))), name
+
+
+def test_resnet18_enclosure_contains_the_exact_forward():
+    """The default-suite share of the ResNet-18 checks (the rest run with -m slow)."""
+    m, shape = build("resnet18")
+    net = load_model(m).network
+    x = _x(shape, n=1, seed=1)
+    lo, hi = kernels.forward_enclosure(net, x)
+    exact = exact_forward(net, x[0].astype(np.float64)).reshape(-1)
+    with mpmath.workprec(PREC):
+        assert all(mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)) for e, a, b in zip(exact, lo[0], hi[0]))
+    assert 0 < kernels.lipschitz_upper(net, input_shape=shape).upper < float("inf")
 
 
 def test_lipschitz_upper_bounds_the_attack(zoo_model):
@@ -149,7 +162,7 @@ def test_robustness_bound_evaluates(zoo_model):
 def test_export_program_runs_the_pipeline(tmp_path):
     from certify import certify
 
-    m, shape = build("resnet18")
+    m, shape = build("bn_cnn")
     x = _x(shape, n=6, seed=5)
     torch.export.save(torch.export.export(m, (torch.from_numpy(x),)), str(tmp_path / "r.pt2"))
     loaded = load_model(tmp_path / "r.pt2")
