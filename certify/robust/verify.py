@@ -1,7 +1,7 @@
 """``certify robust``: per-sample verdicts, certified robust accuracy and the test-set bound on the robust error.
 
-Pipeline: load the model (its IR graph) and the held-out data -> :func:`kernels.bounds.margin_bounds` (IBP or
-CROWN, outward rounding) on the ball intersected with the domain -> for every sample not verified, a PGD search
+Pipeline: load the model (its IR graph) and the held-out data -> :func:`kernels.bounds.margin_bounds` (IBP,
+CROWN or alpha-CROWN with the slope search of :mod:`certify.robust.alpha`; outward rounding) on the ball intersected with the domain -> for every sample not verified, a PGD search
 (:mod:`certify.robust.attack`) -> verdicts. Verdicts:
 
 * ``verified``: the margin's proven lower bound is > 0: every input of the set is classified as the label by the
@@ -34,6 +34,7 @@ from theorems import Interval, enclose
 __all__ = ["RobustContext", "RobustResult", "run_robust", "verify_samples", "THEOREM"]
 
 THEOREM = "robust.robust_error_test_set"
+ALPHA_STEPS = 20
 SOURCE = "kernels.bounds.margin_bounds v1"
 
 
@@ -60,10 +61,13 @@ class RobustResult:
                 "attacks_misclassified_exactly": int(sum(self.exact_attacks)), "float32_note": self.float32_note}
 
 
-def _method(opts: RobustOptions) -> str:
-    if opts.method == "alpha-crown":
-        raise InvalidInput("--method alpha-crown: optimised slopes are not implemented yet; use --method crown")
-    return opts.method
+def _slopes(opts: RobustOptions) -> Any:
+    """The slope optimiser of alpha-CROWN (a search; the kernel re-evaluates its slopes rigorously)."""
+    if opts.method != "alpha-crown":
+        return None
+    from certify.robust.alpha import optimise_slopes
+
+    return optimise_slopes(steps=ALPHA_STEPS)
 
 
 def verify_samples(graph: Any, module: Any, x: np.ndarray, y: np.ndarray, opts: RobustOptions,
@@ -75,16 +79,16 @@ def verify_samples(graph: Any, module: Any, x: np.ndarray, y: np.ndarray, opts: 
     xs = np.asarray(x, dtype=np.float64)
     if lo is not None and (np.any(xs < lo) or np.any(xs > hi)):
         raise InvalidInput(f"data: inputs lie outside the domain {opts.domain}: give --domain none or the data's range")
-    method = _method(opts)
+    method, slopes = opts.method, _slopes(opts)
     S = InputSet(opts.norm, opts.eps_float, lo, hi)
-    mb = margin_bounds(graph, xs, y, S, method, float32=opts.float32)
+    mb = margin_bounds(graph, xs, y, S, method, float32=opts.float32, slopes=slopes)
     verified = mb.lower > 0
     if lo is None:
         k_unc = int(np.count_nonzero(~verified))
     else:  # the certificate's k: verified on the whole ball (a larger set; only the in-domain verified can pass)
         idx = np.nonzero(verified)[0]
-        whole = margin_bounds(graph, xs[idx], y[idx], InputSet(opts.norm, opts.eps_float, None, None), method) \
-            if idx.size else None
+        whole = margin_bounds(graph, xs[idx], y[idx], InputSet(opts.norm, opts.eps_float, None, None), method,
+                              slopes=slopes) if idx.size else None
         k_unc = int(len(y) - (0 if whole is None else np.count_nonzero(whole.lower > 0)))
     verdicts = ["verified" if v else "not verified" for v in verified]
     exact = [False] * len(y)

@@ -38,7 +38,7 @@ from kernels.network._state import nonneg_sum_up
 from kernels.network.merge import Add, Concat
 from kernels.network.pool import AdaptivePool, Pool
 
-__all__ = ["Boxes", "backward", "refine_bounds", "needs_bounds"]
+__all__ = ["Boxes", "backward", "refine_bounds", "needs_bounds", "maxpool_selection", "movement_index"]
 
 Boxes = dict  # node name -> (lo, hi) rigorous per-sample boxes, (batch, *shape); "input" included
 
@@ -56,13 +56,18 @@ def needs_bounds(node: Node) -> bool:
     return isinstance(lay, (Pool, AdaptivePool)) and lay.kind == "max"
 
 
-def _movement_back(layer: Any, L: np.ndarray, in_shape: tuple[int, ...], cache: dict) -> np.ndarray:
+def movement_index(layer: Any, in_shape: tuple[int, ...], cache: dict) -> np.ndarray | None:
+    """For a data-movement layer: the input index at each output position (``None``: the identity order)."""
     key = ("move", id(layer), in_shape)
     if key not in cache:
         D = int(np.prod(in_shape))
         idx = layer.move(np.arange(D, dtype=np.float64).reshape((1,) + in_shape)).reshape(-1).astype(np.int64)
         cache[key] = None if np.array_equal(idx, np.arange(D)) else idx
-    idx = cache[key]
+    return cache[key]
+
+
+def _movement_back(layer: Any, L: np.ndarray, in_shape: tuple[int, ...], cache: dict) -> np.ndarray:
+    idx = movement_index(layer, in_shape, cache)
     b, S = L.shape[:2]
     Lf = flat(L, 2)
     if idx is None:
@@ -75,11 +80,19 @@ def _movement_back(layer: Any, L: np.ndarray, in_shape: tuple[int, ...], cache: 
 def _activation_back(node: Node, L: np.ndarray, box: tuple[np.ndarray, np.ndarray],
                      alpha: dict | None) -> tuple[np.ndarray, np.ndarray]:
     l, u = box
-    ls, lb, us, ub = relax_activation(node.layer, l, u, None if alpha is None else alpha.get(node.name))
+    al = None if alpha is None else alpha.get(node.name)
+    per_row = al is not None and np.ndim(al) == L.ndim
+    ls, lb, us, ub = relax_activation(node.layer, l, u, None if per_row else al)
     b, S = L.shape[:2]
     Lp, Ln = np.maximum(L, 0.0), np.minimum(L, 0.0)
+    if per_row:  # alpha-CROWN: one lower slope per row, clipped to [a, 1] (any such slope is sound)
+        a = 0.0 if node.layer.kind == "relu" else float(node.layer.slope)
+        unstable = ((l < 0) & (u > 0))[:, None]
+        ls_rows = np.where(unstable, np.clip(np.asarray(al, dtype=np.float64), a, 1.0), ls[:, None])
+    else:
+        ls_rows = ls[:, None]
     with np.errstate(over="ignore", invalid="ignore"):
-        Lin = Lp * ls[:, None] + Ln * us[:, None]  # one of the two products is zero: one rounding per entry
+        Lin = Lp * ls_rows + Ln * us[:, None]  # one of the two products is zero: one rounding per entry
         zf = flat(np.maximum(np.abs(l), np.abs(u)), 1)
         eta_term = vup(ETA * nonneg_sum_up(vup(zf.sum(axis=1)), max(zf.shape[1], 1)))
         err = vup(absdot_up(flat(Lin, 2), vup(REL_ONE * zf)) + eta_term[:, None])
@@ -89,22 +102,31 @@ def _activation_back(node: Node, L: np.ndarray, box: tuple[np.ndarray, np.ndarra
     return Lin, c
 
 
-def _maxpool_back(node: Node, L: np.ndarray, box: tuple[np.ndarray, np.ndarray], in_shape: tuple[int, ...],
-                  cache: dict) -> tuple[np.ndarray, np.ndarray]:
-    idx = window_incidence(node.layer, in_shape, cache)  # (out, k)
+def maxpool_selection(layer: Any, box: tuple[np.ndarray, np.ndarray], in_shape: tuple[int, ...],
+                      cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(jstar, dominant, umax)`` per (sample, output) of a max pooling on the input box (module docstring):
+    the window's input with the largest lower end, whether it dominates the others, and the window's largest upper
+    end."""
+    idx = window_incidence(layer, in_shape, cache)  # (out, k)
     l, u = (flat(a, 1) for a in box)
-    b, S = L.shape[:2]
+    b = l.shape[0]
     valid = idx >= 0
     safe = np.where(valid, idx, 0)
     lw = np.where(valid[None], l[:, safe], -np.inf)  # (b, out, k)
     uw = np.where(valid[None], u[:, safe], -np.inf)
     pos = np.argmax(lw, axis=2)
-    jstar = np.take_along_axis(safe[None].repeat(b, 0), pos[:, :, None], axis=2)[:, :, 0]  # (b, out)
+    jstar = np.take_along_axis(np.broadcast_to(safe[None], (b,) + safe.shape), pos[:, :, None], axis=2)[:, :, 0]
     lj = np.take_along_axis(lw, pos[:, :, None], axis=2)[:, :, 0]
     others = uw.copy()
     np.put_along_axis(others, pos[:, :, None], -np.inf, axis=2)
-    dominant = lj >= others.max(axis=2)
-    umax = uw.max(axis=2)
+    return jstar, lj >= others.max(axis=2), uw.max(axis=2)
+
+
+def _maxpool_back(node: Node, L: np.ndarray, box: tuple[np.ndarray, np.ndarray], in_shape: tuple[int, ...],
+                  cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    jstar, dominant, umax = maxpool_selection(node.layer, box, in_shape, cache)
+    l, u = (flat(a, 1) for a in box)
+    b, S = L.shape[:2]
     Lf = flat(L, 2)
     Lp, Ln = np.maximum(Lf, 0.0), np.minimum(Lf, 0.0)
     coef = Lp + np.where(dominant[:, None], Ln, 0.0)

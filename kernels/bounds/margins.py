@@ -6,14 +6,17 @@ For each sample ``x0`` with label ``y`` and each class ``j != y``, ``rows[i, j]`
 of the set is classified ``y``.
 
 Methods: ``"ibp"`` (:mod:`kernels.bounds.ibp`), ``"crown"`` (:mod:`kernels.bounds.crown`, intermediate bounds by
-CROWN; the returned rows are the larger of the CROWN and IBP rows, both proven, so CROWN is never looser than IBP).
+CROWN; the returned rows are the larger of the CROWN and IBP rows, both proven, so CROWN is never looser than IBP),
+``"alpha-crown"`` (Xu et al., ICLR 2021: the final pass with lower slopes of the unstable relu/leaky_relu neurons
+chosen per row by an optimiser the caller passes, ``slopes``, e.g. :func:`certify.robust.alpha.optimise_slopes`;
+the slopes are clipped to ``[a, 1]``, where every slope is sound, and the result is the larger of it and CROWN).
 Rounding model: see those modules; binary64 with gradual underflow is checked first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -27,10 +30,12 @@ from kernels.bounds.float32 import float32_margin_error_upper
 from kernels.bounds.ibp import concretize_first_step, ibp_boxes
 from kernels.network.graph import ForwardContext, Graph
 
-__all__ = ["MarginBounds", "Method", "METHODS", "margin_bounds", "spec_rows"]
+__all__ = ["MarginBounds", "Method", "METHODS", "Slopes", "margin_bounds", "spec_rows"]
 
-Method = Literal["ibp", "crown"]
-METHODS = ("ibp", "crown")
+Method = Literal["ibp", "crown", "alpha-crown"]
+METHODS = ("ibp", "crown", "alpha-crown")
+#: ``slopes(graph, C, boxes, shapes, cache, x0, inputs) -> {activation node: lower slopes (batch, rows, *shape)}``
+Slopes = Callable[..., dict]
 SOURCE = "kernels.bounds.margin_bounds v1"
 
 
@@ -89,14 +94,15 @@ def _check(graph: Any, x: Any, y: Any) -> tuple[Graph, np.ndarray, np.ndarray]:
 
 
 def margin_bounds(graph: Graph, x: Any, y: Any, inputs: InputSet, method: Method = "crown", *,
-                  batch_size: int = 16, max_rows: int = 4096, float32: bool = False) -> MarginBounds:
+                  batch_size: int = 16, max_rows: int = 4096, float32: bool = False,
+                  slopes: Slopes | None = None) -> MarginBounds:
     """Proven per-sample margin lower bounds of ``graph`` over ``inputs`` around each row of ``x``.
 
     Args:
         graph: the IR graph (logits as its last node).
         x: ``(n, *input_shape)`` floats, taken exactly; ``y``: ``(n,)`` integer labels.
         inputs: the perturbation set (norm, radius, domain).
-        method: ``"ibp"`` or ``"crown"``.
+        method: ``"ibp"``, ``"crown"`` or ``"alpha-crown"`` (needs ``slopes``).
         batch_size: samples per pass; ``max_rows``: neurons bounded at once in CROWN's intermediate passes.
         float32: also bound the margin of the float32 execution (:mod:`kernels.bounds.float32`): ``rows`` minus
             ``e_y + e_j``, rounded down; a layer without a float32 error model leaves it ``None`` with the reason.
@@ -107,6 +113,9 @@ def margin_bounds(graph: Graph, x: Any, y: Any, inputs: InputSet, method: Method
     check_choice(method, METHODS, f"method={method!r}: one of {', '.join(METHODS)}")
     if not isinstance(inputs, InputSet):
         raise InvalidInput(f"inputs of type {type(inputs).__name__}: give a kernels.bounds.InputSet")
+    if method == "alpha-crown" and not callable(slopes):
+        raise InvalidInput("method='alpha-crown' needs slopes=: an optimiser of the lower slopes, e.g. "
+                           "certify.robust.alpha.optimise_slopes()")
     g, xs, ys = _check(graph, x, y)
     batch_size = check_int("batch_size", batch_size, 1)
     max_rows = check_int("max_rows", max_rows, 2)
@@ -125,11 +134,13 @@ def margin_bounds(graph: Graph, x: Any, y: Any, inputs: InputSet, method: Method
         boxes = ibp_boxes(g, xb, inputs, ctx)
         C = spec_rows(yb, k)
         low = concretize_first_step(g, C, boxes, shapes, cache)
-        if method == "crown":
+        if method in ("crown", "alpha-crown"):
             boxes = refine_bounds(g, boxes, shapes, xb, inputs, cache, max_rows=max_rows)
-            lam, const = backward(g, g.nodes[-1].name, C, boxes, shapes, cache)
-            A = lam.get("input", np.zeros(C.shape[:2] + tuple(xb.shape[1:])))
-            low = np.maximum(low, inputs.linear_lower(A, const, xb))
+            passes = [None] if method == "crown" else [None, slopes(g, C, boxes, shapes, cache, xb, inputs)]
+            for alpha in passes:
+                lam, const = backward(g, g.nodes[-1].name, C, boxes, shapes, cache, alpha)
+                A = lam.get("input", np.zeros(C.shape[:2] + tuple(xb.shape[1:])))
+                low = np.maximum(low, inputs.linear_lower(A, const, xb))
         low = np.where(np.isnan(low), -np.inf, low)
         full_b = _rows_to_full(low, yb, k)
         rows.append(full_b)

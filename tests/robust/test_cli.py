@@ -48,7 +48,7 @@ def test_robust_json_check_and_recompute(capsys, tmp_path, mlp_file):
 
 @pytest.mark.parametrize("extra, match", [
     (["--eps", "-0.1"], "--eps"),
-    (["--eps", "0.01", "--method", "alpha-crown"], "alpha-crown"),
+    (["--eps", "0.01", "--attack-steps", "-1"], "--attack-steps"),
     (["--eps", "0.01", "--delta", "1.5"], "--delta"),
     (["--eps", "0.01", "--domain", "1,0"], "--domain"),
 ])
@@ -102,3 +102,17 @@ def test_unsupported_layer_is_refused_by_name():
     with pytest.raises(InvalidInput, match="LayerNorm"):
         verify_samples(loaded.network, loaded.module, test.x[:2], test.y[:2].astype(np.int64),
                        RobustOptions(eps="0.01", method="crown"))
+
+
+def test_alpha_crown_verifies_at_least_what_crown_does():
+    from certify.models import load_model
+    from certify.robust import RobustOptions, verify_samples
+
+    model, _, test = trained("mlp")
+    loaded = load_model(model)
+    x, y = test.x[:8], test.y[:8].astype(np.int64)
+    crown = verify_samples(loaded.network, loaded.module, x, y, RobustOptions(eps="0.03", norm="l2", attack_steps=0))
+    alpha = verify_samples(loaded.network, loaded.module, x, y,
+                           RobustOptions(eps="0.03", norm="l2", method="alpha-crown", attack_steps=0))
+    assert np.all(alpha.lower >= crown.lower)
+    assert alpha.certified_accuracy >= crown.certified_accuracy

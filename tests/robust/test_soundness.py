@@ -129,3 +129,34 @@ def test_l2_bound_is_tighter_than_linf_box_for_the_same_radius(method):
     l2 = margin_bounds(g, x, y, InputSet("l2", 0.05), method)
     li = margin_bounds(g, x, y, InputSet("linf", 0.05), method)
     assert np.all(l2.lower >= li.lower)
+
+
+@settings(max_examples=20)
+@given(nets(1, 2, max_width=4), _x, st.sampled_from([0.05, 0.2, 0.5]))
+def test_alpha_crown_sound_and_at_least_crown(g, x0, eps):
+    """alpha-CROWN with the torch slope search: never above the exact minimum, never below CROWN."""
+    from certify.robust.alpha import optimise_slopes
+
+    x = np.array([[x0]])
+    S = InputSet("linf", eps)
+    cr = margin_bounds(g, x, np.array([0]), S, "crown")
+    al = margin_bounds(g, x, np.array([0]), S, "alpha-crown", slopes=optimise_slopes(steps=5))
+    assert np.all(al.rows >= cr.rows)
+    lo, hi = max(F(x0) - F(eps), F(0)), min(F(x0) + F(eps), F(1))
+    assert F(float(al.lower[0])) <= min_margin_1d(g, lo, hi, 0)
+
+
+@pytest.mark.parametrize("bad", [5.0, -3.0, np.nan, np.inf])
+def test_any_slopes_a_search_returns_stay_sound(bad):
+    """The kernel clips whatever slopes it is handed to [a, 1] (NaN: no bound): a wrong search cannot break it."""
+    rng = np.random.default_rng(7)
+    g = chain([(rng.normal(size=(6, 1)), rng.normal(size=6)), (rng.normal(size=(5, 6)), rng.normal(size=5)),
+               (rng.normal(size=(3, 5)), rng.normal(size=3))])
+
+    def slopes(graph, C, boxes, shapes, cache, x0, inputs):
+        return {n.name: np.full(C.shape[:2] + shapes[n.name], bad) for n in graph.nodes if n.name.startswith("act")}
+
+    for x0 in (0.1, 0.5, 0.9):
+        mb = margin_bounds(g, np.array([[x0]]), np.array([0]), InputSet("linf", 0.3), "alpha-crown", slopes=slopes)
+        lo, hi = max(F(x0) - F(0.3), F(0)), min(F(x0) + F(0.3), F(1))
+        assert F(float(mb.lower[0])) <= min_margin_1d(g, lo, hi, 0)
