@@ -9,6 +9,8 @@ inequality proven for every real ``z_in`` inside the node's box ``|z_in| <= zmax
 * affine layers: :meth:`kernels.bounds.operators.Operator.back` (products and sums with Higham's a-priori term);
 * activations: the relaxations of :mod:`kernels.bounds.relax` (``L+`` takes the lower line, ``L-`` the upper);
   the new coefficient ``L+ ls + L- us`` is one float product per entry (error ``2^-52 |.| + eta``, times ``zmax``);
+  ``alpha`` (alpha-CROWN) gives the lower slopes of relu/leaky_relu per node, shared by the rows
+  ``(batch, *shape)`` or one per row ``(batch, rows, *shape)``, clipped to ``[a, 1]`` where every slope is sound;
 * max pooling (DeepPoly-style): ``z_o >= y_j*`` (``j*`` the window's largest lower end) and ``z_o <= y_j*`` where
   ``l_j* >= u_i`` for the window's other inputs, else ``z_o <= max_i u_i``; the selections are exact;
 * data movement (``Flatten``, ``Reshape``, ``Permute``, ...): the inverse movement (exact); ``Add``: ``L`` to each
