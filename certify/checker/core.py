@@ -27,6 +27,7 @@ multiplication, other powers ``exp(e log b)``; ``pi`` from 40 correct decimals, 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
@@ -176,11 +177,12 @@ def _widen(y: tuple, prec: int, up: bool) -> tuple:
 
 
 def iexp(x: Iv) -> Iv:
-    p, big = x.prec, libmp.from_int(MAX_MAG >> 2)
+    p, big = x.prec, libmp.from_int(MAX_MAG >> 2)  # exp is increasing: below -2^22, bounded by 0 and exp(-2^22)
     if _lt(big, x.hi):
         raise Fail("exp of an argument above 2^22: beyond the checker's range")
     lo = _ZERO if _lt(x.lo, libmp.mpf_neg(big)) else _widen(libmp.mpf_exp(x.lo, p + GUARD, NEAR), p, False)
-    return Iv(_ZERO if lo[0] == 1 else lo, _widen(libmp.mpf_exp(x.hi, p + GUARD, NEAR), p, True), p)
+    hi = _widen(libmp.mpf_exp(_minmax([x.hi, libmp.mpf_neg(big)], max), p + GUARD, NEAR), p, True)
+    return Iv(_ZERO if lo[0] == 1 else lo, hi, p)
 
 
 def _log_end(v: tuple, p: int, up: bool) -> tuple:
@@ -581,8 +583,6 @@ def check(cert: Any, *, model: str | None = None, data: str | None = None) -> Ch
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m certify.checker.core CERT [--model FILE] [--data FILE]``: prints the verdict, exit 0 or 1."""
-    import argparse
-
     p = argparse.ArgumentParser(prog="certify check")
     for name in ("cert", "--model", "--data"):
         p.add_argument(name)

@@ -41,6 +41,7 @@ STRESS = {
     "pow of 1 to 0x1p1000000": lambda c: _tree(c, {"op": "pow", "args": [{"num": "1"}, {"num": "0x1p1000000"}]}),
     "exp of 2^40": lambda c: _tree(c, {"op": "exp", "args": [{"num": "0x1p40"}]}),
     "exp of -2^40": lambda c: _tree(c, {"op": "exp", "args": [{"num": "-0x1p40"}]}),
+    "exp of -2^1000000": lambda c: _tree(c, {"op": "exp", "args": [{"num": "-0x1p1000000"}]}),
     "magnitude 2^(2^20) squared": lambda c: _tree(c, {"op": "*", "args": [{"num": "0x1p1048000"}] * 40}),
     "deep tree": lambda c: _tree(c, _deep(5000)),
     "wide tree": lambda c: _tree(c, {"op": "+", "args": [{"num": "1"}] * 50000}),
