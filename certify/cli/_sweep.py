@@ -39,6 +39,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.scheduler is not None and "://" not in args.scheduler:
         raise InvalidInput(f"--scheduler={args.scheduler!r} is not an address: give e.g. tcp://127.0.0.1:8786")
     spec = load_spec(args.spec)
+    if args.report and not any(j.kind == "gap" for j in spec.jobs):
+        raise InvalidInput("--report ranks against the generalization gap: add [[jobs]] kind = \"gap\" (and "
+                           "train_data) to the spec, or leave --report out")
     res = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers, memory_limit=args.memory_limit,
                     progress=not args.json, retry_errors=args.retry_errors, csv=args.csv)
     report = str(write_report(res.rows, args.out)) if args.report else None

@@ -61,11 +61,12 @@ def test_bad_spec_is_one_line_exit_2_nothing_written(case, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, needle", [
     (["--workers", "0"], "--workers=0"),
+    (["--report"], "add [[jobs]] kind = \"gap\""),
     (["--scheduler", "localhost:8786"], "not an address"),
 ])
 def test_bad_options(argv, needle, tmp_path, capsys):
     spec = tmp_path / "spec.toml"
-    spec.write_text(GOOD_JOB)
+    spec.write_text('[[models]]\nglob = "x/*.pt"\n' + GOOD_JOB)
     assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err
