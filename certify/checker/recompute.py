@@ -438,7 +438,11 @@ def _robust(path: Path, cert: dict, t: Any, *, model: str | None, data: str | No
     spec = data or (f"{name}:{d['split']}" if d.get("split") in ("train", "test") else None)
     if spec is None:
         return CheckResult(False, "recompute: give the data file with --data")
-    again = run_robust(model_file, spec, opts, arch=arch or cert["model"].get("arch")).certificate
+    from dataclasses import replace
+
+    # k_uncertified comes from the bounds alone: the PGD search (verdicts only) is not replayed
+    again = run_robust(model_file, spec, replace(opts, attack_steps=0),
+                       arch=arch or cert["model"].get("arch")).certificate
     if again.data["sha256"] != d["sha256"] or again.model["sha256"] != cert["model"]["sha256"]:
         return CheckResult(False, "recompute: model or data hash differs from the certificate's")
     return _inside(cert["inputs"], {r.name: r.to_dict() for r in again.inputs})
