@@ -1,7 +1,8 @@
 """``certify robust``: per-sample verdicts, certified robust accuracy and the test-set bound on the robust error.
 
 Pipeline: load the model (its IR graph) and the held-out data -> :func:`kernels.bounds.margin_bounds` (IBP,
-CROWN or alpha-CROWN with the slope search of :mod:`certify.robust.alpha`; outward rounding) on the ball intersected with the domain -> for every sample not verified, a PGD search
+CROWN or alpha-CROWN with the slope search of :mod:`certify.robust.alpha`; outward rounding) on the ball
+intersected with the domain -> for every sample not verified, a PGD search
 (:mod:`certify.robust.attack`) -> verdicts. Verdicts:
 
 * ``verified``: the margin's proven lower bound is > 0: every input of the set is classified as the label by the

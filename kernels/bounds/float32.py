@@ -106,7 +106,8 @@ def float32_margin_error_upper(graph: Graph, boxes: dict, shapes: dict, cache: d
                 s_lo, s_hi = lay.scale()
                 shape = (-1,) + (1,) * (len(shapes[a]) - 1)
                 sa = np.maximum(np.abs(s_lo), np.abs(s_hi)).reshape(shape)
-                rest = vup(vup(sa * zhat) + vup(np.abs(lay.bias).reshape(shape) + vup(np.abs(lay.mean).reshape(shape) * sa)))
+                mean_s = vup(np.abs(lay.mean).reshape(shape) * sa)
+                rest = vup(vup(sa * zhat) + vup(np.abs(lay.bias).reshape(shape) + mean_s))
                 out = vup(vup(sa * e) + vup(2 * gamma32(8) * rest))
             elif isinstance(lay, Scale):
                 f = abs(float(lay.factor))
