@@ -2,7 +2,7 @@
 
 The resume key is the sha256 of the job's inputs as canonical JSON: the sha256 of the model file's bytes, its
 ``--arch``, the sha256 of the data the job reads (:attr:`certify.data.Dataset.sha256`, the same hash a certificate
-records), the job kind, the theorem id and version, and the typed options (:class:`certify.options.RunOptions` for a
+records), the job kind, the theorem id and version (for ``dynamics``: the sha256 of the trajectory file), and the typed options (:class:`certify.options.RunOptions` for a
 theorem: what the certificate records under ``"options"``). A finished row with the same key is the same job.
 """
 
@@ -86,6 +86,8 @@ def model_files(spec: SweepSpec, zoo_paths: ZooPaths = ()) -> list[ModelEntry]:
 
 
 def _options(j: JobSpec) -> dict[str, Any]:
+    if j.kind == "dynamics":  # analyze_trajectory's defaults, recorded (the measures depend on them)
+        return {"kind": "dynamics", "seed": 0, "n_repeats": 1, "n_projections": 10}
     if j.kind != "theorem":
         return {"kind": j.kind}
     from certify.options import DEFAULT_EPS, RunOptions
@@ -129,7 +131,11 @@ def expand_jobs(spec: SweepSpec, zoo_paths: ZooPaths = ()) -> list[Job]:
                                    "in the model's [[models]] group")
             t = theorems.get(j.theorem) if j.theorem else None
             d = None if j.kind == "analyze" else reads
-            dsha = data_hash(d, "train_data" if j.sample == "train" else "data", path)
+            if j.kind == "dynamics":  # the trajectory beside the model; a missing one is that job's error
+                d = str(Path(path).with_suffix(".npz"))
+                dsha = file_sha256(d) if Path(d).is_file() else None
+            else:
+                dsha = data_hash(d, "train_data" if j.sample == "train" else "data", path)
             tr = train_data if j.kind == "gap" else None
             trsha = data_hash(tr, "train_data", path)
             opts = _options(j)

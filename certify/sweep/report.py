@@ -3,13 +3,14 @@
 For every model with a finished ``gap`` job, the generalization gap is its measured ``empirical_gap`` (test error
 minus training error of the float32 network, exact fractions of the two samples). Each column is then ranked against
 it: every theorem's certified upper end (``result_hi``, the bound) and every measure of the ``analyze`` job
-(``sum_log_spectral_hi`` ...; ``*_estimate`` are fitted estimates). Output under ``DIR/report/``: ``report.json``
+(``sum_log_spectral_hi`` ...) and ``dynamics`` job (``ph_dim_estimate`` ...; ``*_estimate`` are fitted estimates). Output under ``DIR/report/``: ``report.json``
 (tau, Psi, psi per axis, the number of models), ``report.md`` and ``report.png`` (a bar chart of tau and Psi).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -53,9 +54,9 @@ def _columns(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, float], dict[str
             col = f"{r['theorem']} (bound)"
             cols.setdefault(col, {})[model] = r["result_hi_float"]
             kinds[col] = "bound"
-        elif r["kind"] == "analyze":
+        elif r["kind"] in ("analyze", "dynamics"):
             for name, v in json.loads(r["measures"]).items():
-                if v is not None:
+                if isinstance(v, (int, float)) and math.isfinite(v):
                     cols.setdefault(name, {})[model] = v
                     kinds[name] = "measure"
     return gaps, hp, cols, kinds

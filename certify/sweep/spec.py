@@ -21,7 +21,7 @@ arch = "certify.zoo:digits_mlp"   # for weights-only files; else read from the s
 data = "digits"                   # optional: overrides [sweep].data for this group
 
 [[jobs]]
-kind = "theorem"             # theorem | analyze | gap
+kind = "theorem"             # theorem | analyze | gap | dynamics
 theorem = "test_set.binomial_tail"
 delta = "0.05"               # eps, margin: as for `certify run`
 sample = "test"              # test (data) | train (train_data)
@@ -42,15 +42,16 @@ from boundcert.errors import InvalidInput
 
 __all__ = ["JobKind", "JobSpec", "ModelGroup", "ZooSpec", "SweepSpec", "load_spec", "parse_spec"]
 
-JobKind = Literal["theorem", "analyze", "gap"]
-JOB_KINDS: tuple[str, ...] = ("theorem", "analyze", "gap")
+JobKind = Literal["theorem", "analyze", "gap", "dynamics"]
+JOB_KINDS: tuple[str, ...] = ("theorem", "analyze", "gap", "dynamics")
 ZOO_DATASETS: tuple[str, ...] = ("digits", "mnist1d")
 
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
-    """One job kind, run on every model: a theorem (as ``certify run``), the ``analyze`` table, or the measured
-    ``gap`` (train and test error of the float32 network, exact fractions of the two samples)."""
+    """One job kind, run on every model: a theorem (as ``certify run``), the ``analyze`` table, the measured ``gap``
+    (train and test error of the float32 network, exact fractions of the two samples), or ``dynamics`` (the measures
+    of ``certify dynamics`` on the trajectory recorded beside the model: ``NAME.npz`` for ``NAME.safetensors``)."""
 
     kind: JobKind
     theorem: str | None = None

@@ -1,6 +1,6 @@
 """What a Dask worker runs for one job: the same pipeline as ``certify run`` (:func:`certify.jobs.run.run_job`),
-``certify analyze`` (:func:`certify.reports.analyze.analyze_network`) or the measured generalization gap; then the
-job's row, written last (:meth:`ResultStore.write_row`).
+``certify analyze`` (:func:`certify.reports.analyze.analyze_network`), ``certify dynamics``
+(:func:`certify.quantities.dynamics.analyze_trajectory`) or the measured generalization gap; then the job's row, written last (:meth:`ResultStore.write_row`).
 
 A refusal (:class:`boundcert.errors.CertifyError`: bad data, a hypothesis that fails, a model that does not load) is
 the job's result: a row with status ``error`` and the one-line message. Any other exception is a bug or a lost
@@ -120,7 +120,29 @@ def _gap(job: Job, out: Path) -> dict[str, Any]:
     return {"measures": json.dumps(measures, sort_keys=True), "model_sha256": model_sha256(loaded.module)}
 
 
-_RUNNERS = {"theorem": _theorem, "analyze": _analyze, "gap": _gap}
+def _dynamics(job: Job, out: Path) -> dict[str, Any]:
+    from certify.certificate import atomic_write_text
+    from certify.quantities.dynamics import analyze_trajectory, open_trajectory
+
+    o = job.options
+    traj = open_trajectory(job.data or "")
+    doc = analyze_trajectory(traj, source=job.data, seed=o["seed"], n_repeats=o["n_repeats"],
+                             n_projections=o["n_projections"]).to_dict()
+    atomic_write_text(out / "dynamics.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+    def num(v: Any) -> float | None:
+        return float(v) if isinstance(v, (int, float, str)) else None
+
+    measures = {  # fitted estimates (measures, never bounds)
+        "ph_dim_estimate": num((doc["ph_dim_estimate"] or {}).get("dimension")),
+        "ph_dim_loss_estimate": num((doc["ph_dim_loss_estimate"] or {}).get("dimension")),
+        "increment_tail_estimate": num((doc["increment_tail_estimate"] or {}).get("alpha_estimate")),
+        "grad_noise_tail_estimate": num((doc["grad_noise_tail_estimate"] or {}).get("alpha_estimate")),
+    }
+    return {"measures": json.dumps(measures, sort_keys=True)}
+
+
+_RUNNERS = {"theorem": _theorem, "analyze": _analyze, "gap": _gap, "dynamics": _dynamics}
 
 
 def execute(job: Job, out: str, threads: int = 1) -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """Engine pieces without a process cluster: the example spec parses, a job that crashes (not a refusal) is recorded
-as ``internal_error`` and run again next time, rows round-trip through Parquet and CSV with their types, and the
-resume key changes with every input it names."""
+as ``internal_error`` and run again next time, rows round-trip through Parquet and CSV with their types, the
+resume key changes with every input it names, and a dynamics job equals ``certify dynamics`` on its trajectory."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from sweep_support import ROOT
+from sweep_support import ARCH, ROOT
 
 
 def test_example_spec_parses_and_names_a_zoo():
@@ -86,3 +88,48 @@ def test_arch_factories_by_name():
         archs.mlp_64_x_10
     with pytest.raises(AttributeError):
         archs.resnet18
+
+
+def _record(path):
+    """A short SGD trajectory of a tiny MLP (the recorder of certify dynamics), saved to ``path``."""
+    import torch
+
+    from certify.training.trajectory import TrajectoryRecorder
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 4)
+    y = (x[:, 0] > 0).long()
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    rec = TrajectoryRecorder(model, last_n=1000, seed=1, sample_size=64).attach(opt)
+    for i in range(80):
+        idx = torch.arange(i % 8 * 8, i % 8 * 8 + 8)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+        opt.step()
+    rec.detach()
+    return rec.save(path)
+
+
+def test_dynamics_job_equals_certify_dynamics_and_a_missing_trajectory_is_its_error(tmp_path, models):
+    import json
+    import shutil
+
+    from certify.quantities.dynamics import analyze_trajectory
+    from certify.sweep import execute, expand_jobs, parse_spec
+
+    for m in models:
+        shutil.copy(m, tmp_path / m.name)
+    _record(tmp_path / "m0.npz")
+    spec = parse_spec({"models": [{"glob": "*.safetensors", "arch": ARCH}], "jobs": [{"kind": "dynamics"}]},
+                      tmp_path)
+    jobs = expand_jobs(spec)
+    assert [Path(j.data).name for j in jobs] == ["m0.npz", "m1.npz"]
+    out = tmp_path / "out"
+    ok, missing = (execute(j, str(out)) for j in jobs)
+    ref = analyze_trajectory(str(tmp_path / "m0.npz"), source=jobs[0].data, seed=0).to_dict()
+    assert json.loads((out / "jobs" / jobs[0].key / "dynamics.json").read_text()) == json.loads(json.dumps(ref))
+    got = json.loads(ok["measures"])
+    assert ok["status"] == "ok" and got["ph_dim_estimate"] == ref["ph_dim_estimate"]["dimension"]
+    assert got["increment_tail_estimate"] == ref["increment_tail_estimate"]["alpha_estimate"]
+    assert missing["status"] == "error" and "is not a file" in missing["error"]
