@@ -2,8 +2,9 @@
 
 The resume key is the sha256 of the job's inputs as canonical JSON: the sha256 of the model file's bytes, its
 ``--arch``, the sha256 of the data the job reads (:attr:`certify.data.Dataset.sha256`, the same hash a certificate
-records), the job kind, the theorem id and version (for ``dynamics``: the sha256 of the trajectory file), and the typed options (:class:`certify.options.RunOptions` for a
-theorem: what the certificate records under ``"options"``). A finished row with the same key is the same job.
+records; for ``dynamics`` the sha256 of the trajectory file), the job kind, the theorem id and version, and the
+typed options (:class:`certify.options.RunOptions` for a theorem: what the certificate records under
+``"options"``). A finished row with the same key is the same job.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 For every model with a finished ``gap`` job, the generalization gap is its measured ``empirical_gap`` (test error
 minus training error of the float32 network, exact fractions of the two samples). Each column is then ranked against
 it: every theorem's certified upper end (``result_hi``, the bound) and every measure of the ``analyze`` job
-(``sum_log_spectral_hi`` ...) and ``dynamics`` job (``ph_dim_estimate`` ...; ``*_estimate`` are fitted estimates). Output under ``DIR/report/``: ``report.json``
-(tau, Psi, psi per axis, the number of models), ``report.md`` and ``report.png`` (a bar chart of tau and Psi).
+(``sum_log_spectral_hi`` ...) and of the ``dynamics`` job (``ph_dim_estimate`` ...; ``*_estimate`` are fitted
+estimates). Output under ``DIR/report/``: ``report.json`` (tau, Psi, psi per axis, the number of models),
+``report.md`` and ``report.png`` (a bar chart of tau and Psi).
 """
 
 from __future__ import annotations

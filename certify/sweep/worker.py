@@ -1,6 +1,7 @@
 """What a Dask worker runs for one job: the same pipeline as ``certify run`` (:func:`certify.jobs.run.run_job`),
 ``certify analyze`` (:func:`certify.reports.analyze.analyze_network`), ``certify dynamics``
-(:func:`certify.quantities.dynamics.analyze_trajectory`) or the measured generalization gap; then the job's row, written last (:meth:`ResultStore.write_row`).
+(:func:`certify.quantities.dynamics.analyze_trajectory`) or the measured generalization gap; then the job's row,
+written last (:meth:`ResultStore.write_row`).
 
 A refusal (:class:`boundcert.errors.CertifyError`: bad data, a hypothesis that fails, a model that does not load) is
 the job's result: a row with status ``error`` and the one-line message. Any other exception is a bug or a lost
