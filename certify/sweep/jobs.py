@@ -69,7 +69,8 @@ def model_files(spec: SweepSpec, zoo_paths: ZooPaths = ()) -> list[ModelEntry]:
     if spec.zoo is not None:
         ds = spec.zoo.dataset
         for path, arch, hp in zoo_paths:
-            out.append((path, arch, spec.data or ds, spec.train_data or f"{ds}:train", hp))
+            out.append((path, arch, _data_path(spec.root, spec.data) or ds,
+                        _data_path(spec.root, spec.train_data) or f"{ds}:train", hp))
     from certify.sweep.zoo import read_sidecar
 
     for i, g in enumerate(spec.models):
@@ -120,6 +121,7 @@ def expand_jobs(spec: SweepSpec, zoo_paths: ZooPaths = ()) -> list[Job]:
         return hashes[d]
 
     jobs: list[Job] = []
+    seen: set[str] = set()  # a file matched by two groups with the same inputs is one job
     for path, arch, data, train_data, hp in model_files(spec, zoo_paths):
         fsha = file_sha256(path)
         for j in spec.jobs:
@@ -143,7 +145,11 @@ def expand_jobs(spec: SweepSpec, zoo_paths: ZooPaths = ()) -> list[Job]:
             inputs = {"kind": j.kind, "model_file_sha256": fsha, "arch": arch, "data_sha256": dsha,
                       "train_data_sha256": trsha, "theorem": j.theorem, "theorem_version": t.version if t else None,
                       "options": opts}
-            jobs.append(Job(job_key(inputs), j.kind, path, arch, fsha, d, dsha, tr, trsha, j.theorem,
+            key = job_key(inputs)
+            if key in seen:
+                continue
+            seen.add(key)
+            jobs.append(Job(key, j.kind, path, arch, fsha, d, dsha, tr, trsha, j.theorem,
                             t.version if t else None, opts, hp,
                             {"delta": j.delta, "eps": j.eps, "margin": j.margin} if j.kind == "theorem" else {}))
     return jobs

@@ -133,3 +133,20 @@ def test_dynamics_job_equals_certify_dynamics_and_a_missing_trajectory_is_its_er
     assert ok["status"] == "ok" and got["ph_dim_estimate"] == ref["ph_dim_estimate"]["dimension"]
     assert got["increment_tail_estimate"] == ref["increment_tail_estimate"]["alpha_estimate"]
     assert missing["status"] == "error" and "is not a file" in missing["error"]
+
+
+def test_a_file_matched_twice_is_one_job_and_data_paths_are_taken_from_the_spec(tmp_path, models):
+    import numpy as np
+
+    from certify.data import load_builtin
+    from certify.sweep import expand_jobs, parse_spec
+
+    test = load_builtin("digits", "test")
+    np.savez(tmp_path / "held_out.npz", x=test.x, y=test.y)
+    groups = [{"glob": str(models[0]), "arch": ARCH}, {"glob": str(models[0].parent / "*.safetensors"), "arch": ARCH}]
+    spec = parse_spec({"sweep": {"data": "held_out.npz"}, "models": groups,
+                       "jobs": [{"theorem": "test_set.binomial_tail"}]}, tmp_path)
+    jobs = expand_jobs(spec)
+    assert [Path(j.model).name for j in jobs] == ["m0.safetensors", "m1.safetensors"]
+    assert {j.data for j in jobs} == {str(tmp_path / "held_out.npz")}
+    assert {j.data_sha256 for j in jobs} == {test.sha256}
