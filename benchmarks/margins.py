@@ -5,8 +5,12 @@ biases, so the layers are Conv/ReLU/Residual), with the 4x4 average pool folded 
 (``W kron 1/16``: a power of two). ``kernels.logit_margins`` runs the float64 midpoint-radius forward pass.
 Reports seconds per image and the time extrapolated (linearly: the pass is per image) to ``--target`` images.
 
+``--torch``: instead, the torch CIFAR ResNet-18 with its BatchNorm layers (eval mode, non-trivial statistics;
+``tests.network.zoo``) through the torch.fx translation to the network IR; prints the logit enclosure's width
+relative to the largest logit magnitude (issue 16's target: <= 1e-6) and the time per image.
+
 Usage: ``PYTHONPATH=. python benchmarks/margins.py [--images 8] [--width 64] [--hw 32] [--device cpu|cuda]
-[--target 50000]``. The issue-9 target is 50,000 images in < 30 s on an H100/H200 (``--device cuda``).
+[--target 50000] [--torch]``. The issue-9 target is 50,000 images in < 30 s on an H100/H200 (``--device cuda``).
 """
 
 from __future__ import annotations
@@ -58,7 +62,11 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--target", type=int, default=50_000, help="images in the extrapolated time")
+    ap.add_argument("--torch", action="store_true", help="the torch ResNet-18 with BatchNorm through the IR")
+    ap.add_argument("--op-norms", choices=["fast", "tight"], default="fast", help="with --torch: operator norms")
     args = ap.parse_args()
+    if args.torch:
+        return _torch_resnet(args)
     try:
         import torch
 
@@ -87,6 +95,32 @@ def main() -> None:
           f"images: {dt / args.images * args.target:.0f} s (linear extrapolation, not measured)")
     print(f"  source {m.source}; enclosure width: max {float(np.max(widths)):.3g}, median "
           f"{float(np.median(widths)):.3g}; margins {np.round(0.5 * (m.lo + m.hi), 4)[:4]}...")
+
+
+def _torch_resnet(args: argparse.Namespace) -> None:
+    import torch
+
+    from certify.models.loader import load_model
+    from tests.network.zoo import resnet18
+
+    torch.set_num_threads(2)
+    model = resnet18(args.width)
+    net = load_model(model).network
+    x = np.random.default_rng(1).standard_normal((args.images, 3, args.hw, args.hw)).astype(np.float32)
+    y = np.arange(args.images) % 10
+    t0 = time.perf_counter()
+    lo, hi = kernels.forward_enclosure(net, x[:1], batch_size=1, device=args.device, op_norms=args.op_norms)
+    setup = time.perf_counter() - t0  # the first image pays for the operator norms (cached per graph run)
+    t0 = time.perf_counter()
+    lo, hi = kernels.forward_enclosure(net, x, batch_size=args.batch_size, device=args.device, op_norms=args.op_norms)
+    dt = time.perf_counter() - t0
+    m = kernels.logit_margins(net, x[:1], y[:1], device=args.device)
+    scale = float(np.max(np.abs(0.5 * (lo + hi))))
+    print(f"torch ResNet-18 + BatchNorm (width {args.width}, {args.hw}x{args.hw}, {net.n_params() / 1e6:.2f} M "
+          f"weights) logit enclosures of {args.images} images on {args.device}, op_norms={args.op_norms}: "
+          f"{dt / args.images:.3f} s/image (first call incl. operator norms: {setup:.1f} s)")
+    print(f"  logit width: max {float(np.max(hi - lo)):.3g}, relative to max |logit| {scale:.3g}: "
+          f"{float(np.max(hi - lo)) / scale:.3g}; margin width of image 0: {float(m.hi[0] - m.lo[0]):.3g}")
 
 
 def _flat(layers):

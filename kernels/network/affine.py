@@ -10,7 +10,8 @@ the elementwise radius becomes ``|W| rad + E`` and the l2 radius ``||W||_2 dist 
 (nonnegative float sums bounded by :func:`kernels.network._state.nonneg_sum_up`), ``||W||_2`` a certified upper bound:
 :func:`kernels.spectral_norm` for ``Linear``; for ``Conv`` ``max_g ||K_g||_2 sqrt(overlap * copies)``
 (``K_g`` the kernel matrix of group ``g``; ``overlap`` the most output windows that read one padded pixel,
-``copies`` the most padded copies of one input pixel), since ``||T x||^2 = sum_p ||K patch_p(x)||^2``.
+``copies`` the most padded copies of one input pixel), since ``||T x||^2 = sum_p ||K patch_p(x)||^2``; with
+``op_norms="tight"`` the smaller of that and the Fourier-form bound of :mod:`kernels.network._opnorm` (groups 1).
 
 Lipschitz rule: l2: the operator norm above (``Conv`` with zero/circular padding, groups 1 and a moderate size:
 the smaller of it and :func:`kernels.conv_spectral_norm`, the certified norm of the operator on that input); l-inf:
@@ -214,9 +215,19 @@ class Conv:
         if shape is None:
             raise InvalidInput("Conv: the operator norm depends on the input size; give the input shape")
         hw = (1, shape[1]) if self.spatial == 1 else (shape[1], shape[2])
-        key = ("l2cheap", id(self), hw)
+        key = ("l2cheap", id(self), hw, bool(cache.get("tight")))
         if key not in cache:
-            cache[key] = mul_up(self._kernel_norm_up(cache), up(math.sqrt(self._copies_overlap(hw))))
+            cheap = mul_up(self._kernel_norm_up(cache), up(math.sqrt(self._copies_overlap(hw))))
+            k, st, pd, dl = self._geom()
+            if cache.get("tight") and self.groups == 1 and self.padding_mode in ("zeros", "circular"):
+                from kernels._conv_ops import dilate
+                from kernels.network._opnorm import conv_norm_fourier_upper
+
+                try:
+                    cheap = min(cheap, conv_norm_fourier_upper(dilate(k, dl), hw, st, pd, self.padding_mode))
+                except InvalidInput:  # a geometry the Fourier form does not take: the kernel-matrix bound stands
+                    pass
+            cache[key] = cheap
         return cache[key]
 
     def forward(self, xs: tuple[Enclosed, ...], ctx: Any) -> Enclosed:

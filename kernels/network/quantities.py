@@ -68,11 +68,14 @@ def _ops(device: Device, where: str) -> tuple[Any, str]:
     return CpuOps, dev
 
 
-def forward_enclosure(graph: Any, x: Any, *, radius: Any = 0.0, batch_size: int = 256,
-                      device: Device = "auto") -> tuple[np.ndarray, np.ndarray]:
+def forward_enclosure(graph: Any, x: Any, *, radius: Any = 0.0, batch_size: int = 256, device: Device = "auto",
+                      op_norms: Literal["fast", "tight"] = "fast") -> tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)`` with ``lo <= f(x') <= hi`` elementwise for the exact real network ``f`` and every input ``x'``
     with ``|x' - x| <= radius`` (floats taken exactly; ``radius`` 0: the stored points). ``graph``: a
     :class:`Graph` or a legacy layer sequence. Rounding model: :mod:`kernels.network._state` and the layer modules.
+    ``op_norms``: the operator norms that carry rounding errors through later layers: ``"fast"`` (kernel-matrix
+    bounds, no set-up cost) or ``"tight"`` (plus each convolution's Fourier-form bound, computed once per layer and
+    input size: seconds to minutes for wide layers; much narrower enclosures on deep nets). Both are proven.
     """
     check_environment("kernels.forward_enclosure")
     ops, _ = _ops(device, "kernels.forward_enclosure")
@@ -84,7 +87,8 @@ def forward_enclosure(graph: Any, x: Any, *, radius: Any = 0.0, batch_size: int 
     rad = np.broadcast_to(np.asarray(radius, dtype=np.float64), xs.shape)
     if np.any(rad < 0) or not np.all(np.isfinite(rad)):
         raise InvalidInput("radius: must be finite and >= 0")
-    ctx = ForwardContext(ops)
+    check_choice(op_norms, ("fast", "tight"), f"op_norms={op_norms!r}: one of 'fast', 'tight'")
+    ctx = ForwardContext(ops, {"tight": op_norms == "tight"})
     los, his = [], []
     for s in range(0, xs.shape[0], batch_size):
         out = g.forward(point(xs[s:s + batch_size], rad[s:s + batch_size]), ctx)

@@ -65,6 +65,11 @@ def test_resnet18_enclosure_contains_the_exact_forward():
     with mpmath.workprec(PREC):
         assert all(mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)) for e, a, b in zip(exact, lo[0], hi[0]))
     assert 0 < kernels.lipschitz_upper(net, input_shape=shape).upper < float("inf")
+    # the tight operator norms: still a proven enclosure, and no wider
+    lo2, hi2 = kernels.forward_enclosure(net, x, op_norms="tight")
+    with mpmath.workprec(PREC):
+        assert all(mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)) for e, a, b in zip(exact, lo2[0], hi2[0]))
+    assert np.all(hi2 - lo2 <= hi - lo)
 
 
 def test_lipschitz_upper_bounds_the_attack(zoo_model):
