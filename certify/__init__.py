@@ -75,8 +75,8 @@ _WHERE = {
 def __getattr__(name: str) -> Any:
     if name == "errors":
         return importlib.import_module("certify.errors")
-    if name == "check":
-        return importlib.import_module("certify.checker").check
+    if name == "check":  # the whole check (core, registry, optional replay); the core alone: certify.checker.check
+        return importlib.import_module("certify.checker.verify").check
     if name in _WHERE:
         value = getattr(importlib.import_module(_WHERE[name]), name)
         globals()[name] = value

@@ -101,8 +101,10 @@ def registered(cert: Mapping[str, Any]) -> CheckResult:
     provider declares that it discharges it (``assumed`` for a checkable one is a weaker claim: accepted).
     """
     import theorems
-    from certify.quantities.registry import REGISTRY
+    from certify.quantities.registry import context_of_options, discharged, load_providers
     from theorems import Interval, enclose, parse_exact
+
+    load_providers()
 
     try:
         th, hyps, inputs = cert["theorem"], cert["hypotheses"], cert["inputs"]
@@ -125,9 +127,9 @@ def registered(cert: Mapping[str, Any]) -> CheckResult:
             if ("lo_decimal" in r and parse_exact(r["lo_decimal"]) > parse_exact(r["lo"])) or (
                     "hi_decimal" in r and parse_exact(r["hi_decimal"]) < parse_exact(r["hi"])):
                 return CheckResult(False, f"registry: input {n}'s decimal ends do not enclose its exact ends")
-        discharged = {d for (_, name), q in REGISTRY.items() if name in inputs for d in q.discharges}
+        proven = discharged(context_of_options(cert.get("options")), inputs)
         for h, rec in zip(t.hypotheses, hyps):
-            if rec.get("status") == "checked" and h.name not in discharged and not (
+            if rec.get("status") == "checked" and h.name not in proven and not (
                     h.check is not None and h.check(values)):
                 return CheckResult(False, f"registry: hypothesis {h.name} is marked checked, but neither its check "
                                           "on the recorded inputs nor a recorded quantity discharges it")

@@ -76,17 +76,12 @@ def _check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from boundcert.errors import InvalidInput
-    from certify.checker import check
-    from certify.checker.recompute import recompute, registered
+    from certify.checker.verify import check
 
     for what, given in (("certificate", args.cert), ("--model", args.model), ("--data", args.data)):
         if given is not None and not Path(given).is_file() and not (what == "--data" and ":" in given):
             raise InvalidInput(f"{what} {given!r} is not a file: check the path")
-    res = check(args.cert, model=args.model, data=args.data)
-    if res.ok:
-        res = registered(json.loads(Path(args.cert).read_text()))
-    if res.ok and args.recompute:
-        res = recompute(args.cert, model=args.model, data=args.data, arch=args.arch)
+    res = check(args.cert, model=args.model, data=args.data, recompute=args.recompute, arch=args.arch)
     if args.json:
         print(json.dumps({"verified": res.ok, "step": res.step, "verdict": res.verdict}))
     else:

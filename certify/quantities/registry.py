@@ -30,7 +30,7 @@ from certify.models.predict import predict
 from theorems import Interval
 
 __all__ = ["Provided", "Quantity", "RunContext", "Provider", "ContextKind", "REGISTRY", "PROVIDERS",
-           "register_provider", "provide", "discharged", "providers_for"]
+           "register_provider", "provide", "discharged", "providers_for", "load_providers", "context_of_options"]
 
 ContextKind = Literal["model", "posterior", "code", "flatness", "robust"]
 
@@ -148,3 +148,24 @@ def discharged(context: str, names: Iterable[str]) -> frozenset[str]:
         if q is not None:
             out.update(q.discharges)
     return frozenset(out)
+
+
+#: Every module that registers providers (imported by name: the registry sits below them all).
+PROVIDER_MODULES = ("certify.quantities", "certify.landscape.flatness", "certify.robust.verify")
+#: The context whose providers made a certificate, by its ``options.kind``.
+CONTEXT_OF_KIND = {"run": "model", "optimize": "posterior", "compress": "code", "flatness": "flatness",
+                   "robust": "robust"}
+
+
+def load_providers() -> None:
+    """Import every provider module, so that the registry (and each quantity's discharges) is complete."""
+    import importlib
+
+    for name in PROVIDER_MODULES:
+        importlib.import_module(name)
+
+
+def context_of_options(options: Any) -> str:
+    """The registry context of a certificate from its recorded ``options`` (``model`` when none is recorded)."""
+    kind = options.get("kind", "run") if isinstance(options, dict) else "run"
+    return CONTEXT_OF_KIND.get(kind, "model")
