@@ -17,6 +17,7 @@ import theorems
 from boundcert.errors import CertifyError, InvalidInput
 from certify.certificate import Certificate, atomic_write_bytes, atomic_write_text
 from certify.data import Dataset, load_data, role_of
+from certify.reports.markup import md_cell
 from certify.models.loader import LoadedModel, load_model
 from certify.pipeline import certify
 
@@ -212,9 +213,9 @@ def write_outputs(result: RunResult, out: Path, loaded: LoadedModel, ds: Dataset
                                             "note": "each certificate holds at its own delta; picking the smallest "
                                                     "after the fact needs a union bound (delta / N each)"},
                                            indent=2, sort_keys=True) + "\n"
-        texts["ranking.md"] = "\n".join(["| rank | theorem | relation | bound | bounded |", "|---|---|---|---|---|"] + [
-            f"| {i + 1} | {r['theorem']} | {r['relation']} | {r['bound']} | {r['bounded']} |"
-            for i, r in enumerate(rank)]) + "\n"
+        texts["ranking.md"] = "\n".join(["| claim | rank | theorem | relation | bound |", "|---|---|---|---|---|"] + [
+            f"| {md_cell(r['bounded'])} | {r['rank']} | {md_cell(r['theorem'])} | {r['relation']} | {r['bound']} |"
+            for r in rank]) + "\n"
     made = [d for d in (out, *out.parents) if not d.exists()]  # the directories this run creates, deepest first
     paths: dict[str, Path] = {}
     try:

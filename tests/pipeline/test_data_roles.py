@@ -67,6 +67,10 @@ def test_train_and_test_data_route_each_theorem(capsys, mlp, tmp_path):
         by_claim.setdefault(r["bounded"], []).append(r["rank"])
     assert all(ranks == [str(i + 1) for i in range(len(ranks))] for ranks in by_claim.values())
     assert len(by_claim) >= 2
+    import re
+
+    for line in (out / "ranking.md").read_text().splitlines()[2:]:  # `||d||_2` stays inside its cell
+        assert len(re.split(r"(?<!\\)\|", line.strip())[1:-1]) == 5, line
     script = (out / "reproduce.sh").read_text()
     assert f"--data {mlp['test']}" in script  # each check names the data its certificate read
 
