@@ -130,6 +130,16 @@ def module_layer(m: Any, name: str) -> Any:
         return _pool(m, name)
     if isinstance(m, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)):
         return _SKIP
+    if isinstance(m, nn.MultiheadAttention):
+        if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
+            return ir.Unsupported(f"{name} (MultiheadAttention)", "only batch_first self-attention with one "
+                                  "in-projection, no bias_k/v and no zero attention is translated")
+        d = m.embed_dim
+        w, b = f64(m.in_proj_weight), None if m.in_proj_bias is None else f64(m.in_proj_bias)
+        lin = [ir.Linear(w[i * d:(i + 1) * d].copy(), None if b is None else b[i * d:(i + 1) * d].copy())
+               for i in range(3)]
+        out = ir.Linear(f64(m.out_proj.weight), None if m.out_proj.bias is None else f64(m.out_proj.bias))
+        return ir.Attention(int(m.num_heads), lin[0], lin[1], lin[2], out)
     kind = getattr(m, "original_name", type(m).__name__)
     return ir.Unsupported(f"{name} ({kind})", f"no translation for {kind}; this rules out {RULED_OUT}")
 
@@ -232,6 +242,7 @@ def _from_fx(gm: Any, mods: dict[str, Any]) -> Any:
     nodes: list[ir.Node] = []
     alias: dict[str, str] = {}
     symbolic: set[str] = set()  # nodes holding the batch size (x.size(0), x.shape[0])
+    pairs: set[str] = set()  # attention nodes, whose fx value is the pair (output, weights)
     used: set[str] = set()
     seen_input = False
     out_src = None
@@ -272,6 +283,12 @@ def _from_fx(gm: Any, mods: dict[str, Any]) -> Any:
             if layer is _SKIP:
                 alias[n.name] = src(n.args[0])
                 continue
+            if isinstance(layer, ir.Attention):
+                masks = [k for k, v in n.kwargs.items() if k in ("attn_mask", "key_padding_mask") and v is not None]
+                if len(n.args) < 3 or not (n.args[0] is n.args[1] is n.args[2]) or masks or len(n.args) > 3:
+                    layer = ir.Unsupported(f"{n.target} (MultiheadAttention)", "only self-attention (query = key = "
+                                           "value) without masks is translated")
+                pairs.add(n.name)
             emit(n, layer, (src(n.args[0]),), str(n.target))
             continue
         if n.op == "get_attr":
@@ -286,6 +303,10 @@ def _from_fx(gm: Any, mods: dict[str, Any]) -> Any:
         if fname == "getitem" and isinstance(n.args[0], fx.Node) and n.args[0].name in symbolic:
             symbolic.add(n.name)
             continue
+        if fname == "getitem" and isinstance(n.args[0], fx.Node) and n.args[0].name in pairs:
+            if n.args[1] == 0:  # (output, weights) of attention: the output
+                alias[n.name] = src(n.args[0])
+                continue
         if target in (operator.add, torch.add) or (n.op == "call_method" and fname == "add"):
             if len(tensor_args) == 2 and len(n.args) == 2 and not n.kwargs:
                 emit(n, ir.Add(), tuple(src(a) for a in tensor_args))

@@ -90,8 +90,15 @@ class Graph:
     @property
     def weight_layers(self) -> tuple[Node, ...]:
         from kernels.network.affine import Conv, Linear
+        from kernels.network.attention import Attention
 
-        return tuple(n for n in self.nodes if isinstance(n.layer, (Linear, Conv)))
+        out: list[Node] = []
+        for n in self.nodes:
+            if isinstance(n.layer, (Linear, Conv)):
+                out.append(n)
+            elif isinstance(n.layer, Attention):  # its four projections, named after the node
+                out += [Node(f"{n.name}.{p}_proj", getattr(n.layer, p), n.inputs) for p in ("q", "k", "v", "out")]
+        return tuple(out)
 
     @property
     def unsupported(self) -> tuple[Node, ...]:

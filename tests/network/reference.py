@@ -161,6 +161,21 @@ def _layer(L, xs):
         for v in xs[1:]:
             out = out + v
         return out
+    if isinstance(L, ir.Attention):
+        q, k, v = (_layer(lay, [x]) for lay in (L.q, L.k, L.v))
+        t, d = q.shape
+        h = L.num_heads
+        dh = d // h
+        out = np.empty((t, d), dtype=object)
+        for hh in range(h):
+            sl = slice(hh * dh, (hh + 1) * dh)
+            s = np.dot(q[:, sl], k[:, sl].T) / mpmath.sqrt(dh)
+            for i in range(t):
+                e = [mpmath.exp(v_) for v_ in s[i]]
+                z = sum(e, mpmath.mpf(0))
+                p = np.array([v_ / z for v_ in e], dtype=object)
+                out[i, sl] = np.dot(p, v[:, sl])
+        return _layer(L.out, [out])
     if isinstance(L, ir.Concat):
         return np.concatenate(xs, axis=L.dim % x.ndim)
     raise AssertionError(type(L).__name__)

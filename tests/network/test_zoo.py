@@ -183,3 +183,27 @@ def test_traced_torchscript_is_named_not_a_crash(tmp_path):
     loaded = load_model(tmp_path / "t.pt")
     assert loaded.network is None and "Flatten" in loaded.unsupported and "norm.*" in loaded.unsupported
     assert len(loaded.graph.weight_layers) == 1  # analyze still reports the Linear layer
+
+
+def test_attention_block_enclosure_and_lipschitz_refusal():
+    """Multi-head self-attention (nn.Module frontend): the forward enclosure contains the exact forward; the global
+    Lipschitz bound is refused by hypothesis name; analyze reports the four projections."""
+    from boundcert.errors import HypothesisNotMet
+    from tests.network.zoo import AttentionViT
+
+    torch.manual_seed(0)
+    m = AttentionViT().eval()
+    net = load_model(m).network
+    x = _x((1, 4, 4), n=2, seed=6)
+    lo, hi = kernels.forward_enclosure(net, x)
+    with torch.no_grad():
+        ref = m.double()(torch.from_numpy(x).double()).numpy()
+    assert np.all(np.abs(ref - (lo + hi) / 2) <= 1e-9 * (1 + np.abs(ref)))
+    for i in range(2):
+        exact = exact_forward(net, x[i].astype(np.float64)).reshape(-1)
+        with mpmath.workprec(PREC):
+            assert all(mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)) for e, a, b in zip(exact, lo[i], hi[i]))
+    with pytest.raises(HypothesisNotMet, match="h_lipschitz_upper"):
+        kernels.lipschitz_upper(net, input_shape=(1, 4, 4))
+    rows = analyze_network(net, esd=False)
+    assert [r.name for r in rows if r.name.startswith("attn")] == [f"attn.{p}_proj" for p in ("q", "k", "v", "out")]

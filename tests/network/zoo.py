@@ -117,6 +117,28 @@ class TinyViT(nn.Module):
         return self.head(self.pool(t).flatten(1))
 
 
+class AttentionViT(nn.Module):
+    """Patch embedding, a pre-LayerNorm multi-head self-attention block with a residual, a GELU MLP block, mean
+    pooling over tokens and a linear head (the ViT encoder block; no class token)."""
+
+    def __init__(self, d: int = 4, heads: int = 2) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(1, d, 2, 2)
+        self.norm1 = nn.LayerNorm(d)
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.head = nn.Linear(d, 3)
+
+    def forward(self, x):
+        t = self.embed(x).flatten(2).transpose(1, 2)
+        u = self.norm1(t)
+        t = t + self.attn(u, u, u, need_weights=False)[0]
+        t = t + self.mlp(self.norm2(t))
+        return self.head(self.pool(t.transpose(1, 2)).flatten(1))
+
+
 def _mlp():
     return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
 

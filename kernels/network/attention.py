@@ -1,0 +1,118 @@
+"""Multi-head self-attention (``torch.nn.MultiheadAttention`` with ``batch_first=True``, query = key = value = x,
+no masks, eval mode): ``softmax(Q K^T / sqrt(d_h)) V`` per head, heads concatenated, then the output projection.
+
+Shape rule: ``(T, D) -> (T, D)``.
+
+Enclosed forward (a forward enclosure on the given input box; interval arithmetic throughout): ``Q, K, V`` by the
+affine rule of :mod:`kernels.network.affine`; each bilinear product of boxes ``A = a +- r_a``, ``B = b +- r_b`` by
+``c = fl(a b)``, radius ``|a| r_b + r_a |b| + r_a r_b + gamma_n |a||b| + n eta`` (rounded up); the exact
+``1/sqrt(d_h)`` enclosed by one outward step; softmax on the score box ``[l, u]`` (shifted by the row maximum, exactly
+in interval arithmetic) by ``p_i in [e^{l_i} / (e^{l_i} + sum_{j != i} e^{u_j}), e^{u_i} / (e^{u_i} + sum_{j != i}
+e^{l_j})]`` with ``exp`` enclosed by mpmath (:mod:`kernels.network._transcendental`) and sums/quotients rounded
+outward. The result is returned as midpoints and radii with ``dist = ||rad||_2``.
+
+Lipschitz rule: attention is not globally Lipschitz (the scores are quadratic in ``x``); a bound exists only on a
+bounded input domain, and none is claimed here: :meth:`Attention.lipschitz` refuses by hypothesis name
+(``h_lipschitz_upper``).
+
+Linear relaxation: none (raises ``InvalidInput``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from boundcert.errors import HypothesisNotMet, InvalidInput
+from kernels._rounding import ETA, gamma, up, vdown, vup
+from kernels.network._state import Enclosed, l2_up, nonneg_sum_up, tighten
+from kernels.network._transcendental import enclose_values
+from kernels.network.affine import Linear
+
+__all__ = ["Attention"]
+
+
+def _bilinear(a: np.ndarray, ra: np.ndarray, b: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Box product ``A @ B`` (batched matmul over leading axes): midpoints and a radius bound."""
+    n = a.shape[-1]
+    c = a @ b
+    aa, ab = np.abs(a), np.abs(b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = nonneg_sum_up(aa @ rb + ra @ ab + ra @ rb, 3 * n)
+        e = vup(vup(gamma(n) * nonneg_sum_up(aa @ ab, n)) + up(n * ETA))
+        return c, vup(t + e)
+
+
+def _softmax_box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Enclosure of ``softmax`` over the last axis for every vector in the box ``[lo, hi]``."""
+    m = np.max(hi, axis=-1, keepdims=True)
+    sl, su = vdown(lo - m), vup(hi - m)  # softmax is shift invariant; the shifted box contains the shifted values
+    cl, el = enclose_values("exp", sl)
+    cu, eu = enclose_values("exp", su)
+    xl = np.maximum(vdown(cl - el), 0.0)
+    xu = vup(cu + eu)
+    n = lo.shape[-1]
+    tot_l = np.maximum(vdown(vdown(xl.sum(axis=-1, keepdims=True)) * (1 - 2 * gamma(n))), 0.0)
+    tot_u = nonneg_sum_up(vup(xu.sum(axis=-1, keepdims=True)), n)
+    # p_i >= xl_i / (xl_i + sum_{j != i} xu_j) = xl_i / (tot_u - xu_i + xl_i) ; p_i <= xu_i / (tot_l - xl_i + xu_i)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den_l = vup(vup(tot_u - xu) + xl)
+        den_u = np.maximum(vdown(vdown(tot_l - xl) + xu), 0.0)
+        p_lo = np.where(den_l > 0, vdown(xl / den_l), 0.0)
+        p_hi = np.where(den_u > 0, np.minimum(vup(xu / den_u), 1.0), 1.0)
+    return np.maximum(p_lo, 0.0), p_hi
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Attention:
+    """Self-attention with ``num_heads`` heads: projections ``q, k, v, out`` (each a :class:`Linear`)."""
+
+    num_heads: int
+    q: Linear
+    k: Linear
+    v: Linear
+    out: Linear
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        s = shapes[0]
+        d = self.q.weight.shape[1]
+        if len(s) != 2 or s[1] != d or d % self.num_heads:
+            raise InvalidInput(f"Attention (embed {d}, {self.num_heads} heads): its input has shape {s!r}; (T, {d})"
+                               " tokens are needed")
+        return s
+
+    def forward(self, xs: tuple[Enclosed, ...], ctx: Any) -> Enclosed:
+        x = xs[0]
+        q, k, v = (lay.forward((x,), ctx) for lay in (self.q, self.k, self.v))
+        b, t, d = q.mid.shape
+        h = self.num_heads
+        dh = d // h
+
+        def heads(z: np.ndarray) -> np.ndarray:  # (b, t, d) -> (b, h, t, dh)
+            return z.reshape(b, t, h, dh).transpose(0, 2, 1, 3)
+
+        qm, qr, km, kr, vm, vr = (heads(a) for a in (q.mid, q.rad, k.mid, k.rad, v.mid, v.rad))
+        s, sr = _bilinear(qm, qr, km.transpose(0, 1, 3, 2), kr.transpose(0, 1, 3, 2))
+        s_lo, s_hi = vdown(s - sr), vup(s + sr)
+        sc_lo, sc_hi = vdown(1.0 / vup(math.sqrt(dh))), vup(1.0 / vdown(math.sqrt(dh)))  # the exact 1/sqrt(d_h)
+        s_lo = np.minimum(vdown(s_lo * sc_lo), vdown(s_lo * sc_hi))
+        s_hi = np.maximum(vup(s_hi * sc_lo), vup(s_hi * sc_hi))
+        p_lo, p_hi = _softmax_box(s_lo, s_hi)
+        pm = p_lo * 0.5 + p_hi * 0.5
+        pr = vup(np.maximum(p_hi - pm, pm - p_lo))
+        o, orad = _bilinear(pm, pr, vm, vr)
+        o = o.transpose(0, 2, 1, 3).reshape(b, t, d)
+        orad = orad.transpose(0, 2, 1, 3).reshape(b, t, d)
+        cat = tighten(o, orad, l2_up(orad))
+        return self.out.forward((cat,), ctx)
+
+    def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Any:
+        raise HypothesisNotMet("self-attention is not globally Lipschitz (its scores are quadratic in the input): "
+                               "h_lipschitz_upper is not met; a bound holds only on a bounded input domain, which "
+                               "is not claimed here")
+
+    def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
+        raise InvalidInput("Attention: no linear relaxation yet")
