@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("distributed")
-
-from sweep_support import Cluster, tiny_models  # noqa: E402
+from sweep_support import Cluster, tiny_models
 
 
 @pytest.fixture(scope="session")
