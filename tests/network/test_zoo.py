@@ -207,3 +207,23 @@ def test_attention_block_enclosure_and_lipschitz_refusal():
         kernels.lipschitz_upper(net, input_shape=(1, 4, 4))
     rows = analyze_network(net, esd=False)
     assert [r.name for r in rows if r.name.startswith("attn")] == [f"attn.{p}_proj" for p in ("q", "k", "v", "out")]
+
+
+def test_run_theorem_all_evaluates_the_robustness_bounds(tmp_path, capsys):
+    """certify run --theorem all on a DenseNet-style block (concat, BatchNorm, pooling): the robust.* bounds are
+    certified; the norm.* bounds are refused by hypothesis name (a plain chain is their hypothesis)."""
+    import json
+
+    from certify.cli import main
+
+    m, shape = build("dense_block")
+    x = _x(shape, n=30, seed=7)
+    torch.save(m.state_dict(), tmp_path / "d.pt")
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(30) % 3)
+    code = main(["run", str(tmp_path / "d.pt"), "--arch", "tests.network.zoo:dense_block", "--data",
+                 str(tmp_path / "d.npz"), "--theorem", "all", "--eps", "0.001", "--out", str(tmp_path / "out"),
+                 "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (tmp_path / "out" / "certificate-robust.certified_accuracy.json").is_file()
+    assert "h_homogeneous_activation" in out["skipped"]["norm.neyshabur2015_frobenius_multiclass"]
