@@ -8,6 +8,10 @@ Lipschitz certificate: certified iff the certified margin at the point exceeds `
 ``min(2 L_inf eps, sqrt(2) L_2 sqrt(n) eps)`` (l-inf), ``L`` from :func:`kernels.lipschitz_upper` (Tsuzuku et al.
 2018). Every count is of samples correctly classified and certified; the radii are on [0, 1] pixels, domain [0, 1].
 
+auto_LiRPA: its PyPI 0.3 (numpy < 2) requires torch < 1.13, which has no wheel for Python 3.11; installed with
+``--no-deps`` beside torch 2.13 it fails at import (``_set_opset_version`` is gone from
+``torch.onnx.symbolic_helper``), so no auto_LiRPA figure has been measured here.
+
 Usage: PYTHONPATH=. python benchmarks/robust.py [--quick] [--n 100] [--lirpa /path/to/venv/bin/python]
 """
 
