@@ -54,8 +54,9 @@ def sum_enclosure(values: np.ndarray, squares: bool) -> Interval:
 
 def chain_layers(ctx: RunContext) -> list[tuple[Any, tuple[int, ...]]]:
     """The weight layers of a plain chain (affine maps, 1-Lipschitz positively homogeneous activations, reshapes)
-    with the input shape each sees; refuses, naming the hypothesis, anything the norm bounds' hypotheses exclude
-    (residual connections, BatchNorm, pooling, other activations)."""
+    with the input shape each sees; an eval-mode BatchNorm right after an affine map is folded into it (its
+    magnitude bounds, :class:`_Folded`); refuses, naming the hypothesis, anything the norm bounds' hypotheses
+    exclude (residual connections, pooling, other activations, a BatchNorm not after an affine map)."""
     if "chain" in ctx.cache:
         return ctx.cache["chain"]
     net = ctx.network()
@@ -65,10 +66,15 @@ def chain_layers(ctx: RunContext) -> list[tuple[Any, tuple[int, ...]]]:
                                "and test_set.* bounds still apply")
     shapes = net.shapes(tuple(ctx.data.x.shape[1:]))
     out = []
-    for node in net.nodes:
+    folded: dict[str, Any] = {}
+    for i, node in enumerate(net.nodes):
         L = node.layer
+        prev = net.nodes[i - 1] if i else None  # the node this one reads (a chain)
         if isinstance(L, (ir.Linear, ir.Conv)):
             out.append((L, shapes[node.inputs[0]]))
+        elif isinstance(L, ir.BatchNorm) and prev is not None and isinstance(prev.layer, (ir.Linear, ir.Conv)):
+            out[-1] = (_fold_bound(prev.layer, L), out[-1][1])  # eval BatchNorm after an affine map: one affine map
+            folded[prev.name] = out[-1][0]
         elif isinstance(L, (ir.Flatten, ir.Reshape, ir.Unflatten)):
             continue
         elif isinstance(L, ir.Activation) and (L.kind in ("relu", "identity") or
@@ -79,13 +85,39 @@ def chain_layers(ctx: RunContext) -> list[tuple[Any, tuple[int, ...]]]:
             raise HypothesisNotMet(f"layer {node.name} ({what}) is not an affine map or a 1-Lipschitz positively "
                                    "homogeneous activation: h_homogeneous_activation of the norm and margin bounds "
                                    "(norm.*) is not met; the robust.* and test_set.* bounds still apply")
-    if not out or not isinstance(net.nodes[-1].layer, (ir.Linear, ir.Conv)):
+    if not out or not isinstance(net.nodes[-1].layer, (ir.Linear, ir.Conv, ir.BatchNorm)) or \
+            (isinstance(net.nodes[-1].layer, ir.BatchNorm) and not folded):
         raise HypothesisNotMet("the network does not end in an affine layer: norm bounds need logits = last affine map")
     ctx.cache["chain"] = out
+    ctx.cache["folded"] = folded
     return out
 
 
+class _Folded:
+    """Magnitude bounds of an affine map with an eval BatchNorm folded in: ``weight >= |diag(s) W|`` and
+    ``bias >= |s (b - mean) + beta|`` elementwise (``s = gamma / sqrt(var + eps)`` enclosed, every step rounded
+    up). Only upper ends of norms are sound from these (providers give ``lo = 0``)."""
+
+    def __init__(self, base: Any, weight: np.ndarray, bias: np.ndarray) -> None:
+        self.base, self.weight, self.bias = base, weight, bias
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        return self.base.out_shape(shapes)
+
+
+def _fold_bound(L: Any, bn: Any) -> _Folded:
+    from kernels._rounding import vup
+
+    smax = bn.smax()
+    shape = (-1,) + (1,) * (L.weight.ndim - 1)
+    w = vup(smax.reshape(shape) * np.abs(L.weight))
+    b = np.zeros(L.weight.shape[0]) if L.bias is None else L.bias
+    bb = vup(vup(smax * vup(np.abs(b - bn.mean))) + np.abs(bn.bias))
+    return _Folded(L, w, bb)
+
+
 def _positions(L: Any, shape: tuple[int, ...]) -> int:
+    L = getattr(L, "base", L)
     if isinstance(L, ir.Linear):
         return int(np.prod(shape[:-1], dtype=np.int64)) if len(shape) > 1 else 1
     return int(np.prod(L.out_shape((shape,))[1:], dtype=np.int64))
@@ -94,7 +126,8 @@ def _positions(L: Any, shape: tuple[int, ...]) -> int:
 def frob_sq(L: Any, shape: tuple[int, ...], last: bool) -> Interval:
     """Enclosure (upper end sound) of ``||[[T, b], [0, 1]]||_F^2`` for the layer's linear map ``T``."""
     total = sum_enclosure(L.weight, True) + (enclose(0) if L.bias is None else sum_enclosure(L.bias, True))
-    return total * enclose(_positions(L, shape)) + enclose(0 if last else 1)
+    out = total * enclose(_positions(L, shape)) + enclose(0 if last else 1)
+    return Interval(enclose(0).lo, out.hi) if isinstance(L, _Folded) else out
 
 
 def _l1inf(L: Any, last: bool) -> Interval:
@@ -132,10 +165,17 @@ def _path_norm(ctx: RunContext) -> Provided:
     import kernels
 
     chain = chain_layers(ctx)
+    folded = ctx.cache.get("folded", {})
     nodes, prev = [], "input"
     for i, n in enumerate(ctx.network().nodes):  # the chain with |W|, |b| (activations act as the identity on
         L = n.layer                                # the nonnegative values of the all-ones pass)
-        if isinstance(L, ir.Linear):
+        if n.name in folded:  # an eval BatchNorm folded in: its magnitude bounds
+            f = folded[n.name]
+            L = ir.Linear(f.weight, f.bias) if isinstance(L, ir.Linear) else ir.Conv(
+                f.weight, f.bias, L.stride, L.padding, L.dilation, L.groups, L.padding_mode)
+        elif isinstance(L, ir.BatchNorm):
+            continue
+        elif isinstance(L, ir.Linear):
             L = ir.Linear(np.abs(L.weight), None if L.bias is None else np.abs(L.bias))
         elif isinstance(L, ir.Conv):
             L = ir.Conv(np.abs(L.weight), None if L.bias is None else np.abs(L.bias), L.stride, L.padding,
