@@ -1,6 +1,7 @@
 r"""The independent certificate checker: standard library + mpmath only (no torch, numpy, sympy, theorems, kernels).
 
-Like a SAT proof checker, it does not search: it re-checks the steps a certificate gives. It verifies, in order,
+Like a SAT proof checker, it does not search: it re-checks the steps a certificate gives. It verifies, in order:
+
 1. ``format_version`` is 1 and the required fields are present;
 2. every hypothesis has a unique name and a status (``checked`` / ``assumed``); one marked checked whose statement is
    ``$a \le b$`` / ``$a \ge b$`` over recorded inputs (or integers) is proven from those inputs;
@@ -12,10 +13,10 @@ Like a SAT proof checker, it does not search: it re-checks the steps a certifica
 5. the claim in words is the one :func:`claim_text` generates from the proven content (bounded quantity, result end
    rounded outward to 6 digits, theorem, ``1 - delta.total``), with confidence_tree ``1 - delta`` or none;
 6. the sha256 of the model and data files, when given, equals ``model.file_sha256`` / ``data.file_sha256``.
-A wider claimed result (a larger ``hi``) is a weaker true claim and is accepted; a narrower one is rejected.
-``--recompute`` (``certify.checker.recompute``, which imports the library) re-derives the quantities.
-Resource limits (refused, never computed): ``MAX_CHARS`` characters per number, decimal exponents up to
-``MAX_EXP10``, binary ones up to ``MAX_EXP2``, interval ends within ``2^+-MAX_MAG``, ``MAX_TERMS`` tail terms.
+
+A wider claimed result (a larger ``hi``) is a weaker true claim, accepted; a narrower one is rejected. ``--recompute``
+(``certify.checker.recompute``, importing the library) re-derives the quantities. Limits (refused, never computed):
+``MAX_CHARS`` characters a number, exponents ``MAX_EXP10`` / ``MAX_EXP2``, ends in ``2^+-MAX_MAG``, ``MAX_TERMS`` terms.
 
 Rounding model (independent re-implementation of ``theorems._rounding``): raw ``mpmath.libmp`` binary floats; hex
 inputs exact, decimals and rationals enclosed by ``from_rational`` floor / ceiling; ``+ - * /`` by libmp with
@@ -46,8 +47,7 @@ from mpmath.libmp import round_nearest as NEAR
 __all__ = ["CheckResult", "check", "claim_subject", "claim_text", "main"]
 
 FORMAT_VERSION = 1
-GUARD, SLACK = 40, 20
-PRECISIONS = (256, 1024, 4096)
+GUARD, SLACK, PRECISIONS = 40, 20, (256, 1024, 4096)  # guard bits, margin exponent, the precision ladder
 MAX_CHARS, MAX_EXP10, MAX_EXP2, MAX_MAG, MAX_TERMS = 20000, 100000, 1 << 20, 1 << 24, 100000
 _ZERO, _ONE = libmp.fzero, libmp.fone
 _HEX = re.compile(r"^([+-]?)0x(?=\.?[0-9a-f])([0-9a-f]*)\.?([0-9a-f]*)(?:p([+-]?[0-9]+))?$")
