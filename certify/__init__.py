@@ -6,7 +6,8 @@
 The package only re-exports; each subpackage's docstring says what lives there: ``models`` (loading, formats, the
 torch -> network translation, hashing), ``data``, ``quantities`` (the provider registry and the providers),
 ``pipeline`` (the one certificate assembler) and ``options`` (typed run options), ``certificate``, ``checker``
-(the trusted core and ``--recompute``), ``training``, ``reports``, ``repro``, ``jobs``, ``cli``.
+(the trusted core and ``--recompute``), ``training``, ``robust``, ``landscape``, ``sweep``, ``reports``, ``repro``,
+``jobs``, ``cli``.
 
 Names are imported lazily (PEP 562) so that ``import certify.checker`` loads only the standard library and mpmath.
 """
