@@ -39,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "ESD power-law alpha and its fit (measures)")
     a.add_argument("model")
     a.add_argument("--arch", help="package.module:factory for files that hold only weights")
+    a.add_argument("--plot", metavar="DIR", help="write the ESD figure of every weight layer to DIR/esd-LAYER.png")
     a.add_argument("--input-shape", help="per-sample input shape C,H,W (or C,L / F): adds each convolution's certified "
                                          "operator l2 norm on that input")
     g = a.add_mutually_exclusive_group()
@@ -92,6 +93,8 @@ def _check(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from boundcert.errors import InvalidInput
     from certify.models.loader import load_model
+    from pathlib import Path
+
     from certify.reports.analyze import analyze_network, rows_to_csv, skipped_layers
 
     shape = None
@@ -107,6 +110,11 @@ def _analyze(args: argparse.Namespace) -> int:
     if graph is None:
         raise InvalidInput(loaded.unsupported or "the model cannot be normalised")
     rows = analyze_network(graph, input_shape=shape)
+    if args.plot:  # the ESD figure of every weight layer (measures: WeightWatcher's fit)
+        from certify.reports.frame import esd_figure
+
+        for node in graph.weight_layers:
+            print(f"wrote {esd_figure(node, Path(args.plot))}", file=sys.stderr)
     for sk in skipped_layers(graph):  # listed, never fatal (stderr keeps --json/--csv output machine-readable)
         print(f"skipped: {sk['name']} ({sk['op']}): {sk['reason']}", file=sys.stderr)
     if args.json:
