@@ -1,18 +1,21 @@
 """Robustness quantities of the ``model`` context: an l2 Lipschitz upper bound of the network and the number of
-examples certified robust at radius ``eps`` by the Lipschitz margin criterion (Tsuzuku, Sato & Sugiyama 2018).
+examples certified robust at radius ``eps`` by the tightest sound method that applies: the Lipschitz margin criterion
+(Tsuzuku, Sato & Sugiyama 2018) or CROWN bound propagation (:func:`kernels.margin_bounds`, outward-rounded), an
+example counting when either proves it (the detail of the input says how many each certified).
 
 Rounding model: the Lipschitz constant is :func:`kernels.lipschitz_upper` on the network IR (each layer's certified
 constant from its module's Lipschitz rule: certified spectral norms of Linear layers, certified operator norms of
 convolutions on the data's input size, exact activation constants, BatchNorm scales and pooling norms rounded up;
 residual additions sum, concatenations combine), composed along the graph with upward rounding. An example is
 certified iff its certified margin lower end exceeds a float upper bound of ``sqrt(2) * L * eps`` (``eps`` the
-user's decimal, enclosed exactly).
+user's decimal, enclosed exactly); for CROWN, the ball's float radius is the user's ``eps`` rounded up.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from boundcert.errors import HypothesisNotMet, InvalidInput
 from certify.quantities.margins import margins
 from certify.quantities.registry import Provided, RunContext, register_provider
 from theorems import Interval, enclose
@@ -36,16 +39,49 @@ def _lipschitz(ctx: RunContext) -> Provided:
     return ctx.cache["lipschitz"]
 
 
-def _certified_count(ctx: RunContext) -> tuple[int, str]:
-    eps = ctx.options.get("eps") or "0.1"
-    thr = (isqrt(enclose(2)) * _lipschitz(ctx).value * enclose(eps, name="eps")).hi
-    t = float(thr)
-    if enclose(t).hi < thr:  # the float nearest to the upper end fell below it
+def _float_up(hi: object) -> float:
+    """The smallest float >= the mpf ``hi`` (``float`` rounds to nearest)."""
+    t = float(hi)
+    if enclose(t).hi < hi:
         t = float(np.nextafter(t, np.inf))
-    n = int(np.count_nonzero(margins(ctx) > t))
+    return t
+
+
+def _crown_verified(ctx: RunContext, eps: str) -> tuple[np.ndarray | None, str]:
+    """Per example: CROWN's outward-rounded lower bound of every margin over the l2 ball of radius ``eps`` (no
+    input domain: the theorem's ball) is > 0 (:func:`kernels.margin_bounds`); ``None`` where a layer has no
+    relaxation (the reason is returned)."""
+    import kernels
+    from kernels.bounds import InputSet
+
+    key = f"crown_verified:{eps}"
+    if key not in ctx.cache:
+        try:
+            ball = InputSet("l2", _float_up(enclose(eps, name="eps").hi), lo=None, hi=None)
+            mb = kernels.margin_bounds(ctx.network(), ctx.data.x, ctx.data.y, ball, method="crown")
+            ctx.cache[key] = (np.asarray(mb.verified, dtype=bool), "")
+        except (InvalidInput, HypothesisNotMet) as exc:
+            ctx.cache[key] = (None, str(exc).splitlines()[0])
+    return ctx.cache[key]
+
+
+def _certified_count(ctx: RunContext) -> tuple[int, str]:
+    """Examples certified robust at radius eps by the tightest sound method that applies: the Lipschitz margin
+    criterion (Tsuzuku et al. 2018) or CROWN (kernels.bounds), an example counting when either proves it."""
+    eps = ctx.options.get("eps") or "0.1"
+    t = _float_up((isqrt(enclose(2)) * _lipschitz(ctx).value * enclose(eps, name="eps")).hi)
+    by_lip = margins(ctx) > t
     lip = _lipschitz(ctx)
-    return n, (f"eps={eps}: certified iff margin lower end > sqrt(2) * lipschitz * eps (<= {t!r}); lipschitz <= "
-               f"{lip.value.hi_str(8)} from {lip.source}")
+    how = (f"eps={eps}: certified iff margin lower end > sqrt(2) * lipschitz * eps (<= {t!r}; lipschitz <= "
+           f"{lip.value.hi_str(8)} from {lip.source})")
+    by_crown, why = _crown_verified(ctx, eps)
+    if by_crown is None:
+        return int(np.count_nonzero(by_lip)), f"{how}; CROWN does not apply ({why})"
+    both = by_lip | by_crown
+    return int(np.count_nonzero(both)), (f"{how} or CROWN's outward-rounded l2 margin lower bound > 0 "
+                                         f"(kernels.margin_bounds): Lipschitz certifies {int(by_lip.sum())}, CROWN "
+                                         f"{int(by_crown.sum())}, either {int(both.sum())} (method: the tightest that "
+                                         "applies per example)")
 
 
 @register_provider("n_certified", discharges=_LIPSCHITZ)
