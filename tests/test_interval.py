@@ -141,3 +141,15 @@ def _arb_end(a) -> Fraction:
     """Exact value of an exact arb point (``arb.lower()``/``upper()``)."""
     man, exp = a.man_exp()
     return Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+def test_repr_is_compact_and_outward():
+    from fractions import Fraction
+
+    from theorems import enclose
+
+    iv = enclose("1/3")
+    text = repr(iv)
+    lo, hi = (Fraction(v) for v in text[len("Interval(["):-2].split(", "))
+    assert len(text) < 50 and lo <= Fraction(1, 3) <= hi
+    assert "[" in iv._repr_html_() and iv.hi_str(12) in iv._repr_html_()

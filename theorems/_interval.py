@@ -329,7 +329,15 @@ class Interval:
         return to_decimal_string(self.hi, up=True, digits=digits)
 
     def __repr__(self) -> str:
-        return f"Interval([{mpmath.nstr(self.lo, 17)}, {mpmath.nstr(self.hi, 17)}])"
+        """Compact and still true: both ends rounded outward to 12 significant digits."""
+        return f"Interval([{self.lo_str(12)}, {self.hi_str(12)}])"
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the outward-rounded ends, and the exact ends on hover."""
+        from html import escape
+
+        exact = escape(f"lo = {mpmath.nstr(self.lo, 40)}, hi = {mpmath.nstr(self.hi, 40)} (the binary ends)")
+        return f"<span title='{exact}'>[{escape(self.lo_str(12))}, {escape(self.hi_str(12))}]</span>"
 
     # -- arithmetic (outward rounded) ----------------------------------------------------------
     def _binary(self, other: object, op: str) -> "Interval":
