@@ -221,12 +221,18 @@ def _x_frob(ctx: RunContext) -> Provided:
     return Provided(_xfrob(ctx.data.x, _aug(ctx)), "kernel:certify.frobenius_fsum v1", "||X||_F of inputs (x, 1)")
 
 
-@register_provider("x_frob_class_sum")
-def _x_frob_class(ctx: RunContext) -> Provided:
+def _class_sum(ctx: RunContext, norm: Any) -> Interval:
+    """``sum_c norm(X_c)`` over the classes ``c`` of the sample (outward interval sum)."""
     out, aug = enclose(0), _aug(ctx)
     for c in np.unique(ctx.data.y):
-        out = out + _xfrob(ctx.data.x[ctx.data.y == c], aug)
-    return Provided(out, "kernel:certify.frobenius_fsum v1", "sum over classes of ||X_c||_F (inputs (x, 1))")
+        out = out + norm(ctx.data.x[ctx.data.y == c], aug)
+    return out
+
+
+@register_provider("x_frob_class_sum")
+def _x_frob_class(ctx: RunContext) -> Provided:
+    return Provided(_class_sum(ctx, _xfrob), "kernel:certify.frobenius_fsum v1",
+                    "sum over classes of ||X_c||_F (inputs (x, 1))")
 
 
 def _xcol(x: np.ndarray, aug: bool) -> Interval:
@@ -248,7 +254,5 @@ def _x_col_max(ctx: RunContext) -> Provided:
 
 @register_provider("x_col_max_class_sum")
 def _x_col_class(ctx: RunContext) -> Provided:
-    out, aug = enclose(0), _aug(ctx)
-    for c in np.unique(ctx.data.y):
-        out = out + _xcol(ctx.data.x[ctx.data.y == c], aug)
-    return Provided(out, "kernel:certify.col_norm v1", "sum over classes of max coordinate l2 norms")
+    return Provided(_class_sum(ctx, _xcol), "kernel:certify.col_norm v1",
+                    "sum over classes of max coordinate l2 norms")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +31,7 @@ import numpy as np
 
 import theorems
 from certify.certificate import Certificate, strict_float_torch
-from certify.models.posterior import GaussianMLP, StoredPosterior, load_posterior, mlp_init, save_posterior
+from certify.models.posterior import GaussianMLP, StoredPosterior, mlp_init, save_posterior
 from certify.models.predict import mlp_errors
 from certify.pipeline import assemble
 from certify.quantities.pacbayes import (
@@ -341,11 +340,3 @@ def run_pacbayes(cfg: PacBayesConfig, train: tuple[np.ndarray, np.ndarray], test
     cert = pacbayes_certificate(ctx, theorem_id=theorem_id, extra=extra, options=options, reproduce=reproduce)
     path = cert.save(out / "certificate.json")
     return PacBayesResult(cert, path, Path(post.path), estimates)
-
-
-def load_and_kl(path: str | Path, prior_var: PriorVariance) -> Interval:
-    """Convenience: the KL enclosure of a posterior file."""
-    return kl_enclosure(load_posterior(path), prior_var)
-
-
-_ = (Fraction, Any)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -105,7 +104,6 @@ def test_save_creates_a_new_directory_and_reprs_are_compact(mlp, tmp_path):
     assert len(text) < 200 and "test_set.binomial_tail" in text and c.result.hi_str(6) in text
     html = c._repr_html_()
     assert "<table>" in html and all(r.name in html for r in c.inputs) and "h_independent" in html
-    assert np.isfinite(float(c.result.hi))
 
 
 def test_certify_all_returns_the_ranking_as_a_dataframe(mlp):
