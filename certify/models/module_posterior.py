@@ -33,6 +33,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 from certify.models.hashing import file_sha256
+from certify.models.posterior import PosteriorArrays
 
 __all__ = ["FORMAT", "StoredModulePosterior", "posterior_parameters", "seeded_init", "state_arrays",
            "save_module_posterior", "load_module_posterior", "module_mc_errors", "mc_batch_size", "sampled_forward"]
@@ -113,7 +114,7 @@ def seeded_init(module: Any, seed: int) -> dict[str, np.ndarray]:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class StoredModulePosterior:
+class StoredModulePosterior(PosteriorArrays):
     """The certified object: float32 ``mu``, ``sigma``, prior mean per parameter, the fixed buffers, as stored;
     ``template`` is the user's module (structure only: its own tensors are never read)."""
 
@@ -126,14 +127,6 @@ class StoredModulePosterior:
     sha256: str
     meta: dict
     template: Any = None
-
-    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cat = lambda ts: np.concatenate([t.ravel() for t in ts])  # noqa: E731
-        return cat(self.mu), cat(self.sigma), cat(self.prior_mu)
-
-    @property
-    def n_params(self) -> int:
-        return int(sum(t.size for t in self.mu))
 
     def arch_text(self) -> str:
         return str(self.meta.get("arch") or type(self.template).__name__)

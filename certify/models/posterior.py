@@ -108,8 +108,26 @@ def _make_module(sizes, mean_init, prior_mean, sigma_init):
     return _GaussianMLP()
 
 
+class PosteriorArrays:
+    """What every stored diagonal Gaussian posterior offers: its ``mu``, ``sigma`` and prior mean flattened in
+    storage order, and the number of parameters (a mixin of the stored posterior dataclasses)."""
+
+    __slots__ = ()
+    mu: tuple[np.ndarray, ...]
+    sigma: tuple[np.ndarray, ...]
+    prior_mu: tuple[np.ndarray, ...]
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cat = lambda ts: np.concatenate([t.ravel() for t in ts])  # noqa: E731
+        return cat(self.mu), cat(self.sigma), cat(self.prior_mu)
+
+    @property
+    def n_params(self) -> int:
+        return int(sum(t.size for t in self.mu))
+
+
 @dataclass(frozen=True, slots=True)
-class StoredPosterior:
+class StoredPosterior(PosteriorArrays):
     """The certified object: float32 ``mu``, ``sigma`` and the prior's mean, per layer tensor, as stored."""
 
     sizes: tuple[int, ...]
@@ -119,14 +137,6 @@ class StoredPosterior:
     path: str
     sha256: str
     meta: dict
-
-    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cat = lambda ts: np.concatenate([t.ravel() for t in ts])  # noqa: E731
-        return cat(self.mu), cat(self.sigma), cat(self.prior_mu)
-
-    @property
-    def n_params(self) -> int:
-        return int(sum(t.size for t in self.mu))
 
     def arch_text(self) -> str:
         return f"MLP {'-'.join(map(str, self.sizes))} ReLU"
