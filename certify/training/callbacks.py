@@ -1,6 +1,6 @@
 """Training callbacks: record the trajectory and, every N epochs, certificates of the model being trained (model
-selection by bound), in a plain loop, in PyTorch Lightning (a real ``lightning.pytorch.Callback``), or wherever an
-epoch ends.
+selection by bound), in a plain loop, in PyTorch Lightning (a real ``lightning.pytorch.Callback``), in the Hugging
+Face ``Trainer`` (a real ``transformers.TrainerCallback``), or wherever an epoch ends.
 
 :class:`CertifyEvery` is the framework-free core: ``on_epoch_end(model, epoch)`` certifies the current weights with
 each chosen theorem (the same :func:`certify.certify` as ``certify run``, data roles included: test-set bounds read
@@ -9,12 +9,18 @@ holds at its own ``delta``; picking the epoch with the smallest bound *after the
 ``N = epochs x theorems`` certificates and costs a union bound: certify each at ``delta / N`` (``delta_per_certificate``)
 for the selected one to hold at ``delta``.
 
-:func:`lightning_callback` wraps a :class:`CertifyEvery` and/or a :class:`TrajectoryRecorder` in a subclass of
-Lightning's ``Callback`` (every hook Lightning calls exists: ``setup``, ``teardown``, ``on_exception``, ...).
+:func:`lightning_callback` (a subclass of Lightning's ``Callback``: every hook Lightning calls exists, ``setup``,
+``teardown``, ``on_exception``, ...) and :func:`hf_trainer_callback` (a subclass of ``transformers.TrainerCallback``
+for the Hugging Face ``Trainer``) wrap a :class:`CertifyEvery` and/or a :class:`TrajectoryRecorder`. Both are thin
+adapters over one private implementation (``_Hooks``: train start, before/after each optimiser step, epoch end), so
+the same run records the same trajectory and takes the same certificates whichever loop drives it. The callbacks only
+*call* :func:`certify.certify`; the certificates' rounding model is that of the pipeline (outward-rounded enclosures,
+see DESIGN.md), nothing is computed here.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +29,7 @@ from typing import Any, Sequence
 from boundcert.errors import InvalidInput
 from certify.training.trajectory import TrajectoryRecorder
 
-__all__ = ["CertifiedEpoch", "CertifyEvery", "lightning_callback"]
+__all__ = ["CertifiedEpoch", "CertifyEvery", "hf_trainer_callback", "lightning_callback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,36 +127,111 @@ class CertifyEvery:
                  "bound": r.bound, "certificate_path": r.certificate_path} for r in self.history]
 
 
+class _Hooks:
+    """The one implementation behind every framework adapter: what happens at the start of training, around each
+    optimiser step and at the end of an epoch. An adapter only translates its framework's hook names and arguments
+    into these four calls (the plain loop calls :meth:`CertifyEvery.on_epoch_end` and
+    :meth:`TrajectoryRecorder.attach` itself)."""
+
+    __slots__ = ("certifier", "recorder", "module_attr")
+
+    def __init__(self, name: str, certifier: CertifyEvery | None, recorder: TrajectoryRecorder | None,
+                 module_attr: str | None) -> None:
+        if certifier is None and recorder is None:
+            raise InvalidInput(f"{name} needs a certifier, a recorder or both")
+        if certifier is not None and not isinstance(certifier, CertifyEvery):
+            raise InvalidInput(f"certifier of type {type(certifier).__name__} is not a CertifyEvery")
+        if recorder is not None and not isinstance(recorder, TrajectoryRecorder):
+            raise InvalidInput(f"recorder of type {type(recorder).__name__} is not a TrajectoryRecorder")
+        if module_attr is not None and (not isinstance(module_attr, str) or not module_attr.isidentifier()):
+            raise InvalidInput(f"module_attr={module_attr!r} must be None or an attribute name such as 'model'")
+        self.certifier, self.recorder, self.module_attr = certifier, recorder, module_attr
+
+    def train_start(self) -> None:
+        if self.recorder is not None:
+            self.recorder.on_train_start()
+
+    def before_step(self, optimizer: Any) -> None:
+        """Gradients are final and the step size is the one this step uses."""
+        if self.recorder is not None:
+            self.recorder.on_before_optimizer_step(optimizer=optimizer)
+
+    def after_step(self) -> None:
+        """The optimiser has stepped: the new iterate."""
+        if self.recorder is not None:
+            self.recorder.on_train_batch_end()
+
+    def epoch_end(self, model: Any, epoch: int) -> None:
+        if self.certifier is None:
+            return
+        if self.module_attr is not None:
+            if not hasattr(model, self.module_attr):
+                raise InvalidInput(f"module_attr={self.module_attr!r}: the trained {type(model).__name__} has no such "
+                                   f"attribute; name the attribute that holds the network to certify")
+            model = getattr(model, self.module_attr)
+        self.certifier.on_epoch_end(model, epoch)
+
+
 def lightning_callback(*, certifier: CertifyEvery | None = None, recorder: TrajectoryRecorder | None = None,
                        module_attr: str | None = None) -> Any:
     """A ``lightning.pytorch.Callback`` that feeds ``recorder`` (every optimiser step) and ``certifier`` (every
-    training epoch end). ``module_attr`` names the attribute of the LightningModule that holds the plain network to
-    certify (e.g. ``"model"``; default: the LightningModule itself)."""
+    training epoch end, epochs numbered by ``trainer.current_epoch``). ``module_attr`` names the attribute of the
+    LightningModule that holds the plain network to certify (e.g. ``"model"``; default: the LightningModule itself)."""
     try:
         import lightning.pytorch as pl
     except ImportError:
         raise InvalidInput("lightning_callback needs PyTorch Lightning: pip install lightning") from None
-    if certifier is None and recorder is None:
-        raise InvalidInput("lightning_callback needs a certifier, a recorder or both")
+    hooks = _Hooks("lightning_callback", certifier, recorder, module_attr)
 
     class BoundcertCallback(pl.Callback):
         """Records the training trajectory and certifies the model at epoch ends (boundcert)."""
 
         def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-            if recorder is not None:
-                recorder.on_train_start(trainer, pl_module)
+            hooks.train_start()
 
         def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
-            if recorder is not None:
-                recorder.on_before_optimizer_step(trainer, pl_module, optimizer)
+            hooks.before_step(optimizer)
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-            if recorder is not None:
-                recorder.on_train_batch_end(trainer, pl_module)
+            hooks.after_step()
 
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-            if certifier is not None:
-                net = getattr(pl_module, module_attr) if module_attr else pl_module
-                certifier.on_epoch_end(net, int(trainer.current_epoch))
+            hooks.epoch_end(pl_module, int(trainer.current_epoch))
 
     return BoundcertCallback()
+
+
+def hf_trainer_callback(*, certifier: CertifyEvery | None = None, recorder: TrajectoryRecorder | None = None,
+                        module_attr: str | None = None) -> Any:
+    """A ``transformers.TrainerCallback`` for the Hugging Face ``Trainer`` that feeds ``recorder`` (every optimiser
+    step: ``on_pre_optimizer_step`` after gradient clipping, ``on_optimizer_step`` after the step) and ``certifier``
+    (every ``on_epoch_end``; epoch ``e`` counted from 0 is ``ceil(state.epoch) - 1``, so a last epoch cut short by
+    ``max_steps`` keeps its number). ``module_attr`` names the attribute of the model given to the Trainer that
+    holds the plain network to certify (a Trainer model returns a loss; default: that model itself).
+
+    With gradient accumulation a recorded step is an optimiser step, not a batch; the optimiser is unwrapped from
+    accelerate's ``AcceleratedOptimizer`` so that the recorded step sizes and optimiser description are torch's."""
+    try:
+        import transformers
+    except ImportError:
+        raise InvalidInput("hf_trainer_callback needs Hugging Face transformers: pip install 'transformers>=4.50,<5'") from None
+    hooks = _Hooks("hf_trainer_callback", certifier, recorder, module_attr)
+
+    class BoundcertTrainerCallback(transformers.TrainerCallback):
+        """Records the training trajectory and certifies the model at epoch ends (boundcert)."""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            hooks.train_start()
+
+        def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any) -> None:
+            hooks.before_step(getattr(optimizer, "optimizer", optimizer))
+
+        def on_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            hooks.after_step()
+
+        def on_epoch_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+            if model is None:
+                raise InvalidInput("hf_trainer_callback: the Trainer passed no model to on_epoch_end")
+            hooks.epoch_end(model, max(0, math.ceil(state.epoch) - 1))
+
+    return BoundcertTrainerCallback()
