@@ -37,16 +37,18 @@ class DemoResult:
 
 def train_classifier(model, train: Dataset, *, epochs: int, lr: float = 1e-3, batch: int = 128, seed: int = 0,
                      progress: bool = True):
-    """Adam on the cross-entropy, seeded; returns the trained module in eval mode."""
+    """Adam on the cross-entropy, seeded; returns the trained module in eval mode. ``progress``: a bar over the epochs
+    (:mod:`certify.reports.progress`: drawn only when stderr is a terminal)."""
     import torch
-    from tqdm import tqdm
+
+    from certify.reports.progress import progress as progress_bar
 
     torch.manual_seed(seed)
     gen = np.random.default_rng(seed)
     x, y = torch.from_numpy(train.x), torch.from_numpy(train.y)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
-    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
+    bar = progress_bar(range(epochs), desc="training", unit="epoch", enabled=progress)
     for _ in bar:
         model.train()
         order = torch.from_numpy(gen.permutation(train.n))

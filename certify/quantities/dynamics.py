@@ -32,6 +32,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 from certify.quantities.stability import StabilityBound, StabilityInputs, stability_bound
+from certify.reports.progress import progress as progress_bar
 from certify.training.trajectory import Trajectory, load_trajectory
 from kernels import (
     PHDimEstimate,
@@ -162,7 +163,7 @@ def analyze_trajectory(
             from :func:`ph_schedule`, ``n_max`` = all iterates.
         n_projections, block_sizes: the tail-index estimators' random directions and block sizes.
         stability: the loss constants for :func:`certify.quantities.stability.stability_bound`, or ``None``.
-        progress: show a tqdm bar over the stages (on a terminal).
+        progress: a bar over the stages (:mod:`certify.reports.progress`: drawn only when stderr is a terminal).
         source: how to name ``traj`` in the report (default: its path, or ``"<Trajectory>"``).
 
     Raises:
@@ -186,38 +187,41 @@ def analyze_trajectory(
     bound = stability_bound(traj, stability) if stability is not None else None
     lo, st = ph_schedule(X.shape[0], n_min, step)
     ph_kw: dict[str, Any] = {"n_min": lo, "n_max": n_max, "step": st, "n_repeats": n_repeats, "seed": seed}
-    stages = ["ph_dim_estimate", "ph_dim_loss_estimate", "grad_noise_tail_estimate", "increment_tail_estimate"]
-    bar = _bar(len(stages), progress)
     skipped: list[tuple[str, str]] = []
-    try:
-        e = _labelled("ph_dim_estimate", ph_dim, X, **ph_kw)
-        bar.update()
-        el = None
+
+    def ph_loss() -> PHDimEstimate | None:
         if traj.losses is None:
             skipped.append(("ph_dim_loss_estimate", "no per-example losses recorded (TrajectoryRecorder(loss_subset=...))"))
-        else:
-            el = _labelled("ph_dim_loss_estimate", ph_dim_loss, np.asarray(traj.losses), **ph_kw)
-        bar.update()
-        g = None
+            return None
+        return _labelled("ph_dim_loss_estimate", ph_dim_loss, np.asarray(traj.losses), **ph_kw)
+
+    def grad_noise_tail() -> TailIndexEstimate | None:
         if traj.grads is None:
             skipped.append(("grad_noise_tail_estimate", "no gradients recorded (TrajectoryRecorder(record_grads=True))"))
-        elif len(traj.grads) < 8:
+            return None
+        if len(traj.grads) < 8:
             skipped.append(("grad_noise_tail_estimate", f"{len(traj.grads)} gradients recorded, at least 8 needed"))
-        else:
-            G = np.asarray(traj.grads, dtype=np.float64)
-            g = _labelled("grad_noise_tail_estimate", bg_tail_index_estimate, G - G.mean(axis=0), block_sizes=block_sizes)
-        bar.update()
-        inc = _labelled("increment_tail_estimate", trajectory_tail_index_estimate, X, n_projections=n_projections,
-                        seed=seed, block_sizes=block_sizes)
-        bar.update()
-    finally:
-        bar.close()
+            return None
+        G = np.asarray(traj.grads, dtype=np.float64)
+        return _labelled("grad_noise_tail_estimate", bg_tail_index_estimate, G - G.mean(axis=0), block_sizes=block_sizes)
+
+    stages = {
+        "ph_dim_estimate": lambda: _labelled("ph_dim_estimate", ph_dim, X, **ph_kw),
+        "ph_dim_loss_estimate": ph_loss,
+        "grad_noise_tail_estimate": grad_noise_tail,
+        "increment_tail_estimate": lambda: _labelled("increment_tail_estimate", trajectory_tail_index_estimate, X,
+                                                     n_projections=n_projections, seed=seed, block_sizes=block_sizes),
+    }
+    with progress_bar(stages.items(), desc="dynamics measures", total=len(stages), unit="measure",
+                      enabled=progress) as bar:
+        found = {name: run() for name, run in bar}
     if bound is None:
         skipped.append(("stability_bound", "no loss constants given (--regime, --lipschitz, --smoothness)"))
     return DynamicsReport(
         source=source, n_iterates=int(X.shape[0]), dim=int(X.shape[1]), first_step=int(steps[0]),
         last_step=int(steps[-1]), total_steps=int(traj.metadata.get("total_steps", steps[-1])),
-        ph_dim_estimate=e, ph_dim_loss_estimate=el, grad_noise_tail_estimate=g, increment_tail_estimate=inc,
+        ph_dim_estimate=found["ph_dim_estimate"], ph_dim_loss_estimate=found["ph_dim_loss_estimate"],
+        grad_noise_tail_estimate=found["grad_noise_tail_estimate"], increment_tail_estimate=found["increment_tail_estimate"],
         jl=traj.metadata.get("jl"), stability=bound, skipped=tuple(skipped),
     )
 
@@ -228,21 +232,3 @@ def _labelled(label: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except InvalidInput as exc:
         raise InvalidInput(f"{label}: {exc}") from None
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _bar(total: int, progress: bool) -> Any:
-    if not progress:
-        return _NoBar()
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency of the CLI extras
-        return _NoBar()
-    return tqdm(total=total, desc="dynamics measures", unit="measure", leave=False, disable=None)

@@ -88,7 +88,8 @@ def mc_errors(post: StoredPosterior | StoredModulePosterior, x: np.ndarray, y: n
     """
     import torch
     import torch.nn.functional as F
-    from tqdm import tqdm
+
+    from certify.reports.progress import progress as progress_bar
 
     if isinstance(post, StoredModulePosterior):
         return module_mc_errors(post, x, y, n, mode=mode, seed=seed, progress=progress)
@@ -100,7 +101,7 @@ def mc_errors(post: StoredPosterior | StoredModulePosterior, x: np.ndarray, y: n
     mus = [torch.from_numpy(m.copy()) for m in post.mu]
     sig = [torch.from_numpy(s.copy()) for s in post.sigma]
     with torch.no_grad():
-        for _ in tqdm(range(n), desc=f"monte carlo ({mode})", unit="pass", disable=not progress):
+        for _ in progress_bar(range(n), desc=f"monte carlo ({mode})", unit="pass", enabled=progress):
             if mode == "per_network":
                 ws = [m + s * torch.randn_like(m) for m, s in zip(mus, sig)]
             for i in range(0, len(yt), batch):
