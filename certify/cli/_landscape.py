@@ -32,9 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", help="initialisation checkpoint (pacbayes.init measure; prior mean of the certificate)")
     p.add_argument("--plot", choices=["1d", "2d"], help="filter-normalised slice (figure and data under --out)")
     p.add_argument("--path", dest="other", metavar="CHECKPOINT", help="second checkpoint: linear path and barrier")
-    p.add_argument("--flatness-certificate", action="store_true",
-                   help="PAC-Bayes flatness certificate (pac_bayes.kl at the largest flat sigma; union over the grid)")
+    p.add_argument("--flatness-certificate", nargs="?", const="isotropic", choices=["isotropic", "mag"],
+                   metavar="isotropic|mag",
+                   help="PAC-Bayes flatness certificate (pac_bayes.kl at the largest flat sigma; union over the grid): "
+                        "posterior N(w, sigma^2 I) (isotropic, the default) or N(w, diag(sigma^2 w_i^2 + eps^2)) (mag)")
     p.add_argument("--sigmas", help="sigma grid of the certificate, comma-separated decimals (default 1,...,0.001)")
+    p.add_argument("--prior-sigmas", help="prior scales of the mag certificate, comma-separated decimals (default "
+                                          "2^(-j/4), j = 0..39)")
+    p.add_argument("--mag-eps", default="0.001", help="eps of the mag posterior (default 0.001)")
     p.add_argument("--delta-mc", default="0.01", help="delta of the certificate's Monte Carlo bound (default 0.01)")
     p.add_argument("--mc-passes", type=int, default=10, help="Monte Carlo passes of the certificate (default 10)")
     p.add_argument("--seed", type=int, default=0)
@@ -61,6 +66,7 @@ def _delta_float(text: str) -> float:
 
 
 def _landscape(args: argparse.Namespace) -> int:
+    from boundcert.errors import InvalidInput
     from certify.certificate.io import atomic_write_bytes, atomic_write_text
     from certify.data import load_data
     from certify.landscape import (
@@ -74,17 +80,25 @@ def _landscape(args: argparse.Namespace) -> int:
     _check_int("lanczos-steps", args.lanczos_steps, 1)
     delta = _delta_float(args.delta)
     opts = None
+    if (args.prior_sigmas or args.mag_eps != "0.001") and args.flatness_certificate != "mag":
+        raise InvalidInput("--prior-sigmas and --mag-eps belong to the magnitude-aware certificate: add "
+                           "--flatness-certificate mag")
     if args.flatness_certificate:
         kw: dict[str, Any] = {"delta": args.delta, "delta_mc": args.delta_mc, "mc_passes": args.mc_passes,
-                              "seed": args.seed, "prior_mean": "init" if args.init else "zero"}
+                              "seed": args.seed, "prior_mean": "init" if args.init else "zero",
+                              "posterior": args.flatness_certificate}
         if args.sigmas:
             kw["sigmas"] = tuple(s.strip() for s in args.sigmas.split(",") if s.strip())
+        if args.prior_sigmas:
+            kw["prior_sigmas"] = tuple(s.strip() for s in args.prior_sigmas.split(",") if s.strip())
+        if args.flatness_certificate == "mag":
+            kw["mag_eps"] = args.mag_eps
         opts = FlatnessOptions(**kw)  # options are refused before any work
     loaded = load_model(args.model, args.arch)
     ds = load_data(args.data)
     init = load_model(args.init, args.arch).module if args.init else None
     other = load_model(args.other, args.arch).module if args.other else None
-    progress = sys.stdout.isatty() and not args.json
+    progress = not args.json  # bars go to stderr, drawn only on a terminal (certify.reports.progress)
     wants_hessian = args.hessian or args.density or not (args.sharpness or args.plot or args.other
                                                           or args.flatness_certificate)
     result: dict[str, Any] = {"model": args.model, "data": {"spec": args.data, "name": ds.name, "n": ds.n,

@@ -168,7 +168,8 @@ def hessian_report(module: Any, x: np.ndarray, y: np.ndarray, *, blocks: Sequenc
         top_k, n_iter: Lanczos (``n_iter`` default: ``min(dim, max(2 top_k + 20, 40))``).
         trace_samples, delta: Hutchinson samples (``None``: no trace) and the interval's failure probability.
         density, density_vectors, density_iter: the SLQ density estimate.
-        seed: every random draw; batch: examples per forward pass; progress: a tqdm bar over the blocks.
+        seed: every random draw; batch: examples per forward pass; progress: a bar over the blocks
+            (:mod:`certify.reports.progress`).
     """
     if isinstance(blocks, str):
         if blocks not in ("all", "layers"):
@@ -179,10 +180,10 @@ def hessian_report(module: Any, x: np.ndarray, y: np.ndarray, *, blocks: Sequenc
             names += list(layer_blocks(fm.names, fm.shapes))
     else:
         names = list(blocks)
-    from tqdm import tqdm
+    from certify.reports.progress import progress as bar
 
     out = []
-    for name in tqdm(names, desc="hessian blocks", unit="block", disable=not progress, leave=False):
+    for name in bar(names, desc="hessian blocks", unit="block", enabled=progress):
         op = hessian_operator(module, x, y, block=name, batch=batch)
         t0 = time.perf_counter()
         k = min(top_k, op.dim)

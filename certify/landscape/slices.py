@@ -84,13 +84,13 @@ def _grid(n: int, span: float, name: str) -> np.ndarray:
 def slice_1d(module: Any, x: np.ndarray, y: np.ndarray, *, n: int = 25, span: float = 1.0, seed: int = 0,
              progress: bool = False) -> LandscapeSlice:
     """The filter-normalised 1D slice ``L(w + a d)``, ``a`` on ``n`` points of ``[-span, span]``."""
-    from tqdm import tqdm
+    from certify.reports.progress import progress as bar
 
     a = _grid(n, span, "n")
     fm = flat_model(module, x, y, dtype="float32")
     d = filter_normalized_direction(fm, seed)
     loss, err = [], []
-    for ai in tqdm(a, desc="1d slice", unit="point", disable=not progress, leave=False):
+    for ai in bar(a, desc="1d slice", unit="point", enabled=progress):
         e, ell = fm.error_and_loss(fm.w + float(ai) * d)
         loss.append(ell)
         err.append(e)
@@ -100,7 +100,7 @@ def slice_1d(module: Any, x: np.ndarray, y: np.ndarray, *, n: int = 25, span: fl
 def slice_2d(module: Any, x: np.ndarray, y: np.ndarray, *, n: int = 15, span: float = 1.0, seed: int = 0,
              progress: bool = False) -> LandscapeSlice:
     """The filter-normalised 2D slice ``L(w + a d_1 + b d_2)`` on an ``n x n`` grid of ``[-span, span]^2``."""
-    from tqdm import tqdm
+    from certify.reports.progress import progress as bar
 
     a = _grid(n, span, "n")
     fm = flat_model(module, x, y, dtype="float32")
@@ -108,12 +108,9 @@ def slice_2d(module: Any, x: np.ndarray, y: np.ndarray, *, n: int = 15, span: fl
     d2 = filter_normalized_direction(fm, seed + 1)
     loss = [[0.0] * n for _ in range(n)]
     err = [[0.0] * n for _ in range(n)]
-    bar = tqdm(total=n * n, desc="2d slice", unit="point", disable=not progress, leave=False)
-    for i, ai in enumerate(a):
-        for j, bj in enumerate(a):
-            err[i][j], loss[i][j] = fm.error_and_loss(fm.w + float(ai) * d1 + float(bj) * d2)
-            bar.update()
-    bar.close()
+    cells = [(i, j) for i in range(n) for j in range(n)]
+    for i, j in bar(cells, desc="2d slice", unit="point", enabled=progress):
+        err[i][j], loss[i][j] = fm.error_and_loss(fm.w + float(a[i]) * d1 + float(a[j]) * d2)
     pts = tuple(float(v) for v in a)
     return LandscapeSlice(pts, pts, tuple(tuple(r) for r in loss), tuple(tuple(r) for r in err), seed)
 
@@ -121,7 +118,7 @@ def slice_2d(module: Any, x: np.ndarray, y: np.ndarray, *, n: int = 15, span: fl
 def linear_path(model_a: Any, model_b: Any, x: np.ndarray, y: np.ndarray, *, n: int = 25,
                 progress: bool = False) -> LinearPath:
     """Loss and error along ``(1 - t) w_A + t w_B`` and the barrier heights (module docstring)."""
-    from tqdm import tqdm
+    from certify.reports.progress import progress as bar
 
     fa = flat_model(model_a, x, y, dtype="float32")
     fb = flat_model(model_b, x[:1], y[:1], dtype="float32")
@@ -131,7 +128,7 @@ def linear_path(model_a: Any, model_b: Any, x: np.ndarray, y: np.ndarray, *, n: 
         raise InvalidInput(f"n={n!r} must be an integer >= 3 (points of the path)")
     ts = np.linspace(0.0, 1.0, n)
     loss, err = [], []
-    for t in tqdm(ts, desc="linear path", unit="point", disable=not progress, leave=False):
+    for t in bar(ts, desc="linear path", unit="point", enabled=progress):
         e, ell = fa.error_and_loss((1 - float(t)) * fa.w + float(t) * fb.w)
         loss.append(ell)
         err.append(e)
