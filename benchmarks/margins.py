@@ -6,11 +6,12 @@ biases, so the layers are Conv/ReLU/Residual), with the 4x4 average pool folded 
 Reports seconds per image and the time extrapolated (linearly: the pass is per image) to ``--target`` images.
 
 ``--torch``: instead, the torch CIFAR ResNet-18 with its BatchNorm layers (eval mode, non-trivial statistics;
-``tests.network.zoo``) through the torch.fx translation to the network IR; prints the logit enclosure's width
-relative to the largest logit magnitude (issue 16's target: <= 1e-6) and the time per image.
+``tests.network.zoo``) through the torch.fx translation to the network IR; prints, for ``--precision float64`` and
+``compensated`` (double-double Dot2 midpoints) in the same process, the logit enclosure's width relative to the
+largest logit magnitude (issue 16's target: <= 1e-6) and the time per image (median of ``--repeats`` calls).
 
 Usage: ``PYTHONPATH=. python benchmarks/margins.py [--images 8] [--width 64] [--hw 32] [--device cpu|cuda]
-[--target 50000] [--torch]``. The issue-9 target is 50,000 images in < 30 s on an H100/H200 (``--device cuda``).
+[--target 50000] [--torch [--precision float64|compensated|both] [--op-norms fast|tight]]``. The issue-9 target is 50,000 images in < 30 s on an H100/H200 (``--device cuda``).
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def main() -> None:
     ap.add_argument("--target", type=int, default=50_000, help="images in the extrapolated time")
     ap.add_argument("--torch", action="store_true", help="the torch ResNet-18 with BatchNorm through the IR")
     ap.add_argument("--op-norms", choices=["fast", "tight"], default="fast", help="with --torch: operator norms")
+    ap.add_argument("--precision", choices=["float64", "compensated", "both"], default="both",
+                    help="with --torch: midpoint arithmetic (both: each, in the same process)")
+    ap.add_argument("--repeats", type=int, default=3, help="with --torch: timed calls per precision (median)")
     args = ap.parse_args()
     if args.torch:
         return _torch_resnet(args)
@@ -108,21 +112,29 @@ def _torch_resnet(args: argparse.Namespace) -> None:
     net = load_model(model).network
     x = np.random.default_rng(1).standard_normal((args.images, 3, args.hw, args.hw)).astype(np.float32)
     y = np.arange(args.images) % 10
-    t0 = time.perf_counter()
-    lo, hi = kernels.forward_enclosure(net, x[:1], batch_size=1, device=args.device, op_norms=args.op_norms)
-    setup = time.perf_counter() - t0  # the first image pays for the operator norms (cached per graph run)
-    t0 = time.perf_counter()
-    lo, hi = kernels.forward_enclosure(net, x, batch_size=args.batch_size, device=args.device, op_norms=args.op_norms)
-    dt = time.perf_counter() - t0
-    m_lo, m_hi = kernels.network.margins_from_logits(lo, hi, y)
-    scale = float(np.max(np.abs(0.5 * (lo + hi))))
+    precisions = ("float64", "compensated") if args.precision == "both" else (args.precision,)
     print(f"torch ResNet-18 + BatchNorm (width {args.width}, {args.hw}x{args.hw}, {net.n_params() / 1e6:.2f} M "
-          f"weights) logit enclosures of {args.images} images on {args.device}, op_norms={args.op_norms}: "
-          f"{dt / args.images:.3f} s/image (first call incl. operator norms: {setup:.1f} s)")
-    print(f"  logit width: max {float(np.max(hi - lo)):.3g}, relative to max |logit| {scale:.3g}: "
-          f"{float(np.max(hi - lo)) / scale:.3g}; margin width: max {float(np.max(m_hi - m_lo)):.3g}")
-    print("  (each forward_enclosure call computes its operator norms afresh: with op_norms=tight the per-image "
-          "time above includes them)")
+          f"weights), {args.images} images on {args.device}, op_norms={args.op_norms}")
+    for prec in precisions:
+        t0 = time.perf_counter()
+        kernels.forward_enclosure(net, x[:1], batch_size=1, device=args.device, op_norms=args.op_norms,
+                                  precision=prec)
+        setup = time.perf_counter() - t0  # the first call pays for the operator norms (then cached per process)
+        times, out = [], None
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            out = kernels.forward_enclosure(net, x, batch_size=args.batch_size, device=args.device,
+                                            op_norms=args.op_norms, precision=prec)
+            times.append(time.perf_counter() - t0)
+        lo, hi = out
+        dt = float(np.median(times))
+        m_lo, m_hi = kernels.network.margins_from_logits(lo, hi, y)
+        scale = float(np.max(np.abs(0.5 * (lo + hi))))
+        width = float(np.max(hi - lo))
+        print(f"  precision={prec:<11}: {dt / args.images:.3f} s/image (median of {args.repeats}; first call incl. "
+              f"operator norms and compilation: {setup:.1f} s); logit width max {width:.3g}, relative to max |logit| "
+              f"{scale:.3g}: {width / scale:.3g}; margin width max {float(np.max(m_hi - m_lo)):.3g}")
+    print("  (operator norms are cached per process by weight hash and geometry: the timed calls reuse them)")
 
 
 def _flat(layers):

@@ -6,15 +6,42 @@ blocks ``P_f`` of the power-of-two-scaled kernel with their uniform error ``delt
 ``||P_f|| <= alpha`` by Rump's Cholesky certificate at one shared ``alpha`` (tried at ``(1 + t) sqrt(est)``,
 ``t = 1e-3, 4e-3, ...``, ``est`` the largest block eigenvalue estimate), so ``||T|| <= (alpha + delta) / sqrt(s)``
 (``s`` the polyphase stride count; for zero padding the circular embedding on the padded grid bounds the layer).
+
+:func:`cached` keeps every certified operator norm of the process under (what was computed, the weight's bytes
+hash, shape and dtype, the geometry), so a layer's norm is never recomputed within a process, whichever graph,
+call or frontend it comes from; a weight changed in place has another hash, hence another entry.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["conv_norm_fourier_upper"]
+__all__ = ["conv_norm_fourier_upper", "weight_key", "cached"]
+
+_NORMS: dict[tuple, Any] = {}
+_LOCK = threading.Lock()
+
+
+def weight_key(a: np.ndarray) -> tuple:
+    """``(shape, dtype, blake2b digest of the bytes)``: the identity of a weight array's values."""
+    c = np.ascontiguousarray(a)
+    return (c.shape, c.dtype.str, hashlib.blake2b(memoryview(c).cast("B"), digest_size=20).hexdigest())
+
+
+def cached(kind: str, a: np.ndarray, geometry: tuple, compute: Callable[[], Any]) -> Any:
+    """The process-wide value of ``compute()`` for ``(kind, weight_key(a), geometry)`` (computed once)."""
+    key = (kind, weight_key(a), geometry)
+    with _LOCK:
+        if key in _NORMS:
+            return _NORMS[key]
+    val = compute()
+    with _LOCK:
+        return _NORMS.setdefault(key, val)
 
 
 def conv_norm_fourier_upper(k: np.ndarray, hw: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],

@@ -8,6 +8,10 @@ nets and wide boxes), ``dist`` by the certified operator norm ``||W||_2`` (tight
 amplification explodes); after each layer each is intersected with the other (``rad <= dist``,
 ``dist <= ||rad||_2``), which is sound because both bound the same error.
 
+With ``precision="compensated"`` a node may also carry a :class:`Compensated` part: a low word ``lo`` and radii
+``rad``/``dist`` around the better midpoint ``mid + lo`` (:mod:`kernels.network._compensated`); the float64 fields
+keep their meaning around ``mid`` alone, so a layer that ignores the pair stays sound.
+
 Rounding model (Higham ch. 3): binary64 round-to-nearest with gradual underflow (checked by the callers);
 a float sum of ``n`` nonnegative terms ``t`` satisfies ``exact <= (fl(t) + n eta) / (1 - gamma_n)``.
 """
@@ -20,31 +24,55 @@ import numpy as np
 
 from kernels._rounding import ETA, down, gamma, up, vup
 
-__all__ = ["Enclosed", "nonneg_sum_up", "l2_up", "tighten", "point"]
+__all__ = ["Enclosed", "Compensated", "nonneg_sum_up", "l2_up", "tighten", "point"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Compensated:
+    """The low word ``lo`` of the midpoint pair ``mid + lo`` and radii around it: ``|x - (mid + lo)| <= rad``
+    elementwise, ``||x - (mid + lo)||_2 <= dist`` per sample (``lo``, ``rad`` shaped like ``mid``)."""
+
+    lo: np.ndarray
+    rad: np.ndarray
+    dist: np.ndarray
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Enclosed:
-    """``mid`` (batch, *shape) float64, ``rad`` the same shape (>= 0), ``dist`` (batch,) (>= 0); see the module."""
+    """``mid`` (batch, *shape) float64, ``rad`` the same shape (>= 0), ``dist`` (batch,) (>= 0), optionally a
+    :class:`Compensated` pair ``comp``; see the module."""
 
     mid: np.ndarray
     rad: np.ndarray
     dist: np.ndarray
+    comp: Compensated | None = None
 
     @property
     def lo(self) -> np.ndarray:
-        """Elementwise lower ends (rounded down)."""
-        return np.nextafter(self.mid - self.rad, -np.inf)
+        """Elementwise lower ends (rounded down; with a pair, the larger of both enclosures' lower ends)."""
+        out = np.nextafter(self.mid - self.rad, -np.inf)
+        if self.comp is not None:  # mid + (lo - rad), each step rounded down
+            with np.errstate(invalid="ignore", over="ignore"):
+                c = np.nextafter(self.mid + np.nextafter(self.comp.lo - self.comp.rad, -np.inf), -np.inf)
+            out = np.where(c > out, c, out)  # NaN in c keeps out
+        return out
 
     @property
     def hi(self) -> np.ndarray:
-        """Elementwise upper ends (rounded up)."""
-        return np.nextafter(self.mid + self.rad, np.inf)
+        """Elementwise upper ends (rounded up; with a pair, the smaller of both enclosures' upper ends)."""
+        out = np.nextafter(self.mid + self.rad, np.inf)
+        if self.comp is not None:
+            with np.errstate(invalid="ignore", over="ignore"):
+                c = np.nextafter(self.mid + np.nextafter(self.comp.lo + self.comp.rad, np.inf), np.inf)
+            out = np.where(c < out, c, out)
+        return out
 
     def reshaped(self, shape: tuple[int, ...]) -> "Enclosed":
         """The same values under a per-sample shape ``shape`` (data movement: exact)."""
         b = self.mid.shape[0]
-        return Enclosed(self.mid.reshape((b, *shape)), self.rad.reshape((b, *shape)), self.dist)
+        c = self.comp
+        cr = None if c is None else Compensated(c.lo.reshape((b, *shape)), c.rad.reshape((b, *shape)), c.dist)
+        return Enclosed(self.mid.reshape((b, *shape)), self.rad.reshape((b, *shape)), self.dist, cr)
 
 
 def nonneg_sum_up(t: np.ndarray, n: int) -> np.ndarray:

@@ -3,7 +3,8 @@
 Shape rule: the identity on shapes.
 
 Enclosed forward: ``relu`` is exact in floats: ``c = max(m, 0)``, radius unchanged where the input may be
-positive and 0 where it is certainly <= 0 (there the output is exactly 0); ``leaky_relu``: ``c = fl(a m)`` on the
+positive and 0 where it is certainly <= 0 (there the output is exactly 0; a compensated midpoint pair, exactly
+too: :func:`kernels.network._compensated.relu`); ``leaky_relu``: ``c = fl(a m)`` on the
 negative side (error ``u |a m| + eta``); the others: ``c`` and its error ``e`` from
 :func:`kernels.network._transcendental.enclose_values` (mpmath, 113 bits). In every case ``|f(x) - c| <=
 L |x - m| + e`` with ``L`` the activation's Lipschitz constant, so ``rad -> L rad + e``, ``dist -> L dist +
@@ -26,6 +27,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 from kernels._rounding import ETA, U, up, vup
+from kernels.network import _compensated
 from kernels.network._state import Enclosed, l2_up, tighten
 from kernels.network._transcendental import enclose_values
 from kernels.network.relaxation import ElementwiseRelaxation
@@ -71,7 +73,7 @@ class Activation:
             return x
         if self.kind == "relu":
             dead = vup(m + r) <= 0.0
-            return tighten(np.maximum(m, 0.0), np.where(dead, 0.0, r), x.dist)
+            return _compensated.relu(x, tighten(np.maximum(m, 0.0), np.where(dead, 0.0, r), x.dist))
         if self.kind == "relu6":  # min(max(x, 0), 6): exact in floats, flat (error 0) where certainly clipped
             flat = (vup(m + r) <= 0.0) | (np.nextafter(m - r, -np.inf) >= 6.0)
             return tighten(np.clip(m, 0.0, 6.0), np.where(flat, 0.0, r), x.dist)

@@ -13,6 +13,11 @@ the elementwise radius becomes ``|W| rad + E`` and the l2 radius ``||W||_2 dist 
 ``copies`` the most padded copies of one input pixel), since ``||T x||^2 = sum_p ||K patch_p(x)||^2``; with
 ``op_norms="tight"`` the smaller of that and the Fourier-form bound of :mod:`kernels.network._opnorm` (groups 1).
 
+With ``precision="compensated"`` (:mod:`kernels.network._compensated`) the midpoint is a double-double pair from
+Ogita-Rump-Oishi's Dot2 (a convolution as im2col + a Dot2 GEMM per group), with the error ``2 gamma_{n}^2 (|W||m| +
+|b|) + 2 n eta`` in place of ``E``; the radii propagate the same way. Certified operator norms are kept process-wide
+per (weight bytes hash, geometry) (:func:`kernels.network._opnorm.cached`).
+
 Lipschitz rule: l2: the operator norm above (``Conv`` with zero/circular padding, groups 1 and a moderate size:
 the smaller of it and :func:`kernels.conv_spectral_norm`, the certified norm of the operator on that input); l-inf:
 the largest row l1 norm of ``W`` (``Conv``: of an output channel's kernel, which bounds the l1 norm of every row of
@@ -33,6 +38,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from boundcert.errors import InvalidInput
 from kernels._enclosure import Enclosure
 from kernels._rounding import ETA, gamma, mul_up, up, vup
+from kernels.network import _compensated
+from kernels.network._opnorm import cached
 from kernels.network._state import Enclosed, l2_up, nonneg_sum_up, tighten
 from kernels.network.relaxation import AffineRelaxation
 
@@ -78,8 +85,8 @@ class Linear:
         if key not in cache:
             from kernels._spectral import spectral_norm
 
-            hi = spectral_norm(self.weight).hi if self.weight.size else 0.0
-            cache[key] = hi if len(shape) == 1 else hi  # acting on each row of (..., in): the same norm
+            w = self.weight  # acting on each row of (..., in): the same norm whatever the leading axes
+            cache[key] = cached("linear_l2", w, (), lambda: spectral_norm(w).hi) if w.size else 0.0
         return cache[key]
 
     def forward(self, xs: tuple[Enclosed, ...], ctx: Any) -> Enclosed:
@@ -89,7 +96,17 @@ class Linear:
         shp = x.mid.shape
         lin = lambda z: ctx.ops.dense(w, z.reshape(-1, shp[-1])).reshape(z.shape[:-1] + (w.shape[0],))  # noqa: E731
         alin = lambda z: ctx.ops.dense(aw, z.reshape(-1, shp[-1])).reshape(z.shape[:-1] + (w.shape[0],))  # noqa: E731
-        return _affine_step(x, lin, alin, w.shape[1] + 1, self.bias, self.op_norm_l2(shp[1:], ctx.cache))
+        op = self.op_norm_l2(shp[1:], ctx.cache)
+        if _compensated.is_compensated(ctx):
+            wt = np.ascontiguousarray(w.T)
+
+            def d2(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                hi, lo = _compensated.dot2(z.reshape(-1, shp[-1]), wt, self.bias)
+                out = z.shape[:-1] + (w.shape[0],)
+                return hi.reshape(out), lo.reshape(out)
+
+            return _compensated.affine_step(x, d2, lin, alin, w.shape[1], self.bias, op)
+        return _affine_step(x, lin, alin, w.shape[1] + 1, self.bias, op)
 
     def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Enclosure:
         if norm == "l2":
@@ -97,7 +114,8 @@ class Linear:
 
             if not self.weight.size:
                 return Enclosure(0.0, 0.0, "empty weight")
-            e = spectral_norm(self.weight, rtol=cache.get("rtol", 1e-6))
+            rtol = cache.get("rtol", 1e-6)
+            e = cached("linear_spectral", self.weight, (rtol,), lambda: spectral_norm(self.weight, rtol=rtol))
             cache[("l2", id(self))] = min(cache.get(("l2", id(self)), e.hi), e.hi)
             return e
         from kernels._norms import matrix_norms
@@ -174,16 +192,39 @@ class Conv:
 
             g = geometry(k.shape, x.shape[2:], st, pd, self.padding_mode)
             return ops.conv(k, x, g)
+        cols, (nb, oh, ow) = self._cols(k, x)
+        g, og = self.groups, k.shape[0] // self.groups
+        out = np.matmul(cols, k.reshape(g, og, -1).transpose(0, 2, 1))  # (g, nb*oh*ow, og)
+        return self._uncols(out, nb, oh, ow)
+
+    def _cols(self, k: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int]]:
+        """im2col of x (batch, C, H, W) for the 4-D kernel ``k``: (groups, batch*oh*ow, C/g kh kw) (exact copies)."""
+        _, st, pd, dl = self._geom()
         xp = self._pad(x, pd)
         kh, kw = k.shape[2:]
         eh, ew = dl[0] * (kh - 1) + 1, dl[1] * (kw - 1) + 1
         win = sliding_window_view(xp, (eh, ew), axis=(2, 3))[:, :, ::st[0], ::st[1], ::dl[0], ::dl[1]]
         nb, c, oh, ow = win.shape[:4]
         g = self.groups
-        cg, og = c // g, k.shape[0] // g
+        cg = c // g
         cols = win.reshape(nb, g, cg, oh, ow, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6).reshape(g, nb * oh * ow, -1)
-        out = np.matmul(cols, k.reshape(g, og, -1).transpose(0, 2, 1))  # (g, nb*oh*ow, og)
+        return cols, (nb, oh, ow)
+
+    @staticmethod
+    def _uncols(out: np.ndarray, nb: int, oh: int, ow: int) -> np.ndarray:
+        """(groups, batch*oh*ow, out/g) -> (batch, out, oh, ow)."""
+        g, og = out.shape[0], out.shape[2]
         return np.ascontiguousarray(out.reshape(g, nb, oh, ow, og).transpose(1, 0, 4, 2, 3).reshape(nb, g * og, oh, ow))
+
+    def _dot2(self, k: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The Dot2 pair of ``conv(pad(x), k) + bias`` (x 4-D): one compensated GEMM per group on the im2col."""
+        cols, (nb, oh, ow) = self._cols(k, x)
+        g, og = self.groups, k.shape[0] // self.groups
+        wts = k.reshape(g, og, -1)
+        bias = np.zeros(k.shape[0]) if self.bias is None else self.bias
+        parts = [_compensated.dot2(cols[j], wts[j].T, bias[j * og:(j + 1) * og]) for j in range(g)]
+        return (self._uncols(np.stack([p[0] for p in parts]), nb, oh, ow),
+                self._uncols(np.stack([p[1] for p in parts]), nb, oh, ow))
 
     def _copies_overlap(self, hw: tuple[int, int]) -> int:
         k, st, pd, dl = self._geom()
@@ -204,10 +245,13 @@ class Conv:
             k = self._geom()[0]
             g = self.groups
             mats = k.reshape(g, k.shape[0] // g, -1)
-            if mats.shape[1] == 1:  # one row per group: the row l2 norm is the matrix norm
-                cache[key] = float(np.max(l2_up(np.abs(mats[:, 0, :])))) if mats.size else 0.0
-            else:
-                cache[key] = max((spectral_norm(mg).hi for mg in mats), default=0.0)
+
+            def compute() -> float:
+                if mats.shape[1] == 1:  # one row per group: the row l2 norm is the matrix norm
+                    return float(np.max(l2_up(np.abs(mats[:, 0, :])))) if mats.size else 0.0
+                return max((spectral_norm(mg).hi for mg in mats), default=0.0)
+
+            cache[key] = cached("conv_kernel_l2", k, (g,), compute)
         return cache[key]
 
     def op_norm_l2(self, shape: tuple[int, ...] | None, cache: dict) -> float:
@@ -223,10 +267,13 @@ class Conv:
                 from kernels._conv_ops import dilate
                 from kernels.network._opnorm import conv_norm_fourier_upper
 
-                try:
-                    cheap = min(cheap, conv_norm_fourier_upper(dilate(k, dl), hw, st, pd, self.padding_mode))
-                except InvalidInput:  # a geometry the Fourier form does not take: the kernel-matrix bound stands
-                    pass
+                def fourier() -> float:
+                    try:
+                        return conv_norm_fourier_upper(dilate(k, dl), hw, st, pd, self.padding_mode)
+                    except InvalidInput:  # a geometry the Fourier form does not take: the kernel-matrix bound
+                        return math.inf
+
+                cheap = min(cheap, cached("conv_fourier_l2", k, (hw, st, pd, dl, self.padding_mode), fourier))
             cache[key] = cheap
         return cache[key]
 
@@ -239,9 +286,16 @@ class Conv:
         fr2 = (lambda z: z[:, :, 0, :]) if self.spatial == 1 else (lambda z: z)
         b = None if self.bias is None else self.bias.reshape((-1,) + (1,) * self.spatial)
         n = k.shape[1] * k.shape[2] * k.shape[3] + 1
-        return _affine_step(x, lambda z: fr2(self._apply(k, to2(z), ctx.ops)),
-                            lambda z: fr2(self._apply(ak, to2(z), ctx.ops)), n, b,
-                            self.op_norm_l2(in_shape, ctx.cache))
+        lin = lambda z: fr2(self._apply(k, to2(z), ctx.ops))  # noqa: E731
+        alin = lambda z: fr2(self._apply(ak, to2(z), ctx.ops))  # noqa: E731
+        op = self.op_norm_l2(in_shape, ctx.cache)
+        if _compensated.is_compensated(ctx):
+            def d2(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                hi, lo = self._dot2(k, to2(z))
+                return fr2(hi), fr2(lo)
+
+            return _compensated.affine_step(x, d2, lin, alin, n - 1, b, op)
+        return _affine_step(x, lin, alin, n, b, op)
 
     def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Enclosure:
         if norm == "linf":  # a row of the operator sums taps onto pixels: its l1 norm <= the kernel's (any padding)
@@ -262,13 +316,18 @@ class Conv:
 
                 from kernels._conv import conv_spectral_norm
 
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # a missed rtol still returns a proven enclosure
-                        e = conv_spectral_norm(self.weight, (shape[1], shape[2]), stride=st, padding=pd,
-                                               padding_mode=self.padding_mode, dilation=dl)
-                except InvalidInput:  # a geometry the Fourier/banded certificate does not take: the (sound)
-                    e = best          # kernel-matrix bound stands
+                def certified() -> Enclosure | None:
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")  # a missed rtol still returns a proven enclosure
+                            return conv_spectral_norm(self.weight, (shape[1], shape[2]), stride=st, padding=pd,
+                                                      padding_mode=self.padding_mode, dilation=dl)
+                    except InvalidInput:  # a geometry the Fourier/banded certificate does not take: the (sound)
+                        return None       # kernel-matrix bound stands
+
+                got = cached("conv_spectral", self.weight, ((shape[1], shape[2]), st, pd, dl, self.padding_mode),
+                             certified)
+                e = best if got is None else got
                 if e.hi < cheap:
                     best = e
             cache[key] = best

@@ -7,7 +7,8 @@ Shape rule: the identity; BatchNorm's channel axis is the first per-sample axis.
 Enclosed forward: BatchNorm's scale ``s = weight / sqrt(var + eps)`` is enclosed by one outward ``nextafter``
 per correctly rounded IEEE operation; ``s (m - mean) + bias`` is evaluated at the midpoints in outward interval
 arithmetic, giving ``c`` and an error ``e``; then ``|y(x) - c| <= |s| |x - m| + e``: ``rad -> |s|_hi rad + e``,
-``dist -> max|s|_hi dist + ||e||_2``. Scale: ``c = fl(a m)``, ``e = u |c| + eta``.
+``dist -> max|s|_hi dist + ||e||_2`` (a compensated midpoint pair: :func:`kernels.network._compensated.batchnorm`,
+``S`` and the shift as double-double pairs from mpmath). Scale: ``c = fl(a m)``, ``e = u |c| + eta``.
 
 Lipschitz rule (l2 and l-inf): ``max |s|`` (upper end), ``|factor|``.
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from kernels._enclosure import Enclosure
 from kernels._rounding import ETA, U, vdown, vup
+from kernels.network import _compensated
 from kernels.network._state import Enclosed, l2_up, tighten
 from kernels.network.relaxation import AffineRelaxation
 
@@ -75,7 +77,7 @@ class BatchNorm:
             sm = np.maximum(np.abs(s_lo), np.abs(s_hi))
             rad = vup(vup(sm * x.rad) + e)
             dist = vup(vup(float(np.max(sm, initial=0.0)) * x.dist) + l2_up(e))
-        return tighten(c, rad, dist)
+        return _compensated.batchnorm(self, x, tighten(c, rad, dist))
 
     def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Enclosure:
         return Enclosure(0.0, float(np.max(self.smax(), initial=0.0)), "batchnorm: max |weight| / sqrt(var + eps)")

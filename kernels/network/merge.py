@@ -4,7 +4,8 @@ along a per-sample axis, DenseNet blocks).
 Shape rule: ``Add`` needs equal shapes; ``Concat`` equal shapes off its axis, sizes summed on it.
 
 Enclosed forward: ``Add``: ``c = fl(sum m_i)`` (each addition one rounding, ``u |partial|``; bounded by
-``(k - 1) 2^-52 max |partial|`` with the partial sums' magnitudes bounded by ``sum |m_i|``); radii add.
+``(k - 1) 2^-52 max |partial|`` with the partial sums' magnitudes bounded by ``sum |m_i|``); radii add
+(compensated midpoint pairs: :func:`kernels.network._compensated.add`).
 ``Concat``: exact; elementwise radii concatenated, l2 radii combined as ``sqrt(sum dist_i^2)`` (rounded up).
 
 Lipschitz rule: ``Add``: the sum of its inputs' constants; ``Concat``: l2 ``sqrt(sum L_i^2)``, l-inf ``max L_i``.
@@ -22,6 +23,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 from kernels._rounding import add_up, mul_up, sqrt_up, vup
+from kernels.network import _compensated
 from kernels.network._state import Enclosed, l2_up, tighten
 
 __all__ = ["Add", "Concat"]
@@ -51,7 +53,7 @@ class Add:
             for x in xs:
                 rad = vup(rad + x.rad)
                 dist = vup(dist + x.dist)
-        return tighten(c, rad, dist)
+        return _compensated.add(xs, tighten(c, rad, dist))
 
     def combine_lipschitz(self, lips: list[float], norm: str) -> float:
         out = 0.0
