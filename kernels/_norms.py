@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 _V = "v1"
+_ROW_BLOCKS = 16  # row blocks of matrix_norms' parallel sweep (a constant, so every end is the same for any
+#                  number of numba threads: the certified inputs of a run do not depend on where it ran)
 
 
 @numba.njit(cache=False, fastmath=False, parallel=True)
@@ -281,7 +283,7 @@ def matrix_norms(W: Any) -> MatrixNorms:
         return MatrixNorms(z, z, z, z, z)
     amax = float(abs_max(a.reshape(-1)))
     e = math.frexp(amax)[1] if amax else 0
-    chunks = max(1, min(m, 4 * numba.get_num_threads()))
+    chunks = max(1, min(m, _ROW_BLOCKS))  # fixed: the column sums' order must not depend on the thread count
     rsq, rab, csq, cab, exact = _row_col_sums(a, e, chunks)
     r_lo, r_hi = _bounds_sumsq(rsq, n)
     c_lo, c_hi = _bounds_sumsq(csq, m)

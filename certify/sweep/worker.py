@@ -10,18 +10,19 @@ worker; it propagates to the client, which records it as ``internal_error`` (run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from boundcert import __version__
 from boundcert.errors import CertifyError, InvalidInput
 from certify.sweep.jobs import Job
 from certify.sweep.store import ResultStore
 
-__all__ = ["execute", "base_row", "float_outward", "worker_name"]
+__all__ = ["execute", "base_row", "float_outward", "worker_name", "job_threads"]
 
 
 def float_outward(text: str, up: bool) -> float:
@@ -39,6 +40,32 @@ def float_outward(text: str, up: bool) -> float:
     elif not up and Fraction(f) > exact:
         f = math.nextafter(f, -math.inf)
     return f
+
+
+@contextlib.contextmanager
+def job_threads(n: int = 1) -> Iterator[None]:
+    """Run the block with exactly ``n`` threads in every pool a job can use: torch's intra-op pool, numba's parallel
+    regions (numba's count is per calling thread: a Dask task thread sets its own) and the BLAS/OpenMP libraries
+    (threadpoolctl); the previous counts are restored afterwards.
+
+    A worker uses exactly its share of the cores (one thread per Dask thread: two workers on two cores do not
+    oversubscribe them). The certified numbers do not depend on ``n``: every kernel's summation order is fixed by the
+    data shape, not by the thread count (``tests/sweep/test_thread_independence.py``)."""
+    import numba
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    if n < 1:
+        raise InvalidInput(f"threads={n} must be >= 1")
+    torch_before, numba_before = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(torch_before)
+        numba.set_num_threads(numba_before)
 
 
 def worker_name() -> str:
@@ -147,18 +174,17 @@ _RUNNERS = {"theorem": _theorem, "analyze": _analyze, "gap": _gap, "dynamics": _
 
 
 def execute(job: Job, out: str, threads: int = 1) -> dict[str, Any]:
-    """Run ``job``, write its files under ``out/jobs/<key>/`` and its row; returns the row."""
-    import torch
-
+    """Run ``job`` with ``threads`` threads per pool (:func:`job_threads`), write its files under
+    ``out/jobs/<key>/`` and its row; returns the row."""
     from certify.certificate import utc_timestamp
 
-    torch.set_num_threads(threads)
     store = ResultStore(out)
     row = base_row(job)
     row.update(started=utc_timestamp(), worker=worker_name())
     t0 = time.perf_counter()
     try:
-        row.update(_RUNNERS[job.kind](job, store.job_dir(job.key)))
+        with job_threads(threads):
+            row.update(_RUNNERS[job.kind](job, store.job_dir(job.key)))
         row["status"] = "ok"
     except CertifyError as exc:
         row.update(status="error", error=" ".join(str(exc).split()) or type(exc).__name__)
