@@ -3,15 +3,17 @@
 Why: in float64 each affine layer adds a rounding error ``~ n u sum |w| |x|`` to the midpoint, and the operator
 norms of the later layers amplify it (~1e12 over a ResNet-18). Here the midpoint of a node is an unevaluated pair
 ``hi + lo`` (``|lo| <= u |hi|`` after every affine layer), computed by Ogita, Rump and Oishi's **Dot2** (Ogita,
-Rump, Oishi, "Accurate sum and dot product", SIAM J. Sci. Comput. 26(6), 2005: TwoSum Alg. 3.1 (Knuth), TwoProduct
-with FMA (Section 3, ``r = fma(a, b, -fl(a b))``), Dot2 Alg. 5.3, Thm. 5.3), so a layer's own error is
-``~ 2 n^2 u^2 sum |w| |x|``. The error radii propagate as in :mod:`kernels.network._state`.
+Rump, Oishi, "Accurate sum and dot product", SIAM J. Sci. Comput. 26(6):1955-1988, 2005: TwoSum (Knuth) and
+TwoProduct (with FMA: ``r = fma(a, b, -fl(a b))``) in Section 3, Dot2 (Algorithm 5.3) and its error bound
+``u |x^T y| + gamma_n^2 |x^T| |y|`` in Section 5), so a layer's own error is ``~ 2 n^2 u^2 sum |w| |x|``.
+The error radii propagate as in :mod:`kernels.network._state`.
 
 State: :class:`kernels.network._state.Compensated` (``lo``, ``rad``, ``dist``) rides on an
 :class:`~kernels.network._state.Enclosed`: ``|x - (mid + lo)| <= rad`` and ``||x - (mid + lo)||_2 <= dist``, while
 the float64 fields keep their meaning w.r.t. ``mid`` alone (``rad_f = rad + |lo|``, rounded up), so that a layer
 that does not read the pair stays sound (it loses the extra precision). Layers that keep the pair: Linear, Conv
-(:mod:`kernels.network.affine`), ReLU (:func:`relu`) and the residual Add (:func:`add`).
+(:mod:`kernels.network.affine`), eval-mode BatchNorm (:func:`batchnorm`), ReLU (:func:`relu`) and the residual Add
+(:func:`add`); every other layer drops it (pooling, reshapes, other activations, norms, attention).
 
 Rounding model (binary64, round to nearest, gradual underflow, ``u = 2^-53``, ``eta = 2^-1074`` per operation as in
 :mod:`kernels._rounding`; additions are exact when they underflow; no overflow, else the radius is ``inf``).
@@ -19,12 +21,14 @@ One output ``b + sum_{k<=K} w_k x_k`` by Dot2 started at ``p_0 = b``: ``h_k = fl
 fma(w_k, x_k, -h_k)`` (one rounding of ``w_k x_k - h_k``: ``|h_k + r_k - w_k x_k| <= u^2 |w_k x_k| + (1+u) eta``),
 ``(p_k, q_k) = TwoSum(p_{k-1}, h_k)`` (exact), ``s_k = fl(s_{k-1} + fl(q_k + r_k))`` and finally ``(hi, lo) =
 TwoSum(p_K, s_K)`` (exact). With ``A = |b| + sum |w_k x_k|``: ``sum |q_k| <= gamma_K (A (1+u) + K eta)``
-(ORO Lemma 4.2's argument), ``|s_K - sum (q_k + r_k)| <= gamma_{K+1} sum (|q_k| + |r_k|)`` (every term passes
-through at most ``K + 1`` additions, Higham Lemma 3.? / eq. 4.4), hence
+(``|q_k| <= u |p_k|`` with the recursive-sum bound on ``|p_k|``, as in ORO's analysis of Sum2),
+``|s_K - sum (q_k + r_k)| <= gamma_{K+1} sum (|q_k| + |r_k|)`` (every term passes through at most ``K + 1`` rounded
+additions: Higham, *Accuracy and Stability*, Lemma 3.1 per term), and ``|r_k| <= (1+u) u |w_k x_k| + 3 eta``, hence
 
     ``|hi + lo - (b + w^T x)| <= 2 gamma_{K+1}^2 A + 2 K eta``            (:func:`dot2_error_up`)
 
-(ORO's Thm. 5.3 term is ``gamma_K^2 |w|^T |x|`` plus the final rounding, which we do not perform). ``A`` itself is
+(ORO's term is ``gamma_K^2 |w|^T |x|`` plus the final rounding ``u |x^T y|``, which the pair does not perform;
+the factor 2 and ``gamma_{K+1}`` cover the bias term, the FMA residual and the eta terms). ``A`` itself is
 bounded from a float64 product of ``|W|`` and ``|x|`` by :func:`kernels.network._state.nonneg_sum_up`, the
 constant ``2 gamma_{K+1}^2`` is rounded up. An input pair ``h + l``: ``W h + b`` by Dot2 and ``v = fl(W l)`` by
 BLAS (``|v - W l| <= gamma_K |W| |l| + K eta``), ``fl(lo + v)`` (``<= u (|lo| + |v|)``), then TwoSum (exact).
