@@ -1,6 +1,6 @@
 """``certify optimize`` (PAC-Bayes posterior optimisation + certificate) and ``certify compress`` (compression
-certificate): on the library's own MLP and built-in data, or on the user's MODEL file and any data file
-(:mod:`certify.training.module_pacbayes`, :mod:`certify.training.module_compress`)."""
+certificate): on the user's MODEL file and any data file, or on the library's own MLP (one module like any other);
+one configuration and one path each (:mod:`certify.training.pacbayes`, :mod:`certify.training.compress`)."""
 
 from __future__ import annotations
 
@@ -105,10 +105,9 @@ def _library_mlp_file(args: argparse.Namespace, train, hidden: int) -> str:
     """A data file without MODEL: the library's MLP (``--arch`` widths, default input,HIDDEN,classes) behind a
     Flatten, saved as TorchScript in ``--out`` (the model file the certificate names; its weights are not used)."""
     import numpy as np
-    import torch
 
     from certify.data.splits import parse_sizes
-    from certify.models.zoo import _mlp
+    from certify.models.posterior import save_library_mlp
 
     d_in, classes = int(np.prod(train[0].shape[1:])), int(np.max(train[1])) + 1
     sizes = parse_sizes(args.arch) if args.arch else (d_in, hidden, classes)
@@ -117,11 +116,7 @@ def _library_mlp_file(args: argparse.Namespace, train, hidden: int) -> str:
 
         raise InvalidInput(f"--arch={args.arch} starts with width {sizes[0]} but the data has {d_in} inputs per "
                            "example: give the data's input width first")
-    net = torch.nn.Sequential(torch.nn.Flatten(), *_mlp(sizes)).eval()
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "model.pt")
-    torch.jit.script(net).save(path)
-    return path
+    return save_library_mlp(sizes, args.out)[1]["path"]
 
 
 def _user_inputs(args: argparse.Namespace, hidden: int = 256):
@@ -141,66 +136,44 @@ def _user_inputs(args: argparse.Namespace, hidden: int = 256):
 
 def _run_optimize(args: argparse.Namespace) -> int:
     from certify.data.splits import load_xy
-    from certify.training.pacbayes import PacBayesConfig, run_pacbayes
-
-    if args.model is not None or not _builtin(args.data):
-        return _run_optimize_module(args)
-
-    train, test, info = load_xy(args.data, binary=args.binary)
-    prior = args.prior.replace("-", "_")
-    objective = args.objective or ("f_quad" if prior == "data_dependent" else "dziugaite_roy")
-    cfg = PacBayesConfig(sizes=_default_sizes(args, train, 256), prior=prior, objective=objective, delta=args.delta,
-                         delta_mc=args.delta_mc, sigma_prior=args.sigma_prior, prior_epochs=args.prior_epochs,
-                         posterior_epochs=args.posterior_epochs, mc_passes=args.mc_passes, mc_mode=args.mc_mode,
-                         seed=args.seed, prior_fraction=args.prior_fraction, lr=args.lr, posterior_lr=args.posterior_lr,
-                         batch=args.batch)
-    r = run_pacbayes(cfg, train, test, args.out, data_info=info, reproduce=_cmd(), progress=not args.json)
-    _print(r.certificate, r.certificate_path, r.estimates, args.json)
-    return 0
-
-
-def _run_optimize_module(args: argparse.Namespace) -> int:
-    from certify.training.module_pacbayes import ModulePacBayesConfig, run_module_pacbayes
+    from certify.training.pacbayes import PacBayesConfig, run_module_pacbayes, run_pacbayes
 
     prior = args.prior.replace("-", "_")
     objective = args.objective or ("f_quad" if prior == "data_dependent" else "dziugaite_roy")
-    cfg = ModulePacBayesConfig(prior=prior, objective=objective, delta=args.delta, delta_mc=args.delta_mc,
-                               sigma_prior=args.sigma_prior, prior_fraction=args.prior_fraction,
-                               prior_epochs=args.prior_epochs, posterior_epochs=args.posterior_epochs, lr=args.lr,
-                               posterior_lr=args.posterior_lr, batch=args.batch, mc_passes=args.mc_passes,
-                               mc_mode=args.mc_mode, seed=args.seed)
-    module, train, test, info, model_info = _user_inputs(args)
-    r = run_module_pacbayes(cfg, module, train, args.out, data_info=info, model_info=model_info, test=test,
-                            reproduce=_cmd(), progress=not args.json)
-    _print(r.certificate, r.certificate_path, r.estimates, args.json)
-    return 0
-
-
-def _run_compress_module(args: argparse.Namespace) -> int:
-    from certify.training.module_compress import ModuleCompressionConfig, run_module_compression
-
-    lr = args.lr if args.lr is not None else (1e-2 if args.decoder == "subspace" else 1e-3)
-    cfg = ModuleCompressionConfig(kind=args.decoder, d=args.d, n_levels=args.levels or 16, method=args.quant,
-                                  prune=args.prune, epochs=args.epochs, lr=lr, batch=args.batch, delta=args.delta,
-                                  seed=args.seed)
-    module, train, test, info, model_info = _user_inputs(args, hidden=64)
-    r = run_module_compression(cfg, module, train, args.out, data_info=info, model_info=model_info, test=test,
-                               reproduce=_cmd(), progress=not args.json)
+    builtin = args.model is None and _builtin(args.data)
+    if builtin:
+        train, test, info = load_xy(args.data, binary=args.binary)
+    cfg = PacBayesConfig(sizes=_default_sizes(args, train, 256) if builtin else (), prior=prior, objective=objective,
+                         delta=args.delta, delta_mc=args.delta_mc, sigma_prior=args.sigma_prior,
+                         prior_fraction=args.prior_fraction, prior_epochs=args.prior_epochs,
+                         posterior_epochs=args.posterior_epochs, lr=args.lr, posterior_lr=args.posterior_lr,
+                         batch=args.batch, mc_passes=args.mc_passes, mc_mode=args.mc_mode, seed=args.seed)
+    if builtin:
+        r = run_pacbayes(cfg, train, test, args.out, data_info=info, reproduce=_cmd(), progress=not args.json)
+    else:
+        module, train, test, info, model_info = _user_inputs(args)
+        r = run_module_pacbayes(cfg, module, train, args.out, data_info=info, model_info=model_info, test=test,
+                                reproduce=_cmd(), progress=not args.json)
     _print(r.certificate, r.certificate_path, r.estimates, args.json)
     return 0
 
 
 def _run_compress(args: argparse.Namespace) -> int:
     from certify.data.splits import load_xy
-    from certify.training.compress import CompressionConfig, run_compression
+    from certify.training.compress import CompressionConfig, run_compression, run_module_compression
 
-    if args.model is not None or not _builtin(args.data):
-        return _run_compress_module(args)
-    train, test, info = load_xy(args.data, binary=args.binary)
+    builtin = args.model is None and _builtin(args.data)
+    if builtin:
+        train, test, info = load_xy(args.data, binary=args.binary)
     lr = args.lr if args.lr is not None else (1e-2 if args.decoder == "subspace" else 1e-3)
-    cfg = CompressionConfig(sizes=_default_sizes(args, train, 64), kind=args.decoder, d=args.d, n_levels=args.levels or 8,
-                            method=args.quant, prune=args.prune, epochs=args.epochs, lr=lr, delta=args.delta,
-                            seed=args.seed)
-    r = run_compression(cfg, train, test, args.out, data_info=info, reproduce=_cmd(), progress=not args.json)
+    cfg = CompressionConfig(sizes=_default_sizes(args, train, 64) if builtin else (), kind=args.decoder, d=args.d,
+                            n_levels=args.levels or (8 if builtin else 16), method=args.quant, prune=args.prune,
+                            epochs=args.epochs, lr=lr, batch=args.batch, delta=args.delta, seed=args.seed)
+    if builtin:
+        r = run_compression(cfg, train, test, args.out, data_info=info, reproduce=_cmd(), progress=not args.json)
+    else:
+        module, train, test, info, model_info = _user_inputs(args, hidden=64)
+        r = run_module_compression(cfg, module, train, args.out, data_info=info, model_info=model_info, test=test,
+                                   reproduce=_cmd(), progress=not args.json)
     _print(r.certificate, r.certificate_path, r.estimates, args.json)
     return 0

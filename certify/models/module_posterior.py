@@ -17,7 +17,8 @@ of this file; the Monte Carlo count (:func:`module_mc_errors`) reads the same fi
 
 Monte Carlo (exact integer counts of argmax errors of the float32 CPU execution, TF32 off): ``per_network`` draws one
 network per pass for every example; ``per_example`` draws an independent network for every example (per-example
-parameters, batched by :func:`torch.func.vmap`). The draws come from torch's CPU generator seeded with ``seed`` in a
+parameters, batched by :func:`torch.func.vmap`; or, for a posterior stored with ``meta["sampler"] ==
+"local_reparameterisation"`` over a :func:`linear_stack` such as the library's MLP, by :func:`local_forward`). The draws come from torch's CPU generator seeded with ``seed`` in a
 fixed order (batch size :func:`mc_batch_size`), so a replay on the same software draws the same networks. Float32
 sampling only changes which networks are drawn; the count is exact for the networks drawn.
 """
@@ -35,10 +36,12 @@ from boundcert.errors import InvalidInput
 from certify.models.hashing import file_sha256
 from certify.models.posterior import PosteriorArrays
 
-__all__ = ["FORMAT", "StoredModulePosterior", "posterior_parameters", "seeded_init", "state_arrays",
-           "save_module_posterior", "load_module_posterior", "module_mc_errors", "mc_batch_size", "sampled_forward"]
+__all__ = ["FORMAT", "LOCAL", "StoredModulePosterior", "posterior_parameters", "seeded_init", "state_arrays",
+           "save_module_posterior", "load_module_posterior", "module_mc_errors", "mc_batch_size", "sampled_forward",
+           "linear_stack", "local_forward"]
 
 FORMAT = "boundcert-gaussian-module-v1"
+LOCAL = "local_reparameterisation"  # meta["sampler"] of a posterior whose per-example draws use local_forward
 _PERTURBED = ("Linear", "Conv1d", "Conv2d", "BatchNorm1d", "BatchNorm2d")
 
 
@@ -204,6 +207,40 @@ def sampled_forward(template: Any, params: dict, fixed: dict, x: Any) -> Any:
     return functional_call(template, {**params, **fixed}, (x,))
 
 
+def linear_stack(module: Any) -> bool:
+    """``module`` is a ``Sequential`` of ``Flatten``, ``Linear`` and ``ReLU`` only (the library's MLP is one)."""
+    import torch.nn as nn
+
+    return isinstance(module, nn.Sequential) and len(module) > 0 and all(
+        type(m) in (nn.Flatten, nn.Linear, nn.ReLU) for m in module)
+
+
+def local_forward(template: Any, mu: dict, sigma: dict, x: Any) -> Any:
+    """Logits of an independent network from ``N(mu, diag sigma^2)`` for *every example* of ``x``, by the local
+    reparameterisation (Kingma, Salimans, Welling, NeurIPS 2015): for a ``Linear`` layer with independent Gaussian
+    weights, the pre-activation of one example is exactly Gaussian with mean ``h mu_W^T + mu_b`` and variance
+    ``h^2 (sigma_W^2)^T + sigma_b^2``, independent across units; layers are independent, so each row of the output
+    has the law of that example's own network (exact in real arithmetic; float32 evaluation only changes which
+    networks are drawn). ``template`` must be a :func:`linear_stack`; ``mu``/``sigma`` map parameter names to torch
+    tensors (differentiable: also the training sampler)."""
+    import torch
+    import torch.nn.functional as F
+
+    if not linear_stack(template):
+        raise InvalidInput(f"local reparameterisation needs a Sequential of Flatten/Linear/ReLU, not "
+                           f"{type(template).__name__}: draw per-example parameters instead")
+    h = x
+    for idx, layer in template.named_children():
+        if isinstance(layer, torch.nn.Linear):
+            w, b = f"{idx}.weight", f"{idx}.bias"
+            mean = F.linear(h, mu[w], mu.get(b))
+            var = F.linear(h * h, sigma[w] ** 2, sigma[b] ** 2 if b in sigma else None)
+            h = mean + torch.sqrt(var) * torch.randn_like(mean)
+        else:
+            h = layer(h)
+    return h
+
+
 def mc_batch_size(n_params: int) -> int:
     """Examples per per-example batch: ``clip(2^24 // n_params, 1, 1024)`` (a fixed function of the model size, so
     that a replay draws the same networks)."""
@@ -215,14 +252,18 @@ def module_mc_errors(post: StoredModulePosterior, x: np.ndarray, y: np.ndarray, 
     """0-1 errors of ``n`` Monte Carlo passes over ``(x, y)``, an exact integer out of ``n * len(y)``."""
     import torch
     from torch.func import vmap
-    from tqdm import tqdm
 
     from certify.certificate.environment import strict_float_torch
+    from certify.reports.progress import progress as bar
 
     if post.template is None:
         raise InvalidInput("the posterior was loaded without its model: give the model (and --arch) it belongs to")
     strict_float_torch()
     template = post.template.eval()
+    local = post.meta.get("sampler") == LOCAL
+    if local and not linear_stack(template):
+        raise InvalidInput(f"posterior={post.path!r} was sampled by local reparameterisation, which needs a Sequential "
+                           "of Flatten/Linear/ReLU: give the model it was optimised for")
     torch.manual_seed(seed)
     mus = {k: torch.from_numpy(m.copy()) for k, m in zip(post.names, post.mu)}
     sig = {k: torch.from_numpy(s.copy()) for k, s in zip(post.names, post.sigma)}
@@ -234,12 +275,17 @@ def module_mc_errors(post: StoredModulePosterior, x: np.ndarray, y: np.ndarray, 
         return sampled_forward(template, p, fixed, xi[None])[0]
 
     with torch.no_grad():
-        for _ in tqdm(range(n), desc=f"monte carlo ({mode})", unit="pass", disable=not progress):
+        for _ in bar(range(n), desc=f"monte carlo ({mode})", unit="pass", enabled=progress):
             if mode == "per_network":
                 ps = {k: mus[k] + sig[k] * torch.randn_like(mus[k]) for k in post.names}
                 for i in range(0, len(yt), 4096):
                     out = sampled_forward(template, ps, fixed, xt[i : i + 4096])
                     errors += int((out.argmax(1) != yt[i : i + 4096]).sum())
+                continue
+            if local:
+                for i in range(0, len(yt), 2048):
+                    out = local_forward(template, mus, sig, xt[i : i + 2048])
+                    errors += int((out.argmax(1) != yt[i : i + 2048]).sum())
                 continue
             bsz = mc_batch_size(post.n_params)
             for i in range(0, len(yt), bsz):

@@ -1,10 +1,10 @@
-"""Diagonal Gaussian posteriors over an MLP: the torch module for training, and the stored form that is certified.
+"""The library's MLP (:func:`library_mlp`, a torch module like any user's, posteriors over it are module posteriors
+of :mod:`certify.models.module_posterior`), and the stored MLP posterior format of earlier certificates.
 
-A :class:`GaussianMLP` holds means ``mu`` and ``rho`` (``sigma = softplus(rho)``) per weight and bias, and the
-prior's means as buffers. Training is float32 torch; what is certified is the *stored* posterior
-(:func:`save_posterior`): ``mu`` and ``sigma`` as float32 tensors in a safetensors file, with the prior's mean beside
-them. Every later step (the KL enclosure, the Monte Carlo sampling) reads that file, and the certificate names its
-path and sha256.
+Format ``boundcert-gaussian-mlp-v1`` (written by releases before the MLP path was folded into the module path, read
+here so that their certificates still verify and replay): ``mu.i``, ``sigma.i``, ``prior_mu.i`` (float32) per layer
+tensor ``[W1, b1, W2, b2, ...]`` in a safetensors file, the widths in the metadata. Every step of a replay (the KL
+enclosure, the Monte Carlo sampling through :class:`GaussianMLP`) reads that file; the certificate names its sha256.
 
 Sampling. ``forward(x, mode="local")`` draws an independent network *per example* by the local reparameterisation
 (Kingma et al. 2015): for a layer with independent Gaussian weights the pre-activation of one example is exactly
@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from boundcert.errors import InvalidInput
 from certify.models.hashing import file_sha256
 
-__all__ = ["GaussianMLP", "StoredPosterior", "save_posterior", "load_posterior", "mlp_init",
+__all__ = ["GaussianMLP", "StoredPosterior", "load_posterior", "mlp_init", "library_mlp", "save_library_mlp",
            "SampleMode"]
 
 SampleMode = Literal["local", "network", "mean"]
@@ -44,6 +45,42 @@ def mlp_init(sizes: tuple[int, ...], seed: int) -> list[np.ndarray]:
         out.append((k.astype(np.float32) * scale).astype(np.float32))
         out.append(np.zeros(b, dtype=np.float32))
     return out
+
+
+def library_mlp(sizes: tuple[int, ...]) -> Any:
+    """The library's MLP as a torch module: ``Flatten`` then ``Linear`` layers of widths ``sizes`` with ReLU between
+    (its :func:`certify.models.module_posterior.seeded_init` is :func:`mlp_init`, bit for bit).
+
+    Raises:
+        InvalidInput: fewer than two widths, or a width below 1.
+    """
+    import torch
+
+    from certify.models.zoo import _mlp
+
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise InvalidInput(f"sizes={tuple(sizes)}: give at least an input and an output width, e.g. 784,256,10")
+    return torch.nn.Sequential(torch.nn.Flatten(), *_mlp(tuple(sizes))).eval()
+
+
+def save_library_mlp(sizes: tuple[int, ...], out: str | Path) -> tuple[Any, dict]:
+    """:func:`library_mlp` written atomically as TorchScript ``out/model.pt`` (the model file the certificate names;
+    the loader rebuilds it as the eager module, its weights are never used); returns the module and the
+    ``model_info`` record of :func:`certify.training.pacbayes.run_module_pacbayes`."""
+    import io
+
+    import torch
+
+    from certify.certificate import atomic_write_bytes
+
+    net = library_mlp(sizes)
+    path = Path(out) / "model.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(net), buf)
+    atomic_write_bytes(path, buf.getvalue())
+    return net, {"name": path.name, "path": str(path.resolve()), "arch": None, "file_sha256": file_sha256(path),
+                 "description": f"the library's MLP {'-'.join(map(str, sizes))} ReLU (TorchScript {path.name})"}
 
 
 class GaussianMLP:
@@ -94,17 +131,6 @@ def _make_module(sizes, mean_init, prior_mean, sigma_init):
                     h = F.relu(h)
             return h
 
-        def kl_train(self, log_prior_var):
-            """KL(Q||N(prior, exp(log_prior_var) I)) in torch (float64 sums): for training only, never certified."""
-            total = 0.0
-            lv = log_prior_var
-            for m_, s_, p_ in zip(self.mu, self.sigmas(), self.prior()):
-                s2 = (s_.double()) ** 2
-                diff2 = (m_.double() - p_.double()) ** 2
-                total = total + 0.5 * ((s2 + diff2).sum() / torch.exp(lv) - s2.numel() + s2.numel() * lv
-                                       - torch.log(s2).sum())
-            return total
-
     return _GaussianMLP()
 
 
@@ -154,31 +180,8 @@ class StoredPosterior(PosteriorArrays):
         return net.eval()
 
 
-def save_posterior(net, path: str | Path, meta: dict | None = None) -> StoredPosterior:
-    """Store ``mu``, ``sigma = softplus(rho)`` (float32, computed once here) and the prior mean; returns the stored form."""
-    import torch
-    from safetensors.torch import save as save_bytes
-
-    from certify.certificate import atomic_write_bytes
-
-    path = Path(path)
-    tensors = {}
-    with torch.no_grad():
-        sig = net.sigmas()
-        for i, (m_, s_, p_) in enumerate(zip(net.mu, sig, net.prior())):
-            tensors[f"mu.{i}"] = m_.detach().float().contiguous().clone()
-            tensors[f"sigma.{i}"] = s_.detach().float().contiguous().clone()
-            tensors[f"prior_mu.{i}"] = p_.detach().float().contiguous().clone()
-    md = {"format": "boundcert-gaussian-mlp-v1", "sizes": json.dumps(list(net.sizes)),
-          "meta": json.dumps(meta or {}, sort_keys=True)}
-    atomic_write_bytes(path, save_bytes(tensors, metadata=md))
-    return load_posterior(path)
-
-
 def load_posterior(path: str | Path) -> StoredPosterior:
     from safetensors import safe_open
-
-    from boundcert.errors import InvalidInput
 
     path = Path(path)
     if not path.is_file():

@@ -1,12 +1,18 @@
-"""Compression certificates: prune, quantise, code with a real coder, and bound the rebuilt network's risk.
+"""Compression certificates: prune, quantise, code with a real coder, and bound the rebuilt network's risk; one path
+for the user's torch module (``certify compress MODEL``) and the library's MLP (:func:`run_compression`), which is
+one such module (:func:`certify.models.posterior.library_mlp`).
 
-Two fixed decoders (chosen before the data is seen; their parameters are recorded in the certificate):
+Two fixed decoders (:class:`certify.models.compressed.ModuleDecoder`, chosen before the data is seen; their
+parameters are recorded in the certificate):
 
-* ``direct`` (Zhou et al. 2019 style): every weight and bias of an MLP is ``scale * n_i`` with integers ``n_i``
-  (pruned weights are 0), coded sparsely (zero runs + levels, :mod:`certify.models.codec`); the float32 ``scale`` is a
-  32-bit prefix of the code.
-* ``subspace`` (Lotfi et al. 2022, intrinsic-dimension training): the weights are ``w = w0 + P (scale n)`` with
-  ``w0`` and the ``D x d`` Rademacher matrix ``P`` generated from the decoder's seed, ``n`` the ``d`` coded integers.
+* ``direct`` (Zhou et al. 2019 style): every parameter of the *trained* network is ``scale * n_i`` with integers
+  ``n_i`` (pruned weights are 0, optionally after masked fine-tuning), coded sparsely (zero runs + levels,
+  :mod:`certify.models.codec`); the float32 ``scale`` and the BatchNorm running statistics (float32 words) are a
+  prefix of the code. The code may depend on the data (the Occam bound's prior is over all codes).
+* ``subspace`` (Lotfi et al. 2022, intrinsic-dimension training): the architecture from the seeded initialisation
+  ``w0`` (:func:`certify.models.module_posterior.seeded_init`, BatchNorm in eval mode with statistics 0 and 1), the
+  weights ``w = w0 + P (scale n)`` with the ``D x d`` Rademacher matrix ``P`` generated from the decoder's seed,
+  ``n`` the ``d`` coded integers; a model file's trained weights are not used (a data-independent certificate).
   ``P n`` is an exact integer product (int64), ``w = float32(float64(w0) + float64(scale) * (P n))``: every
   operation is an IEEE elementwise operation, so the decoder rebuilds the model bit for bit on any IEEE machine.
 
@@ -14,10 +20,12 @@ The certificate is about the network the decoder rebuilds from the code. Its tra
 exactly (torch float32 CPU forward pass, argmax; TF32 off), ``emp_risk = k/m`` is an exact rational, and the code
 length ``code_bits`` is the exact number of bits the encoder wrote (side information included). The bound is
 :data:`theorems.compression.occam_catoni` (Catoni with the union over gamma); gamma is chosen to minimise it.
+Certificates of the earlier MLP-only decoder (:class:`certify.models.compressed.Decoder`) still verify and replay.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import struct
 from dataclasses import dataclass
@@ -27,19 +35,23 @@ from typing import Any, Literal, Mapping
 import numpy as np
 
 import theorems
-from certify.certificate import Certificate, atomic_write_bytes
+from boundcert.errors import InvalidInput
+from certify.certificate import Certificate, atomic_write_bytes, strict_float_torch
 from certify.models.codec import Code, encode
-from certify.models.compressed import Decoder, rebuild, split_flat
+from certify.models.compressed import Decoder, ModuleDecoder, rebuild
 from certify.models.hashing import file_sha256, weights_sha256
-from certify.models.posterior import mlp_init
-from certify.models.predict import mlp_errors
+from certify.models.module_posterior import sampled_forward, seeded_init, state_arrays
+from certify.models.posterior import library_mlp, save_library_mlp
 from certify.pipeline import assemble
 from certify.quantities.code_length import CodeContext
 from certify.quantities.registry import provide
-from theorems import Interval
+from certify.reports.progress import progress as progress_bar
+from certify.training.pacbayes import check_model_data, config_record, place_model_file, train_module
+from theorems import Interval, enclose
 
-__all__ = ["Decoder", "quantise", "rebuild", "train_subspace", "compression_certificate",
-           "QuantMethod", "CompressionConfig", "CompressionResult", "run_compression"]
+__all__ = ["Decoder", "ModuleDecoder", "quantise", "rebuild", "encode_model", "train_subspace",
+           "compression_certificate", "QuantMethod", "CompressionConfig", "CompressionResult",
+           "run_module_compression", "run_compression"]
 
 QuantMethod = Literal["kmeans", "uniform"]
 
@@ -81,38 +93,36 @@ def encode_model(decoder: Decoder, n: np.ndarray, scale: np.float32, side: tuple
     return encode(n, sparse=decoder.sparse, prefix=(word, *side))
 
 
-def train_subspace(decoder: Decoder, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float = 1e-2,
+def train_subspace(decoder: ModuleDecoder, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float = 1e-2,
                    batch: int = 256, seed: int = 0, progress: bool = True) -> np.ndarray:
-    """Train the ``d`` subspace coordinates ``z`` (``w = w0 + P z``) with Adam on the cross-entropy."""
+    """Train the ``d`` subspace coordinates ``z`` (``w = w0 + P z``) with Adam on the cross-entropy, the module in
+    eval mode (buffers fixed at the seeded initialisation's)."""
     import torch
     import torch.nn.functional as F
-    from tqdm import tqdm
 
     torch.manual_seed(seed)
+    tmpl = copy.deepcopy(decoder.template).eval()
     P = torch.from_numpy(decoder.projection().astype(np.float32))
     w0 = torch.from_numpy(decoder.w0())
+    init = seeded_init(decoder.template, decoder.seed)
+    fixed = {k: torch.from_numpy(np.array(init[k])) for k in decoder.keys if k not in decoder.names}
     u = torch.nn.Parameter(torch.zeros(decoder.d))  # z = u / sqrt(d): P z has O(1) entries per unit of u
     opt = torch.optim.Adam([u], lr=lr)
     root = math.sqrt(decoder.d)
-    xt = torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1)))
-    yt = torch.from_numpy(y.astype(np.int64))
+    xt, yt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.from_numpy(y.astype(np.int64))
     rng = np.random.Generator(np.random.PCG64(seed))
-    sizes = decoder.sizes
-    bar = tqdm(range(epochs), desc=f"subspace training (d={decoder.d})", unit="epoch", disable=not progress)
+    bar = progress_bar(range(epochs), desc=f"subspace training (d={decoder.d})", unit="epoch", enabled=progress)
     for _ in bar:
         order = torch.from_numpy(rng.permutation(len(yt)))
         for i in range(0, len(yt), batch):
             idx = order[i : i + batch]
             flat = w0 + P @ (u / root)
-            h, j = xt[idx], 0
-            for li, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-                W = flat[j : j + a * b].view(b, a)
-                bb = flat[j + a * b : j + a * b + b]
-                j += a * b + b
-                h = F.linear(h, W, bb)
-                if li < len(sizes) - 2:
-                    h = F.relu(h)
-            loss = F.cross_entropy(h, yt[idx])
+            params, j = {}, 0
+            for name, shape in zip(decoder.names, decoder.shapes):
+                size = int(np.prod(shape))
+                params[name] = flat[j : j + size].view(shape)
+                j += size
+            loss = F.cross_entropy(sampled_forward(tmpl, params, fixed, xt[idx]), yt[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -154,12 +164,21 @@ def compression_certificate(decoder: Decoder, code: Code, code_path: str | Path,
 
 @dataclass(frozen=True, slots=True)
 class CompressionConfig:
-    """One compression run (seeds: ``seed`` for the decoder's ``w0``/``P`` and for training)."""
+    """One compression run (seeds: ``seed`` for the decoder's ``w0``/``P`` and for training).
 
-    sizes: tuple[int, ...]
+    ``sizes``: the library MLP's widths for :func:`run_compression`; ``()`` when the user's module fixes the
+    architecture (:func:`run_module_compression`). ``epochs``/``lr``: subspace training, or (``direct`` on the
+    library MLP) the training of the network that is coded; ``finetune_epochs``: ``direct`` with ``prune > 0``,
+    masked retraining after pruning (Han et al. 2016 / Zhou et al. 2019).
+
+    Raises:
+        InvalidInput: delta outside (0, 1), prune outside [0, 1), levels outside [2, 255], negative epochs, batch < 1.
+    """
+
+    sizes: tuple[int, ...] = ()
     kind: Literal["direct", "subspace"] = "subspace"
     d: int = 1000
-    n_levels: int = 8
+    n_levels: int = 16
     method: QuantMethod = "kmeans"
     prune: float = 0.0
     epochs: int = 5
@@ -167,7 +186,19 @@ class CompressionConfig:
     batch: int = 256
     delta: str = "0.05"
     seed: int = 0
-    finetune_epochs: int = 0  # direct decoder: masked retraining after pruning (Han et al. 2016 / Zhou et al. 2019)
+    finetune_epochs: int = 0
+
+    def __post_init__(self) -> None:
+        d = enclose(str(self.delta), name="delta")
+        if not (d.lo > 0 and d.hi < 1):
+            raise InvalidInput(f"delta={self.delta} must lie strictly between 0 and 1: give e.g. --delta 0.05")
+        if not 0 <= float(self.prune) < 1:
+            raise InvalidInput(f"prune={self.prune} must be a fraction in [0, 1): give e.g. --prune 0.5")
+        if not 2 <= self.n_levels <= 255:
+            raise InvalidInput(f"levels={self.n_levels} must be in [2, 255]")
+        if self.epochs < 0 or self.finetune_epochs < 0 or self.batch < 1:
+            raise InvalidInput(f"epochs={self.epochs}, finetune_epochs={self.finetune_epochs}, batch={self.batch}: "
+                               "give epochs >= 0 and batch >= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,48 +209,96 @@ class CompressionResult:
     estimates: dict
 
 
-def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
-                    out: str | Path, *, data_info: dict, reproduce: str = "", progress: bool = True
-                    ) -> CompressionResult:
-    """Train (subspace coordinates, or a plain MLP for ``direct``), quantise, code, certify; writes ``model.code``
-    and ``certificate.json`` in ``out``."""
+def _buffer_words(decoder: ModuleDecoder, state: Mapping[str, Any]) -> tuple[int, ...]:
+    words: list[int] = []
+    for k in decoder.float_buffers:
+        words.extend(np.asarray(state[k], dtype=np.float32).ravel().view(np.uint32).tolist())
+    return tuple(words)
+
+
+def _direct_values(cfg: CompressionConfig, dec: ModuleDecoder, template: Any, x: np.ndarray, y: np.ndarray,
+                   progress: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The trained parameters to code (after masked fine-tuning of the pruned network when asked) and the state."""
+    state = state_arrays(template)
+    flat = np.concatenate([state[n].astype(np.float64).ravel() for n in dec.names])
+    if cfg.prune > 0 and cfg.finetune_epochs > 0:
+        keep = np.abs(flat) > np.quantile(np.abs(flat), cfg.prune)
+        masks, j = {}, 0
+        for n, shape in zip(dec.names, dec.shapes):
+            size = int(np.prod(shape))
+            masks[n] = keep[j : j + size].reshape(shape).astype(np.float32)
+            j += size
+        state = train_module(template, {k: v * masks[k] if k in masks else v for k, v in state.items()}, x, y,
+                             epochs=cfg.finetune_epochs, lr=cfg.lr, batch=cfg.batch, seed=cfg.seed + 1,
+                             bn_train=False, progress=progress, desc="fine-tuning the pruned network", masks=masks)
+        flat = np.concatenate([state[n].astype(np.float64).ravel() for n in dec.names])
+    return flat, state
+
+
+def run_module_compression(cfg: CompressionConfig, module: Any, train: tuple[np.ndarray, np.ndarray],
+                           out: str | Path, *, data_info: dict, model_info: dict,
+                           test: tuple[np.ndarray, np.ndarray] | None = None, reproduce: str = "",
+                           progress: bool = True) -> CompressionResult:
+    """Quantise (``direct``: the module's trained parameters) or subspace-train and quantise (``subspace``), code,
+    certify; writes ``model.code`` and ``certificate.json`` in ``out``. ``data_info``/``model_info`` as in
+    :func:`certify.training.pacbayes.run_module_pacbayes`."""
     import torch
 
     from certify.certificate import torch_threads
-    from certify.training.pacbayes import config_record, train_network
 
     torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
-    out = Path(out)
-    x = np.ascontiguousarray(train[0].reshape(len(train[0]), -1), dtype=np.float32)
-    y = np.asarray(train[1])
-    xt, yt = np.ascontiguousarray(test[0].reshape(len(test[0]), -1), dtype=np.float32), np.asarray(test[1])
-    dec = Decoder(cfg.sizes, cfg.kind, d=cfg.d if cfg.kind == "subspace" else 0, seed=cfg.seed,
-                  sparse=cfg.kind == "direct" or cfg.prune > 0)
+    strict_float_torch()
+    template = copy.deepcopy(module).eval()
+    x, y = np.ascontiguousarray(train[0], dtype=np.float32), np.asarray(train[1], dtype=np.int64)
+    check_model_data(template, x, y, str(data_info.get("name", "train")))
+    if test is not None:
+        check_model_data(template, test[0], np.asarray(test[1]), "test")
+    dec = ModuleDecoder.for_module(template, cfg.kind, d=cfg.d if cfg.kind == "subspace" else 0, seed=cfg.seed,
+                                   sparse=cfg.kind == "direct" or cfg.prune > 0,
+                                   arch=str(model_info.get("arch") or model_info.get("description") or ""))
     if cfg.kind == "subspace":
         z = train_subspace(dec, x, y, epochs=cfg.epochs, lr=cfg.lr, batch=cfg.batch, seed=cfg.seed,
                            progress=progress)
+        side: tuple[int, ...] = ()
     else:
-        ws = train_network(cfg.sizes, mlp_init(cfg.sizes, cfg.seed), x, y, epochs=cfg.epochs, lr=cfg.lr,
-                           batch=cfg.batch, seed=cfg.seed, progress=progress)
-        if cfg.prune > 0 and cfg.finetune_epochs > 0:
-            flat = np.concatenate([w.ravel() for w in ws])
-            keep = (np.abs(flat) > np.quantile(np.abs(flat), cfg.prune)).astype(np.float32)
-            masks = split_flat(cfg.sizes, keep)
-            ws = train_network(cfg.sizes, [w * m_ for w, m_ in zip(ws, masks)], x, y, epochs=cfg.finetune_epochs,
-                               lr=cfg.lr, batch=cfg.batch, seed=cfg.seed + 1, progress=progress,
-                               desc="fine-tuning the pruned network", masks=masks)
-        z = np.concatenate([w.ravel() for w in ws]).astype(np.float64)
+        z, state = _direct_values(cfg, dec, template, x, y, progress)
+        side = _buffer_words(dec, state)
     n, scale = quantise(z, n_levels=cfg.n_levels, method=cfg.method, prune=cfg.prune)
-    code = encode_model(dec, n, scale)
-    cert = compression_certificate(
-        dec, code, out / "model.code", x, y, delta=cfg.delta, data={**data_info, "n": int(len(y))},
-        extra={"config": {k: getattr(cfg, k) for k in cfg.__slots__}, "seeds": {"decoder_and_training": cfg.seed}},
-        reproduce=reproduce, options={"kind": "compress", "config": config_record(cfg), "data": data_info.get("spec")})
-    weights = rebuild(dec, code)
-    estimates = {"test_error_estimate": mlp_errors(weights, xt, yt) / len(yt),
-                 "train_error": cert.extra["train_errors"] / len(y), "code_bits": code.n_bits,
+    code = encode_model(dec, n, scale, side)
+    options = {"kind": "compress", "family": "module", "config": config_record(cfg), "data": data_info.get("spec"),
+               "model": place_model_file(dict(model_info), Path(out))}
+    data = {k: v for k, v in data_info.items() if k != "spec"}
+    cert = compression_certificate(dec, code, Path(out) / "model.code", x, y, delta=cfg.delta,
+                                   data={**data, "n": int(len(y))},
+                                   extra={"config": config_record(cfg), "seeds": {"decoder_and_training": cfg.seed}},
+                                   reproduce=reproduce, options=options)
+    weights = dec.rebuild(code)
+    estimates = {"train_error": cert.extra["train_errors"] / len(y), "code_bits": code.n_bits,
                  "nonzero": int(np.count_nonzero(n)), "n_coded": int(n.size)}
+    if test is not None:
+        estimates["test_error_estimate"] = dec.errors(weights, test[0], np.asarray(test[1])) / len(test[1])
     cert = Certificate(**{**{f: getattr(cert, f) for f in cert.__slots__},
                           "extra": {**cert.extra, "estimates": estimates}})
-    path = cert.save(out / "certificate.json")
-    return CompressionResult(cert, path, out / "model.code", estimates)
+    path = cert.save(Path(out) / "certificate.json")
+    return CompressionResult(cert, path, Path(out) / "model.code", estimates)
+
+
+def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
+                    out: str | Path, *, data_info: dict, reproduce: str = "", progress: bool = True
+                    ) -> CompressionResult:
+    """:func:`run_module_compression` on the library's MLP of widths ``cfg.sizes`` (saved beside the certificate as
+    ``model.pt``); for ``direct`` the MLP is first trained from its seeded initialisation (``epochs``, ``lr``)."""
+    import torch
+
+    if not cfg.sizes:
+        raise InvalidInput("sizes=(): the library MLP needs its widths, e.g. sizes=(784, 64, 10); for your own "
+                           "module use run_module_compression")
+    x, y = np.asarray(train[0]), np.asarray(train[1], dtype=np.int64)
+    check_model_data(library_mlp(cfg.sizes), x.reshape(len(x), -1), y, str(data_info.get("name", "train")))
+    net, model_info = save_library_mlp(cfg.sizes, out)
+    if cfg.kind == "direct":
+        state = train_module(net, seeded_init(net, cfg.seed), x, y, epochs=cfg.epochs, lr=cfg.lr, batch=cfg.batch,
+                             seed=cfg.seed, bn_train=False, progress=progress)
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return run_module_compression(cfg, net, train, out, data_info=data_info, model_info=model_info, test=test,
+                                  reproduce=reproduce, progress=progress)

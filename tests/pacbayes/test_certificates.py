@@ -1,5 +1,6 @@
-"""End-to-end PAC-Bayes and compression certificates in tiny configurations: the data path is straight (the KL in
-the certificate is recomputed from the stored posterior file), the delta split adds up, counts are exact."""
+"""End-to-end PAC-Bayes and compression certificates of the library's MLP (one torch module on the module path) in
+tiny configurations: the data path is straight (the KL in the certificate is recomputed from the stored posterior
+file), the delta split adds up, counts are exact; the library MLP's seeded initialisation is the MLP one bit for bit."""
 
 import json
 from decimal import Decimal
@@ -11,13 +12,13 @@ import pytest
 import theorems
 from certify.models.codec import Code
 from certify.models.hashing import file_sha256, weights_sha256
-from certify.models.compressed import Decoder, rebuild
-from certify.models.predict import mlp_errors as count_errors
+from certify.models.compressed import ModuleDecoder
+from certify.models.module_posterior import load_module_posterior, seeded_init
+from certify.models.posterior import library_mlp, mlp_init
 from certify.training.compress import CompressionConfig, run_compression
 from certify.data.splits import load_xy
 from certify.training.pacbayes import (PacBayesConfig, PriorVariance, kl_enclosure, mc_emp_upper, run_pacbayes,
-                               split_indices)
-from certify.models.posterior import load_posterior
+                                       split_indices)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,8 @@ def test_pacbayes_certificate_is_straight(tmp_path, mnist1d, prior):
                          else "dziugaite_roy", prior_epochs=1, posterior_epochs=1, mc_passes=2)
     r = run_pacbayes(cfg, train, test, tmp_path, data_info=info, progress=False)
     d = json.loads(r.certificate_path.read_text())
-    post = load_posterior(r.posterior_path)
+    post = load_module_posterior(r.posterior_path, library_mlp(cfg.sizes))
+    assert post.meta["sampler"] == "local_reparameterisation" and d["options"]["model"]["name"] == "model.pt"
     assert d["model"]["sha256"] == file_sha256(r.posterior_path) == post.sha256
     # the KL input is the enclosure recomputed from the stored file
     pv = (PriorVariance(sigma=cfg.sigma_prior) if prior == "data_dependent"
@@ -88,11 +90,13 @@ def test_compression_certificate_counts_exactly(tmp_path, mnist1d):
     d = json.loads(r.certificate_path.read_text())
     bits = d["model"]["code_bits"]
     code = Code(r.code_path.read_bytes(), bits)
-    dec = Decoder(tuple(d["model"]["decoder"]["sizes"]), "direct", seed=0, sparse=True)
-    w = rebuild(dec, code)
+    dec = ModuleDecoder.for_module(library_mlp(cfg.sizes), "direct", seed=0, sparse=True,
+                                   arch=d["model"]["decoder"]["arch"])
+    assert dec.describe() == d["model"]["decoder"]
+    w = dec.rebuild(code)
     assert weights_sha256(w) == d["model"]["weights_sha256"]
     assert len(r.code_path.read_bytes()) == (bits + 7) // 8
-    k = count_errors(w, train[0], train[1])
+    k = dec.errors(w, train[0], train[1])
     assert d["extra"]["train_errors"] == k
     assert theorems.enclose(d["inputs"]["emp_risk"]["lo"]).contains(Fraction(k, len(train[1]))) or theorems.Interval(theorems.enclose(d["inputs"]["emp_risk"]["lo"]).lo, theorems.enclose(
         d["inputs"]["emp_risk"]["hi"]).hi).contains(Fraction(k, len(train[1])))
@@ -107,3 +111,9 @@ def test_emp_risk_derivation_rechecks_from_its_record():
     vals = {k: theorems.enclose(v) for k, v in rec["inputs"].items()}
     again = theorems.eval_tree(rec["tree"], vals)
     assert theorems.exact_hex(again.hi) == rec["result_hi_exact"] == theorems.exact_hex(up.hi)
+
+
+def test_library_mlp_is_a_module_whose_seeded_init_is_the_mlp_init():
+    sizes = (64, 16, 8, 10)
+    init, ref = seeded_init(library_mlp(sizes), 7), mlp_init(sizes, 7)
+    assert [a.tobytes() for a in init.values()] == [a.tobytes() for a in ref]
