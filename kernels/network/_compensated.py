@@ -19,19 +19,21 @@ Rounding model (binary64, round to nearest, gradual underflow, ``u = 2^-53``, ``
 :mod:`kernels._rounding`; additions are exact when they underflow; no overflow, else the radius is ``inf``).
 One output ``b + sum_{k<=K} w_k x_k`` by Dot2 started at ``p_0 = b``: ``h_k = fl(w_k x_k)``, ``r_k =
 fma(w_k, x_k, -h_k)`` (one rounding of ``w_k x_k - h_k``: ``|h_k + r_k - w_k x_k| <= u^2 |w_k x_k| + (1+u) eta``),
-``(p_k, q_k) = TwoSum(p_{k-1}, h_k)`` (exact), ``s_k = fl(s_{k-1} + fl(q_k + r_k))`` and finally ``(hi, lo) =
-TwoSum(p_K, s_K)`` (exact). With ``A = |b| + sum |w_k x_k|``: ``sum |q_k| <= gamma_K (A (1+u) + K eta)``
+``(p_k, q_k) = TwoSum(p_{k-1}, h_k)`` (exact), ``s_k = fl(s_{k-1} + fma(l_k, w_k, fl(q_k + r_k)))`` (``l_k`` the
+input's low part, 0 without one) and finally ``(hi, lo) = TwoSum(p_K, s_K)`` (exact). With ``A = |b| + sum |w_k x_k|``: ``sum |q_k| <= gamma_K (A (1+u) + K eta)``
 (``|q_k| <= u |p_k|`` with the recursive-sum bound on ``|p_k|``, as in ORO's analysis of Sum2),
-``|s_K - sum (q_k + r_k)| <= gamma_{K+1} sum (|q_k| + |r_k|)`` (every term passes through at most ``K + 1`` rounded
-additions: Higham, *Accuracy and Stability*, Lemma 3.1 per term), and ``|r_k| <= (1+u) u |w_k x_k| + 3 eta``, hence
+``|s_K - sum (q_k + r_k + l_k w_k)| <= gamma_{K+2} sum (|q_k| + |r_k| + |l_k w_k|) + K eta`` (every term passes
+through at most ``K + 2`` roundings: Higham, *Accuracy and Stability*, Lemma 3.1 per term; an FMA may underflow),
+and ``|r_k| <= (1+u) u |w_k x_k| + 3 eta``, hence with ``L = sum |l_k w_k|``
 
-    ``|hi + lo - (b + w^T x)| <= 2 gamma_{K+1}^2 A + 2 K eta``            (:func:`dot2_error_up`)
+    ``|hi + lo - (b + w^T (h + l))| <= 2 gamma_{K+2}^2 A + gamma_{K+2} L + 3 K eta``   (:func:`dot2_error_up`)
 
 (ORO's term is ``gamma_K^2 |w|^T |x|`` plus the final rounding ``u |x^T y|``, which the pair does not perform;
-the factor 2 and ``gamma_{K+1}`` cover the bias term, the FMA residual and the eta terms). ``A`` itself is
-bounded from a float64 product of ``|W|`` and ``|x|`` by :func:`kernels.network._state.nonneg_sum_up`, the
-constant ``2 gamma_{K+1}^2`` is rounded up. An input pair ``h + l``: ``W h + b`` by Dot2 and ``v = fl(W l)`` by
-BLAS (``|v - W l| <= gamma_K |W| |l| + K eta``), ``fl(lo + v)`` (``<= u (|lo| + |v|)``), then TwoSum (exact).
+the factor 2 and ``gamma_{K+2}`` cover the bias term, the FMA residual, the low parts and the eta terms). ``A`` is
+bounded from the kernel's own float FMA sum of ``|b| + |w|^T |h|`` by :func:`kernels.network._state.nonneg_sum_up`
+(``K + 1`` nonnegative terms, any order); ``L <= u A`` when ``|l| <= u |h|`` is checked exactly
+(:func:`normalised`, true for every pair this module makes), else ``L`` from a float64 ``|W| |l|`` bounded the same
+way; the constants are rounded up.
 ReLU is exact on pairs (the sign of ``h + l`` is that of ``fl(h + l)``); Add is TwoSum plus one float sum of the
 low parts and TwoSum errors (``gamma_{2k}`` times their magnitudes for ``k`` inputs). Eval-mode BatchNorm ``y = S x
 + C`` (``S = weight / sqrt(var + eps)``, ``C = bias - mean S``, enclosed in mpmath interval arithmetic at 200 bits
@@ -86,21 +88,27 @@ def _fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
 
 
 @numba.njit(cache=True, fastmath=False, boundscheck=False, nogil=True)
-def _gemm2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> None:
-    """``hi + lo = Dot2(a[m], wt[:, o]) + bias[o]`` for every ``(m, o)`` (module docstring); zero ``a`` entries are
-    skipped (their products and TwoSum steps are exact zeros: the same values as when included)."""
+def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, wt: np.ndarray, bias: np.ndarray, hi: np.ndarray,
+           lo: np.ndarray, mag: np.ndarray) -> None:
+    """``hi + lo ~ Dot2(a[m] + al[m], wt[:, o]) + bias[o]`` and ``mag ~ |bias[o]| + |a[m]| |wt[:, o]|`` (float FMA
+    sum) for every ``(m, o)`` (module docstring); ``al`` is read only when ``has_lo``. Rows ``k`` with both inputs
+    zero are skipped (their products and TwoSum steps are exact zeros: the same values as when included)."""
     m_rows, kdim = a.shape
     o_cols = wt.shape[1]
     p = np.empty(o_cols)
     s = np.empty(o_cols)
+    g = np.empty(o_cols)
     for m in range(m_rows):
         for o in range(o_cols):
             p[o] = bias[o]
             s[o] = 0.0
+            g[o] = abs(bias[o])
         for k in range(kdim):
             x = a[m, k]
-            if x == 0.0:
+            xl = al[m, k] if has_lo else 0.0
+            if x == 0.0 and xl == 0.0:
                 continue
+            ax = abs(x)
             for o in range(o_cols):
                 w = wt[k, o]
                 h = x * w
@@ -110,7 +118,8 @@ def _gemm2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray, hi: np.ndarray, lo: 
                 bb = t - po
                 q = (po - (t - bb)) + (h - bb)
                 p[o] = t
-                s[o] = s[o] + (q + r)
+                s[o] = s[o] + _fma(xl, w, q + r)
+                g[o] = _fma(ax, abs(w), g[o])
         for o in range(o_cols):
             po = p[o]
             so = s[o]
@@ -118,6 +127,7 @@ def _gemm2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray, hi: np.ndarray, lo: 
             bb = t - po
             hi[m, o] = t
             lo[m, o] = (po - (t - bb)) + (so - bb)
+            mag[m, o] = g[o]
 
 
 def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,8 +138,11 @@ def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return s, (a - (s - bb)) + (b - bb)
 
 
-def dot2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(hi, lo)`` (M, O): ``hi + lo`` is ``a @ wt + bias`` to within :func:`dot2_error_up` (``K = a.shape[1]``)."""
+def dot2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray | None = None,
+         a_lo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(hi, lo, mag)`` (M, O): ``hi + lo`` is ``(a + a_lo) @ wt + bias`` to within :func:`dot2_error_up`
+    (``K = a.shape[1]``, ``A <= nonneg_sum_up(mag, K + 1)``, ``L = |a_lo| @ |wt|``); ``mag`` the float64 sum of
+    ``|bias| + |a| @ |wt|``."""
     a = np.ascontiguousarray(a, dtype=np.float64)
     wt = np.ascontiguousarray(wt, dtype=np.float64)
     if a.ndim != 2 or wt.ndim != 2 or a.shape[1] != wt.shape[0]:
@@ -137,18 +150,31 @@ def dot2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray | None = None) -> tuple
     b = np.zeros(wt.shape[1]) if bias is None else np.ascontiguousarray(bias, dtype=np.float64).reshape(-1)
     if b.shape[0] != wt.shape[1]:
         raise InvalidInput(f"dot2: bias has {b.shape[0]} entries; {wt.shape[1]} are needed")
+    if a_lo is not None and np.shape(a_lo) != a.shape:
+        raise InvalidInput(f"dot2: a_lo.shape={np.shape(a_lo)!r} must equal a.shape={a.shape!r}")
+    al = np.zeros((1, 1)) if a_lo is None else np.ascontiguousarray(a_lo, dtype=np.float64)
     hi = np.empty((a.shape[0], wt.shape[1]))
     lo = np.empty_like(hi)
-    _gemm2(a, wt, b, hi, lo)
-    return hi, lo
+    mag = np.empty_like(hi)
+    _gemm2(a, al, a_lo is not None, wt, b, hi, lo, mag)
+    return hi, lo, mag
 
 
-def dot2_error_up(a_up: np.ndarray, k: int) -> np.ndarray:
-    """Upper bound ``2 gamma_{K+1}^2 A + 2 K eta`` of the Dot2 error (module docstring); ``a_up >= A``."""
-    g = gamma(int(k) + 1)
+def dot2_error_up(a_up: np.ndarray, k: int, l_up: np.ndarray | float = 0.0) -> np.ndarray:
+    """Upper bound ``2 gamma_{K+2}^2 A + gamma_{K+2} L + 3 K eta`` of the Dot2 error (module docstring); ``a_up >=
+    A = |b| + |W| |h|``, ``l_up >= L = |W| |l|`` (0: no low input part)."""
+    g = gamma(int(k) + 2)
     c = mul_up(2.0, mul_up(g, g))
     with np.errstate(over="ignore"):
-        return vup(vup(c * a_up) + up(2.0 * max(int(k), 1) * ETA))
+        e = vup(vup(c * a_up) + up(3.0 * max(int(k), 1) * ETA))
+        return vup(e + vup(g * l_up)) if np.any(l_up) else e
+
+
+def normalised(hi: np.ndarray, lo: np.ndarray) -> bool:
+    """Whether ``|lo| <= u |hi|`` holds exactly everywhere (then ``|W| |lo| <= u |W| |hi|``); ``u |hi|`` is exact
+    for ``|hi| >= 2^-960``, below that ``lo`` must be 0."""
+    ah = np.abs(hi)
+    return bool(np.all((np.abs(lo) <= U * ah) & ((ah >= 2.0**-960) | (lo == 0.0))))
 
 
 def parts(x: Enclosed) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
@@ -170,30 +196,27 @@ def attach(hi: np.ndarray, lo: np.ndarray, rad: np.ndarray, dist: np.ndarray) ->
     return Enclosed(f.mid, f.rad, f.dist, Compensated(np.where(bad, 0.0, lo), crad, c.dist))
 
 
-def affine_step(x: Enclosed, dot2_apply: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-                lin: Callable[[np.ndarray], np.ndarray], abslin: Callable[[np.ndarray], np.ndarray], k: int,
-                bias: np.ndarray | None, op_l2: float) -> Enclosed:
-    """The compensated affine layer ``y = W x + b`` (module docstring). ``dot2_apply(h)``: the Dot2 pair of
-    ``W h + b``; ``lin``/``abslin``: float64 ``W z``/``|W| z`` (no bias) on a batch; ``k``: the fan-in."""
+def affine_step(x: Enclosed, dot2_apply: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]],
+                abslin: Callable[[np.ndarray], np.ndarray], k: int, op_l2: float) -> Enclosed:
+    """The compensated affine layer ``y = W x + b`` (module docstring). ``dot2_apply(h, l)``: :func:`dot2`'s
+    ``(hi, lo, mag)`` of ``W (h + l) + b`` (``l`` None: no low part) shaped like the output; ``abslin``: the float64
+    ``|W| z`` (no bias) on a batch; ``k``: the fan-in."""
     h, lo_in, rad, dist = parts(x)
     nb = h.shape[0]
     has_lo = lo_in is not None and bool(np.any(lo_in))
-    hi, lo = dot2_apply(h)
-    stack = [np.abs(h)] + ([np.abs(lo_in)] if has_lo else []) + [rad]
-    both = abslin(np.concatenate(stack, axis=0))
-    t = both[:nb] if bias is None else both[:nb] + np.abs(bias)
+    hi, lo, mag = dot2_apply(h, lo_in if has_lo else None)
     n = int(k) + 1
     with np.errstate(over="ignore", invalid="ignore"):
-        e = dot2_error_up(nonneg_sum_up(t, n), k)
-        if has_lo:
-            v = lin(lo_in)
-            t_lo = nonneg_sum_up(both[nb:2 * nb], n)
-            s = lo + v
-            e_lo = vup(vup(gamma(n) * t_lo) + up(n * ETA))
-            e_add = vup(U * vup(np.abs(lo) + np.abs(v)))
-            e = vup(e + vup(e_lo + e_add))
-            hi, lo = two_sum(hi, s)
-        r_out = vup(nonneg_sum_up(both[-nb:], n) + e)
+        a_up = nonneg_sum_up(mag, n)
+        if not has_lo:
+            l_up: np.ndarray | float = 0.0
+        elif normalised(h, lo_in):  # |W| |l| <= u |W| |h| <= u A
+            l_up = vup(U * a_up)
+        else:
+            l_up = nonneg_sum_up(abslin(np.abs(lo_in)), n)
+        e = dot2_error_up(a_up, k, l_up)
+        r_prop = nonneg_sum_up(abslin(rad), n) if np.any(rad) else 0.0  # |W| 0 = 0 exactly
+        r_out = vup(r_prop + e)
         d_out = vup(vup(op_l2 * dist) + l2_up(e)) if op_l2 < np.inf else np.full(nb, np.inf)
     return attach(hi, lo, r_out, d_out)
 

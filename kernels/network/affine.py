@@ -100,12 +100,12 @@ class Linear:
         if _compensated.is_compensated(ctx):
             wt = np.ascontiguousarray(w.T)
 
-            def d2(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                hi, lo = _compensated.dot2(z.reshape(-1, shp[-1]), wt, self.bias)
+            def d2(z: np.ndarray, zl: np.ndarray | None) -> tuple[np.ndarray, ...]:
+                flat = (lambda v: None if v is None else v.reshape(-1, shp[-1]))  # noqa: E731
                 out = z.shape[:-1] + (w.shape[0],)
-                return hi.reshape(out), lo.reshape(out)
+                return tuple(v.reshape(out) for v in _compensated.dot2(flat(z), wt, self.bias, flat(zl)))
 
-            return _compensated.affine_step(x, d2, lin, alin, w.shape[1], self.bias, op)
+            return _compensated.affine_step(x, d2, alin, w.shape[1], op)
         return _affine_step(x, lin, alin, w.shape[1] + 1, self.bias, op)
 
     def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Enclosure:
@@ -216,15 +216,17 @@ class Conv:
         g, og = out.shape[0], out.shape[2]
         return np.ascontiguousarray(out.reshape(g, nb, oh, ow, og).transpose(1, 0, 4, 2, 3).reshape(nb, g * og, oh, ow))
 
-    def _dot2(self, k: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The Dot2 pair of ``conv(pad(x), k) + bias`` (x 4-D): one compensated GEMM per group on the im2col."""
+    def _dot2(self, k: np.ndarray, x: np.ndarray, xl: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """:func:`kernels.network._compensated.dot2` of ``conv(pad(x + xl), k) + bias`` (x 4-D): ``(hi, lo, mag)``,
+        one compensated GEMM per group on the im2col (padding copies values and zeros: exact)."""
         cols, (nb, oh, ow) = self._cols(k, x)
+        cols_lo = None if xl is None else self._cols(k, xl)[0]
         g, og = self.groups, k.shape[0] // self.groups
         wts = k.reshape(g, og, -1)
         bias = np.zeros(k.shape[0]) if self.bias is None else self.bias
-        parts = [_compensated.dot2(cols[j], wts[j].T, bias[j * og:(j + 1) * og]) for j in range(g)]
-        return (self._uncols(np.stack([p[0] for p in parts]), nb, oh, ow),
-                self._uncols(np.stack([p[1] for p in parts]), nb, oh, ow))
+        res = [_compensated.dot2(cols[j], wts[j].T, bias[j * og:(j + 1) * og], None if cols_lo is None else cols_lo[j])
+               for j in range(g)]
+        return tuple(self._uncols(np.stack([r[i] for r in res]), nb, oh, ow) for i in range(3))
 
     def _copies_overlap(self, hw: tuple[int, int]) -> int:
         k, st, pd, dl = self._geom()
@@ -290,11 +292,10 @@ class Conv:
         alin = lambda z: fr2(self._apply(ak, to2(z), ctx.ops))  # noqa: E731
         op = self.op_norm_l2(in_shape, ctx.cache)
         if _compensated.is_compensated(ctx):
-            def d2(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                hi, lo = self._dot2(k, to2(z))
-                return fr2(hi), fr2(lo)
+            def d2(z: np.ndarray, zl: np.ndarray | None) -> tuple[np.ndarray, ...]:
+                return tuple(fr2(v) for v in self._dot2(k, to2(z), None if zl is None else to2(zl)))
 
-            return _compensated.affine_step(x, d2, lin, alin, n - 1, b, op)
+            return _compensated.affine_step(x, d2, alin, n - 1, op)
         return _affine_step(x, lin, alin, n, b, op)
 
     def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Enclosure:

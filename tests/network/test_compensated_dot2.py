@@ -1,5 +1,6 @@
 """The compensated kernels of :mod:`kernels.network._compensated` against exact rational arithmetic (Fractions):
-Dot2 (``hi + lo`` within ``2 gamma_{K+1}^2 A + 2 K eta`` of the exact ``b + w^T x``, ``hi = fl(hi + lo)``), TwoSum
+Dot2 (``hi + lo`` within ``2 gamma_{K+2}^2 A + gamma_{K+2} L + 3 K eta`` of the exact ``b + w^T (x + x_lo)``,
+``hi = fl(hi + lo)``; its magnitude sum bounds ``A``), TwoSum
 (exact), the BatchNorm pair kernel (within its stated bound of the exact ``S X + C``, ``S`` from mpmath)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from boundcert.errors import InvalidInput
 from kernels.network import _compensated as comp
-from kernels.network._state import Enclosed, point
+from kernels.network._state import Enclosed, nonneg_sum_up, point
 
 U = Fraction(1, 2**53)
 
@@ -44,21 +45,34 @@ def gemm_cases(draw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(gemm_cases())
-def test_dot2_is_within_its_error_bound_of_the_exact_sum(case):
+@given(gemm_cases(), st.sampled_from(["none", "normalised", "raw"]))
+def test_dot2_is_within_its_error_bound_of_the_exact_sum(case, low):
     a, w, b = case
-    hi, lo = comp.dot2(a, w, b)
+    al = None
+    if low == "normalised":  # a pair as the layers make them: |lo| <= u |hi|
+        al = np.where(np.abs(a) >= 2.0**-960, a * 2.0**-54, 0.0)
+    elif low == "raw":  # any low part (the bound then reads L = |W| |l| itself)
+        al = a[:, ::-1].copy() * 0.5
+    hi, lo, mag = comp.dot2(a, w, b, al)
     k = a.shape[1]
     for i in range(a.shape[0]):
         for j in range(w.shape[1]):
-            terms = [Fraction(a[i, t]) * Fraction(w[t, j]) for t in range(k)]
+            xs = [Fraction(a[i, t]) + (0 if al is None else Fraction(al[i, t])) for t in range(k)]
+            terms = [x * Fraction(w[t, j]) for t, x in enumerate(xs)]
             bias = Fraction(0) if b is None else Fraction(b[j])
             exact = bias + sum(terms)
-            big = abs(bias) + sum(abs(t) for t in terms)
-            if _up(big) == math.inf:
+            big = abs(bias) + sum(abs(Fraction(a[i, t]) * Fraction(w[t, j])) for t in range(k))
+            small = 0 if al is None else sum(abs(Fraction(al[i, t]) * Fraction(w[t, j])) for t in range(k))
+            if _up(big) == math.inf or _up(small) == math.inf:
                 continue
+            # the kernel's magnitude sum is a float sum of K + 1 nonnegative terms: nonneg_sum_up bounds A
+            a_up = nonneg_sum_up(np.array([mag[i, j]]), k + 1)[0]
+            assert Fraction(a_up) >= big
             err = abs(Fraction(hi[i, j]) + Fraction(lo[i, j]) - exact)
-            bound = comp.dot2_error_up(np.array([_up(big)]), k)[0]
+            l_up = _up(small) if low == "raw" else (_up(U * Fraction(a_up)) if low == "normalised" else 0.0)
+            if low == "normalised":
+                assert comp.normalised(a, al)
+            bound = comp.dot2_error_up(np.array([a_up]), k, l_up)[0]
             assert err <= Fraction(bound), (i, j, float(err), bound)
             assert hi[i, j] == hi[i, j] + lo[i, j]  # normalised: hi = fl(hi + lo), |lo| <= u |hi|
             assert abs(Fraction(lo[i, j])) <= U * abs(Fraction(hi[i, j]))
@@ -69,7 +83,7 @@ def test_dot2_is_far_more_accurate_than_float64_on_an_ill_conditioned_sum():
     x = rng.standard_normal(2000) * np.exp(rng.uniform(-30, 30, 2000))
     w = rng.standard_normal(2000)
     exact = sum(Fraction(p) * Fraction(q) for p, q in zip(x, w))
-    hi, lo = comp.dot2(x[None, :], w[:, None])
+    hi, lo, _ = comp.dot2(x[None, :], w[:, None])
     err2 = abs(Fraction(hi[0, 0]) + Fraction(lo[0, 0]) - exact)
     err1 = abs(Fraction(float(x @ w)) - exact)
     assert err2 * 10**12 < err1 or err1 == 0
@@ -117,3 +131,12 @@ def test_dot2_refuses_mismatched_shapes():
         comp.dot2(np.ones((2, 3)), np.ones((4, 1)))
     with pytest.raises(InvalidInput, match="bias"):
         comp.dot2(np.ones((2, 3)), np.ones((3, 2)), np.ones(3))
+    with pytest.raises(InvalidInput, match="a_lo"):
+        comp.dot2(np.ones((2, 3)), np.ones((3, 2)), None, np.ones((3, 2)))
+
+
+def test_normalised_is_exact():
+    h = np.array([1.0, 2.0**-970, 3.0])
+    assert comp.normalised(h, np.array([2.0**-53, 0.0, 0.0]))
+    assert not comp.normalised(h, np.array([2.0**-52, 0.0, 0.0]))
+    assert not comp.normalised(h, np.array([0.0, 2.0**-1074, 0.0]))  # below 2^-960 only lo = 0 passes
