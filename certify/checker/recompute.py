@@ -400,7 +400,7 @@ def _module_decoder(path: Path, cert: dict, dec: Mapping[str, Any], arch: str | 
 
 def _flatness(path: Path, cert: dict, t: Any, *, model: str | None, data: str | None,
               arch: str | None) -> CheckResult:
-    """``certify landscape --flatness-certificate``: the search and the Monte Carlo replayed with the recorded seeds."""
+    """``certify landscape --flatness-certificate [isotropic|mag]``: search, prior choice, draws replayed by seed."""
     from certify.landscape.flatness import FlatnessOptions, run_flatness
     from certify.options import options_from
 
