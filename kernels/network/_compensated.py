@@ -20,8 +20,9 @@ Rounding model (binary64, round to nearest, gradual underflow, ``u = 2^-53``, ``
 One output ``b + sum_{k<=K} w_k x_k`` by Dot2 started at ``p_0 = b``: ``h_k = fl(w_k x_k)``, ``r_k =
 fma(w_k, x_k, -h_k)`` (one rounding of ``w_k x_k - h_k``: ``|h_k + r_k - w_k x_k| <= u^2 |w_k x_k| + (1+u) eta``),
 ``(p_k, q_k) = TwoSum(p_{k-1}, h_k)`` (exact), ``s_k = fl(s_{k-1} + fma(l_k, w_k, fl(q_k + r_k)))`` (``l_k`` the
-input's low part, 0 without one) and finally ``(hi, lo) = TwoSum(p_K, s_K)`` (exact). With ``A = |b| + sum |w_k x_k|``: ``sum |q_k| <= gamma_K (A (1+u) + K eta)``
-(``|q_k| <= u |p_k|`` with the recursive-sum bound on ``|p_k|``, as in ORO's analysis of Sum2),
+input's low part, 0 without one) and finally ``(hi, lo) = TwoSum(p_K, s_K)`` (exact). With ``A = |b| + sum
+|w_k x_k|``: ``sum |q_k| <= gamma_K (A (1+u) + K eta)`` (``|q_k| <= u |p_k|`` with the recursive-sum bound on
+``|p_k|``, as in ORO's analysis of Sum2),
 ``|s_K - sum (q_k + r_k + l_k w_k)| <= gamma_{K+2} sum (|q_k| + |r_k| + |l_k w_k|) + K eta`` (every term passes
 through at most ``K + 2`` roundings: Higham, *Accuracy and Stability*, Lemma 3.1 per term; an FMA may underflow),
 and ``|r_k| <= (1+u) u |w_k x_k| + 3 eta``, hence with ``L = sum |l_k w_k|``
@@ -33,7 +34,8 @@ the factor 2 and ``gamma_{K+2}`` cover the bias term, the FMA residual, the low 
 bounded from the kernel's own float FMA sum of ``|b| + |w|^T |h|`` by :func:`kernels.network._state.nonneg_sum_up`
 (``K + 1`` nonnegative terms, any order); ``L <= u A`` when ``|l| <= u |h|`` is checked exactly
 (:func:`normalised`, true for every pair this module makes), else ``L`` from a float64 ``|W| |l|`` bounded the same
-way; the constants are rounded up.
+way; the constants are rounded up. The same kernel sums ``|W| rad`` (the input radius through ``|W|``) by FMA,
+bounded the same way, so a layer needs no float64 BLAS product at all.
 ReLU is exact on pairs (the sign of ``h + l`` is that of ``fl(h + l)``); Add is TwoSum plus one float sum of the
 low parts and TwoSum errors (``gamma_{2k}`` times their magnitudes for ``k`` inputs). Eval-mode BatchNorm ``y = S x
 + C`` (``S = weight / sqrt(var + eps)``, ``C = bias - mean S``, enclosed in mpmath interval arithmetic at 200 bits
@@ -88,29 +90,34 @@ def _fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
 
 
 @numba.njit(cache=True, fastmath=False, boundscheck=False, nogil=True)
-def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, wt: np.ndarray, bias: np.ndarray, hi: np.ndarray,
-           lo: np.ndarray, mag: np.ndarray) -> None:
-    """``hi + lo ~ Dot2(a[m] + al[m], wt[:, o]) + bias[o]`` and ``mag ~ |bias[o]| + |a[m]| |wt[:, o]|`` (float FMA
-    sum) for every ``(m, o)`` (module docstring); ``al`` is read only when ``has_lo``. Rows ``k`` with both inputs
-    zero are skipped (their products and TwoSum steps are exact zeros: the same values as when included)."""
+def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, ar: np.ndarray, has_rad: bool, wt: np.ndarray,
+           bias: np.ndarray, hi: np.ndarray, lo: np.ndarray, mag: np.ndarray, rmag: np.ndarray) -> None:
+    """``hi + lo ~ Dot2(a[m] + al[m], wt[:, o]) + bias[o]``, ``mag ~ |bias[o]| + |a[m]| |wt[:, o]|`` and ``rmag ~
+    ar[m] |wt[:, o]|`` (float FMA sums) for every ``(m, o)`` (module docstring); ``al``/``ar`` are read only when
+    ``has_lo``/``has_rad``. Rows ``k`` with all inputs zero are skipped (their products, TwoSum steps and FMA
+    terms are exact zeros: the same values as when included)."""
     m_rows, kdim = a.shape
     o_cols = wt.shape[1]
     p = np.empty(o_cols)
     s = np.empty(o_cols)
     g = np.empty(o_cols)
+    gr = np.empty(o_cols)
     for m in range(m_rows):
         for o in range(o_cols):
             p[o] = bias[o]
             s[o] = 0.0
             g[o] = abs(bias[o])
+            gr[o] = 0.0
         for k in range(kdim):
             x = a[m, k]
             xl = al[m, k] if has_lo else 0.0
-            if x == 0.0 and xl == 0.0:
+            xr = ar[m, k] if has_rad else 0.0
+            if x == 0.0 and xl == 0.0 and xr == 0.0:
                 continue
             ax = abs(x)
             for o in range(o_cols):
                 w = wt[k, o]
+                aw = abs(w)
                 h = x * w
                 r = _fma(x, w, -h)
                 po = p[o]
@@ -119,7 +126,8 @@ def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, wt: np.ndarray, bias: np
                 q = (po - (t - bb)) + (h - bb)
                 p[o] = t
                 s[o] = s[o] + _fma(xl, w, q + r)
-                g[o] = _fma(ax, abs(w), g[o])
+                g[o] = _fma(ax, aw, g[o])
+                gr[o] = _fma(xr, aw, gr[o])
         for o in range(o_cols):
             po = p[o]
             so = s[o]
@@ -128,6 +136,7 @@ def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, wt: np.ndarray, bias: np
             hi[m, o] = t
             lo[m, o] = (po - (t - bb)) + (so - bb)
             mag[m, o] = g[o]
+            rmag[m, o] = gr[o]
 
 
 def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,11 +147,11 @@ def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return s, (a - (s - bb)) + (b - bb)
 
 
-def dot2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray | None = None,
-         a_lo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(hi, lo, mag)`` (M, O): ``hi + lo`` is ``(a + a_lo) @ wt + bias`` to within :func:`dot2_error_up`
-    (``K = a.shape[1]``, ``A <= nonneg_sum_up(mag, K + 1)``, ``L = |a_lo| @ |wt|``); ``mag`` the float64 sum of
-    ``|bias| + |a| @ |wt|``."""
+def dot2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray | None = None, a_lo: np.ndarray | None = None,
+         a_rad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(hi, lo, mag, rmag)`` (M, O): ``hi + lo`` is ``(a + a_lo) @ wt + bias`` to within :func:`dot2_error_up`
+    (``K = a.shape[1]``, ``A <= nonneg_sum_up(mag, K + 1)``, ``L = |a_lo| @ |wt|``); ``mag`` and ``rmag`` are the
+    float64 FMA sums of ``|bias| + |a| @ |wt|`` and ``a_rad @ |wt|`` (``a_rad >= 0``; zeros without it)."""
     a = np.ascontiguousarray(a, dtype=np.float64)
     wt = np.ascontiguousarray(wt, dtype=np.float64)
     if a.ndim != 2 or wt.ndim != 2 or a.shape[1] != wt.shape[0]:
@@ -150,14 +159,15 @@ def dot2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray | None = None,
     b = np.zeros(wt.shape[1]) if bias is None else np.ascontiguousarray(bias, dtype=np.float64).reshape(-1)
     if b.shape[0] != wt.shape[1]:
         raise InvalidInput(f"dot2: bias has {b.shape[0]} entries; {wt.shape[1]} are needed")
-    if a_lo is not None and np.shape(a_lo) != a.shape:
-        raise InvalidInput(f"dot2: a_lo.shape={np.shape(a_lo)!r} must equal a.shape={a.shape!r}")
-    al = np.zeros((1, 1)) if a_lo is None else np.ascontiguousarray(a_lo, dtype=np.float64)
+    extra = []
+    for name, v in (("a_lo", a_lo), ("a_rad", a_rad)):
+        if v is not None and np.shape(v) != a.shape:
+            raise InvalidInput(f"dot2: {name}.shape={np.shape(v)!r} must equal a.shape={a.shape!r}")
+        extra.append(np.zeros((1, 1)) if v is None else np.ascontiguousarray(v, dtype=np.float64))
     hi = np.empty((a.shape[0], wt.shape[1]))
-    lo = np.empty_like(hi)
-    mag = np.empty_like(hi)
-    _gemm2(a, al, a_lo is not None, wt, b, hi, lo, mag)
-    return hi, lo, mag
+    lo, mag, rmag = np.empty_like(hi), np.empty_like(hi), np.empty_like(hi)
+    _gemm2(a, extra[0], a_lo is not None, extra[1], a_rad is not None, wt, b, hi, lo, mag, rmag)
+    return hi, lo, mag, rmag
 
 
 def dot2_error_up(a_up: np.ndarray, k: int, l_up: np.ndarray | float = 0.0) -> np.ndarray:
@@ -196,15 +206,17 @@ def attach(hi: np.ndarray, lo: np.ndarray, rad: np.ndarray, dist: np.ndarray) ->
     return Enclosed(f.mid, f.rad, f.dist, Compensated(np.where(bad, 0.0, lo), crad, c.dist))
 
 
-def affine_step(x: Enclosed, dot2_apply: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]],
+def affine_step(x: Enclosed, dot2_apply: Callable[..., tuple[np.ndarray, ...]],
                 abslin: Callable[[np.ndarray], np.ndarray], k: int, op_l2: float) -> Enclosed:
-    """The compensated affine layer ``y = W x + b`` (module docstring). ``dot2_apply(h, l)``: :func:`dot2`'s
-    ``(hi, lo, mag)`` of ``W (h + l) + b`` (``l`` None: no low part) shaped like the output; ``abslin``: the float64
-    ``|W| z`` (no bias) on a batch; ``k``: the fan-in."""
+    """The compensated affine layer ``y = W x + b`` (module docstring). ``dot2_apply(h, l, r)``: :func:`dot2`'s
+    ``(hi, lo, mag, rmag)`` of ``W (h + l) + b`` and ``|W| r`` (``l``/``r`` None: none) shaped like the output;
+    ``abslin``: the float64 ``|W| z`` (no bias) on a batch; ``k``: the fan-in. Radii: ``|W| rad + e`` (upward from
+    ``rmag``) and ``||W||_2 dist + ||e||_2``, ``e`` the Dot2 error bound."""
     h, lo_in, rad, dist = parts(x)
     nb = h.shape[0]
     has_lo = lo_in is not None and bool(np.any(lo_in))
-    hi, lo, mag = dot2_apply(h, lo_in if has_lo else None)
+    has_rad = bool(np.any(rad))
+    hi, lo, mag, rmag = dot2_apply(h, lo_in if has_lo else None, rad if has_rad else None)
     n = int(k) + 1
     with np.errstate(over="ignore", invalid="ignore"):
         a_up = nonneg_sum_up(mag, n)
@@ -215,7 +227,7 @@ def affine_step(x: Enclosed, dot2_apply: Callable[..., tuple[np.ndarray, np.ndar
         else:
             l_up = nonneg_sum_up(abslin(np.abs(lo_in)), n)
         e = dot2_error_up(a_up, k, l_up)
-        r_prop = nonneg_sum_up(abslin(rad), n) if np.any(rad) else 0.0  # |W| 0 = 0 exactly
+        r_prop = nonneg_sum_up(rmag, n) if has_rad else 0.0  # |W| 0 = 0 exactly
         r_out = vup(r_prop + e)
         d_out = vup(vup(op_l2 * dist) + l2_up(e)) if op_l2 < np.inf else np.full(nb, np.inf)
     return attach(hi, lo, r_out, d_out)

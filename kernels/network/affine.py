@@ -100,10 +100,10 @@ class Linear:
         if _compensated.is_compensated(ctx):
             wt = np.ascontiguousarray(w.T)
 
-            def d2(z: np.ndarray, zl: np.ndarray | None) -> tuple[np.ndarray, ...]:
+            def d2(z: np.ndarray, zl: np.ndarray | None, zr: np.ndarray | None) -> tuple[np.ndarray, ...]:
                 flat = (lambda v: None if v is None else v.reshape(-1, shp[-1]))  # noqa: E731
                 out = z.shape[:-1] + (w.shape[0],)
-                return tuple(v.reshape(out) for v in _compensated.dot2(flat(z), wt, self.bias, flat(zl)))
+                return tuple(v.reshape(out) for v in _compensated.dot2(flat(z), wt, self.bias, flat(zl), flat(zr)))
 
             return _compensated.affine_step(x, d2, alin, w.shape[1], op)
         return _affine_step(x, lin, alin, w.shape[1] + 1, self.bias, op)
@@ -216,17 +216,20 @@ class Conv:
         g, og = out.shape[0], out.shape[2]
         return np.ascontiguousarray(out.reshape(g, nb, oh, ow, og).transpose(1, 0, 4, 2, 3).reshape(nb, g * og, oh, ow))
 
-    def _dot2(self, k: np.ndarray, x: np.ndarray, xl: np.ndarray | None) -> tuple[np.ndarray, ...]:
-        """:func:`kernels.network._compensated.dot2` of ``conv(pad(x + xl), k) + bias`` (x 4-D): ``(hi, lo, mag)``,
-        one compensated GEMM per group on the im2col (padding copies values and zeros: exact)."""
+    def _dot2(self, k: np.ndarray, x: np.ndarray, xl: np.ndarray | None,
+              xr: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """:func:`kernels.network._compensated.dot2` of ``conv(pad(x + xl), k) + bias`` and ``conv(pad(xr), |k|)``
+        (x 4-D): ``(hi, lo, mag, rmag)``, one compensated GEMM per group on the im2col (padding copies values and
+        zeros: exact)."""
         cols, (nb, oh, ow) = self._cols(k, x)
-        cols_lo = None if xl is None else self._cols(k, xl)[0]
+        more = [None if v is None else self._cols(k, v)[0] for v in (xl, xr)]
         g, og = self.groups, k.shape[0] // self.groups
         wts = k.reshape(g, og, -1)
         bias = np.zeros(k.shape[0]) if self.bias is None else self.bias
-        res = [_compensated.dot2(cols[j], wts[j].T, bias[j * og:(j + 1) * og], None if cols_lo is None else cols_lo[j])
+        res = [_compensated.dot2(cols[j], wts[j].T, bias[j * og:(j + 1) * og], *(None if v is None else v[j]
+                                                                                   for v in more))
                for j in range(g)]
-        return tuple(self._uncols(np.stack([r[i] for r in res]), nb, oh, ow) for i in range(3))
+        return tuple(self._uncols(np.stack([r[i] for r in res]), nb, oh, ow) for i in range(4))
 
     def _copies_overlap(self, hw: tuple[int, int]) -> int:
         k, st, pd, dl = self._geom()
@@ -292,8 +295,8 @@ class Conv:
         alin = lambda z: fr2(self._apply(ak, to2(z), ctx.ops))  # noqa: E731
         op = self.op_norm_l2(in_shape, ctx.cache)
         if _compensated.is_compensated(ctx):
-            def d2(z: np.ndarray, zl: np.ndarray | None) -> tuple[np.ndarray, ...]:
-                return tuple(fr2(v) for v in self._dot2(k, to2(z), None if zl is None else to2(zl)))
+            def d2(z: np.ndarray, zl: np.ndarray | None, zr: np.ndarray | None) -> tuple[np.ndarray, ...]:
+                return tuple(fr2(v) for v in self._dot2(k, to2(z), *(None if v is None else to2(v) for v in (zl, zr))))
 
             return _compensated.affine_step(x, d2, alin, n - 1, op)
         return _affine_step(x, lin, alin, n, b, op)

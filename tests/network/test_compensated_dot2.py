@@ -53,7 +53,8 @@ def test_dot2_is_within_its_error_bound_of_the_exact_sum(case, low):
         al = np.where(np.abs(a) >= 2.0**-960, a * 2.0**-54, 0.0)
     elif low == "raw":  # any low part (the bound then reads L = |W| |l| itself)
         al = a[:, ::-1].copy() * 0.5
-    hi, lo, mag = comp.dot2(a, w, b, al)
+    rad = np.abs(a[::-1]).copy()
+    hi, lo, mag, rmag = comp.dot2(a, w, b, al, rad)
     k = a.shape[1]
     for i in range(a.shape[0]):
         for j in range(w.shape[1]):
@@ -68,6 +69,9 @@ def test_dot2_is_within_its_error_bound_of_the_exact_sum(case, low):
             # the kernel's magnitude sum is a float sum of K + 1 nonnegative terms: nonneg_sum_up bounds A
             a_up = nonneg_sum_up(np.array([mag[i, j]]), k + 1)[0]
             assert Fraction(a_up) >= big
+            r_exact = sum(Fraction(rad[i, t]) * abs(Fraction(w[t, j])) for t in range(k))
+            if _up(r_exact) < math.inf:
+                assert Fraction(nonneg_sum_up(np.array([rmag[i, j]]), k + 1)[0]) >= r_exact
             err = abs(Fraction(hi[i, j]) + Fraction(lo[i, j]) - exact)
             l_up = _up(small) if low == "raw" else (_up(U * Fraction(a_up)) if low == "normalised" else 0.0)
             if low == "normalised":
@@ -83,7 +87,7 @@ def test_dot2_is_far_more_accurate_than_float64_on_an_ill_conditioned_sum():
     x = rng.standard_normal(2000) * np.exp(rng.uniform(-30, 30, 2000))
     w = rng.standard_normal(2000)
     exact = sum(Fraction(p) * Fraction(q) for p, q in zip(x, w))
-    hi, lo, _ = comp.dot2(x[None, :], w[:, None])
+    hi, lo, _, _ = comp.dot2(x[None, :], w[:, None])
     err2 = abs(Fraction(hi[0, 0]) + Fraction(lo[0, 0]) - exact)
     err1 = abs(Fraction(float(x @ w)) - exact)
     assert err2 * 10**12 < err1 or err1 == 0
