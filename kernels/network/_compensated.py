@@ -21,13 +21,14 @@ One output ``b + sum_{k<=K} w_k x_k`` by Dot2 started at ``p_0 = b``: ``h_k = fl
 fma(w_k, x_k, -h_k)`` (one rounding of ``w_k x_k - h_k``: ``|h_k + r_k - w_k x_k| <= u^2 |w_k x_k| + (1+u) eta``),
 ``(p_k, q_k) = TwoSum(p_{k-1}, h_k)`` (exact), ``s_k = fl(s_{k-1} + fma(l_k, w_k, fl(q_k + r_k)))`` (``l_k`` the
 input's low part, 0 without one) and finally ``(hi, lo) = TwoSum(p_K, s_K)`` (exact). With ``A = |b| + sum
-|w_k x_k|``: ``sum |q_k| <= gamma_K (A (1+u) + K eta)`` (``|q_k| <= u |p_k|`` with the recursive-sum bound on
+|w_k x_k|``, ``K`` the fan-in and ``N <= K`` the count of nonzero input positions (zero ones are skipped, their
+steps exact): ``sum |q_k| <= gamma_K (A (1+u) + N eta)`` (``|q_k| <= u |p_k|`` with the recursive-sum bound on
 ``|p_k|``, as in ORO's analysis of Sum2),
-``|s_K - sum (q_k + r_k + l_k w_k)| <= gamma_{K+2} sum (|q_k| + |r_k| + |l_k w_k|) + K eta`` (every term passes
+``|s_K - sum (q_k + r_k + l_k w_k)| <= gamma_{K+2} sum (|q_k| + |r_k| + |l_k w_k|) + N eta`` (every term passes
 through at most ``K + 2`` roundings: Higham, *Accuracy and Stability*, Lemma 3.1 per term; an FMA may underflow),
 and ``|r_k| <= (1+u) u |w_k x_k| + 3 eta``, hence with ``L = sum |l_k w_k|``
 
-    ``|hi + lo - (b + w^T (h + l))| <= 2 gamma_{K+2}^2 A + gamma_{K+2} L + 3 K eta``   (:func:`dot2_error_up`)
+    ``|hi + lo - (b + w^T (h + l))| <= 2 gamma_{K+2}^2 A + gamma_{K+2} L + 3 N eta``   (:func:`dot2_error_up`)
 
 (ORO's term is ``gamma_K^2 |w|^T |x|`` plus the final rounding ``u |x^T y|``, which the pair does not perform;
 the factor 2 and ``gamma_{K+2}`` cover the bias term, the FMA residual, the low parts and the eta terms). ``A`` is
@@ -91,11 +92,12 @@ def _fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
 
 @numba.njit(cache=True, fastmath=False, boundscheck=False, nogil=True)
 def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, ar: np.ndarray, has_rad: bool, wt: np.ndarray,
-           bias: np.ndarray, hi: np.ndarray, lo: np.ndarray, mag: np.ndarray, rmag: np.ndarray) -> None:
+           bias: np.ndarray, hi: np.ndarray, lo: np.ndarray, mag: np.ndarray, rmag: np.ndarray,
+           nz: np.ndarray) -> None:
     """``hi + lo ~ Dot2(a[m] + al[m], wt[:, o]) + bias[o]``, ``mag ~ |bias[o]| + |a[m]| |wt[:, o]|`` and ``rmag ~
     ar[m] |wt[:, o]|`` (float FMA sums) for every ``(m, o)`` (module docstring); ``al``/``ar`` are read only when
     ``has_lo``/``has_rad``. Rows ``k`` with all inputs zero are skipped (their products, TwoSum steps and FMA
-    terms are exact zeros: the same values as when included)."""
+    terms are exact zeros: the same values as when included); ``nz[m, o]`` counts the rows that were not."""
     m_rows, kdim = a.shape
     o_cols = wt.shape[1]
     p = np.empty(o_cols)
@@ -108,12 +110,14 @@ def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, ar: np.ndarray, has_rad:
             s[o] = 0.0
             g[o] = abs(bias[o])
             gr[o] = 0.0
+        cnt = 0
         for k in range(kdim):
             x = a[m, k]
             xl = al[m, k] if has_lo else 0.0
             xr = ar[m, k] if has_rad else 0.0
             if x == 0.0 and xl == 0.0 and xr == 0.0:
                 continue
+            cnt += 1
             ax = abs(x)
             for o in range(o_cols):
                 w = wt[k, o]
@@ -137,6 +141,7 @@ def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, ar: np.ndarray, has_rad:
             lo[m, o] = (po - (t - bb)) + (so - bb)
             mag[m, o] = g[o]
             rmag[m, o] = gr[o]
+            nz[m, o] = cnt
 
 
 def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,10 +153,11 @@ def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dot2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray | None = None, a_lo: np.ndarray | None = None,
-         a_rad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(hi, lo, mag, rmag)`` (M, O): ``hi + lo`` is ``(a + a_lo) @ wt + bias`` to within :func:`dot2_error_up`
-    (``K = a.shape[1]``, ``A <= nonneg_sum_up(mag, K + 1)``, ``L = |a_lo| @ |wt|``); ``mag`` and ``rmag`` are the
-    float64 FMA sums of ``|bias| + |a| @ |wt|`` and ``a_rad @ |wt|`` (``a_rad >= 0``; zeros without it)."""
+         a_rad: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """``(hi, lo, mag, rmag, nz)`` (M, O): ``hi + lo`` is ``(a + a_lo) @ wt + bias`` to within
+    :func:`dot2_error_up` (``K = a.shape[1]``, ``A <= nonneg_sum_up(mag, K + 1)``, ``L = |a_lo| @ |wt|``, ``nz``
+    the count of nonzero input positions); ``mag`` and ``rmag`` are the float64 FMA sums of ``|bias| + |a| @ |wt|``
+    and ``a_rad @ |wt|`` (``a_rad >= 0``; zeros without it)."""
     a = np.ascontiguousarray(a, dtype=np.float64)
     wt = np.ascontiguousarray(wt, dtype=np.float64)
     if a.ndim != 2 or wt.ndim != 2 or a.shape[1] != wt.shape[0]:
@@ -165,18 +171,21 @@ def dot2(a: np.ndarray, wt: np.ndarray, bias: np.ndarray | None = None, a_lo: np
             raise InvalidInput(f"dot2: {name}.shape={np.shape(v)!r} must equal a.shape={a.shape!r}")
         extra.append(np.zeros((1, 1)) if v is None else np.ascontiguousarray(v, dtype=np.float64))
     hi = np.empty((a.shape[0], wt.shape[1]))
-    lo, mag, rmag = np.empty_like(hi), np.empty_like(hi), np.empty_like(hi)
-    _gemm2(a, extra[0], a_lo is not None, extra[1], a_rad is not None, wt, b, hi, lo, mag, rmag)
-    return hi, lo, mag, rmag
+    lo, mag, rmag, nz = np.empty_like(hi), np.empty_like(hi), np.empty_like(hi), np.empty_like(hi)
+    _gemm2(a, extra[0], a_lo is not None, extra[1], a_rad is not None, wt, b, hi, lo, mag, rmag, nz)
+    return hi, lo, mag, rmag, nz
 
 
-def dot2_error_up(a_up: np.ndarray, k: int, l_up: np.ndarray | float = 0.0) -> np.ndarray:
-    """Upper bound ``2 gamma_{K+2}^2 A + gamma_{K+2} L + 3 K eta`` of the Dot2 error (module docstring); ``a_up >=
-    A = |b| + |W| |h|``, ``l_up >= L = |W| |l|`` (0: no low input part)."""
+def dot2_error_up(a_up: np.ndarray, k: int, l_up: np.ndarray | float = 0.0,
+                  nz: np.ndarray | None = None) -> np.ndarray:
+    """Upper bound ``2 gamma_{K+2}^2 A + gamma_{K+2} L + 3 N eta`` of the Dot2 error (module docstring); ``a_up >=
+    A = |b| + |W| |h|``, ``l_up >= L = |W| |l|`` (0: no low input part), ``N`` the nonzero terms (``nz``; default
+    ``K``: the skipped zero terms are exact)."""
     g = gamma(int(k) + 2)
     c = mul_up(2.0, mul_up(g, g))
+    eta = up(3.0 * max(int(k), 1) * ETA) if nz is None else (3.0 * ETA) * nz  # exact: integer multiples of eta
     with np.errstate(over="ignore"):
-        e = vup(vup(c * a_up) + up(3.0 * max(int(k), 1) * ETA))
+        e = vup(vup(c * a_up) + eta)
         return vup(e + vup(g * l_up)) if np.any(l_up) else e
 
 
@@ -209,14 +218,14 @@ def attach(hi: np.ndarray, lo: np.ndarray, rad: np.ndarray, dist: np.ndarray) ->
 def affine_step(x: Enclosed, dot2_apply: Callable[..., tuple[np.ndarray, ...]],
                 abslin: Callable[[np.ndarray], np.ndarray], k: int, op_l2: float) -> Enclosed:
     """The compensated affine layer ``y = W x + b`` (module docstring). ``dot2_apply(h, l, r)``: :func:`dot2`'s
-    ``(hi, lo, mag, rmag)`` of ``W (h + l) + b`` and ``|W| r`` (``l``/``r`` None: none) shaped like the output;
+    ``(hi, lo, mag, rmag, nz)`` of ``W (h + l) + b`` and ``|W| r`` (``l``/``r`` None: none) shaped like the output;
     ``abslin``: the float64 ``|W| z`` (no bias) on a batch; ``k``: the fan-in. Radii: ``|W| rad + e`` (upward from
     ``rmag``) and ``||W||_2 dist + ||e||_2``, ``e`` the Dot2 error bound."""
     h, lo_in, rad, dist = parts(x)
     nb = h.shape[0]
     has_lo = lo_in is not None and bool(np.any(lo_in))
     has_rad = bool(np.any(rad))
-    hi, lo, mag, rmag = dot2_apply(h, lo_in if has_lo else None, rad if has_rad else None)
+    hi, lo, mag, rmag, nz = dot2_apply(h, lo_in if has_lo else None, rad if has_rad else None)
     n = int(k) + 1
     with np.errstate(over="ignore", invalid="ignore"):
         a_up = nonneg_sum_up(mag, n)
@@ -226,7 +235,7 @@ def affine_step(x: Enclosed, dot2_apply: Callable[..., tuple[np.ndarray, ...]],
             l_up = vup(U * a_up)
         else:
             l_up = nonneg_sum_up(abslin(np.abs(lo_in)), n)
-        e = dot2_error_up(a_up, k, l_up)
+        e = dot2_error_up(a_up, k, l_up, nz)
         r_prop = nonneg_sum_up(rmag, n) if has_rad else 0.0  # |W| 0 = 0 exactly
         r_out = vup(r_prop + e)
         d_out = vup(vup(op_l2 * dist) + l2_up(e)) if op_l2 < np.inf else np.full(nb, np.inf)
@@ -243,7 +252,7 @@ def relu(x: Enclosed, out: Enclosed) -> Enclosed:
     with np.errstate(over="ignore", invalid="ignore"):
         s = h + lo
         pos = s > 0.0
-        live = vup(vup(s) + rad) > 0.0
+        live = ~(vup(vup(s) + rad) <= 0.0)  # NaN (an overflow upstream) stays live, with its infinite radius
     return attach(np.where(pos, h, 0.0), np.where(pos, lo, 0.0), np.where(live, rad, 0.0), dist)
 
 

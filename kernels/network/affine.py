@@ -219,7 +219,7 @@ class Conv:
     def _dot2(self, k: np.ndarray, x: np.ndarray, xl: np.ndarray | None,
               xr: np.ndarray | None) -> tuple[np.ndarray, ...]:
         """:func:`kernels.network._compensated.dot2` of ``conv(pad(x + xl), k) + bias`` and ``conv(pad(xr), |k|)``
-        (x 4-D): ``(hi, lo, mag, rmag)``, one compensated GEMM per group on the im2col (padding copies values and
+        (x 4-D): ``(hi, lo, mag, rmag, nz)``, one compensated GEMM per group on the im2col (padding copies values and
         zeros: exact)."""
         cols, (nb, oh, ow) = self._cols(k, x)
         more = [None if v is None else self._cols(k, v)[0] for v in (xl, xr)]
@@ -229,7 +229,7 @@ class Conv:
         res = [_compensated.dot2(cols[j], wts[j].T, bias[j * og:(j + 1) * og], *(None if v is None else v[j]
                                                                                    for v in more))
                for j in range(g)]
-        return tuple(self._uncols(np.stack([r[i] for r in res]), nb, oh, ow) for i in range(4))
+        return tuple(self._uncols(np.stack([r[i] for r in res]), nb, oh, ow) for i in range(5))
 
     def _copies_overlap(self, hw: tuple[int, int]) -> int:
         k, st, pd, dl = self._geom()

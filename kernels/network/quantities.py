@@ -79,7 +79,8 @@ def forward_enclosure(graph: Any, x: Any, *, radius: Any = 0.0, batch_size: int 
     input size: seconds to minutes for wide layers; much narrower enclosures on deep nets). Both are proven.
     ``precision``: ``"float64"`` midpoints, or ``"compensated"`` double-double midpoints through Linear, Conv, ReLU
     and Add (Ogita-Rump-Oishi Dot2 on the CPU, :mod:`kernels.network._compensated`): each layer's own rounding error
-    ~``n u`` times smaller, so deep nets get enclosures ~1e-13 narrower; several times slower per image.
+    ~``n u`` times smaller, so deep nets get far narrower enclosures (ResNet-18: ~1e-13 relative instead of 0.25);
+    about as fast as float64 (the Dot2 kernel also sums the radius products).
     """
     check_environment("kernels.forward_enclosure")
     ops, _ = _ops(device, "kernels.forward_enclosure")

@@ -181,3 +181,31 @@ def test_bad_precision_is_refused():
     g = _deep(np.random.default_rng(0), blocks=1)
     with pytest.raises(InvalidInput, match="precision='double'"):
         kernels.forward_enclosure(g, np.zeros((1, 2, 6, 6)), precision="double")
+
+
+def test_conv1d_dilated_grouped_compensated_contains_the_exact_forward():
+    rng = np.random.default_rng(8)
+    nodes = (ir.Node("c", ir.Conv(rng.standard_normal((4, 1, 3)), rng.standard_normal(4), (2,), (2,), (2,), 2,
+                                  "reflect"), ("input",)),
+             ir.Node("r", ir.Activation("relu"), ("c",)),
+             ir.Node("d", ir.Conv(rng.standard_normal((2, 4, 2)), None, (1,), (0,), (1,), 1, "zeros"), ("r",)))
+    g = ir.Graph(nodes, (2, 9))
+    x = rng.standard_normal((2, 2, 9))
+    lo, hi = kernels.forward_enclosure(g, x, precision="compensated")
+    flo, fhi = kernels.forward_enclosure(g, x)
+    for i in range(2):
+        assert _contains(exact_forward(g, x[i]), lo[i], hi[i])
+    assert np.all(hi - lo <= fhi - flo)
+
+
+def test_relu_of_an_overflowed_pair_keeps_an_infinite_radius():
+    from kernels.network import _compensated as comp
+    from kernels.network._state import Compensated, Enclosed
+
+    mid = np.array([[np.nan, 1.0, -1.0]])
+    x = Enclosed(mid, np.array([[np.inf, 0.0, 0.0]]), np.array([np.inf]),
+                 Compensated(np.zeros((1, 3)), np.array([[np.inf, 0.0, 0.0]]), np.array([np.inf])))
+    out = comp.relu(x, x)
+    assert out.comp.rad[0, 0] == np.inf and out.rad[0, 0] == np.inf
+    assert out.lo[0, 0] == -np.inf or np.isnan(out.lo[0, 0])
+    assert out.comp.rad[0, 2] == 0.0 and out.mid[0, 2] == 0.0 and out.mid[0, 1] == 1.0

@@ -54,7 +54,7 @@ def test_dot2_is_within_its_error_bound_of_the_exact_sum(case, low):
     elif low == "raw":  # any low part (the bound then reads L = |W| |l| itself)
         al = a[:, ::-1].copy() * 0.5
     rad = np.abs(a[::-1]).copy()
-    hi, lo, mag, rmag = comp.dot2(a, w, b, al, rad)
+    hi, lo, mag, rmag, nz = comp.dot2(a, w, b, al, rad)
     k = a.shape[1]
     for i in range(a.shape[0]):
         for j in range(w.shape[1]):
@@ -76,7 +76,9 @@ def test_dot2_is_within_its_error_bound_of_the_exact_sum(case, low):
             l_up = _up(small) if low == "raw" else (_up(U * Fraction(a_up)) if low == "normalised" else 0.0)
             if low == "normalised":
                 assert comp.normalised(a, al)
-            bound = comp.dot2_error_up(np.array([a_up]), k, l_up)[0]
+            nonzero = sum(1 for t in range(k) if a[i, t] != 0 or (al is not None and al[i, t] != 0) or rad[i, t] != 0)
+            assert nz[i, j] == nonzero
+            bound = comp.dot2_error_up(np.array([a_up]), k, l_up, nz[i:i + 1, j])[0]
             assert err <= Fraction(bound), (i, j, float(err), bound)
             assert hi[i, j] == hi[i, j] + lo[i, j]  # normalised: hi = fl(hi + lo), |lo| <= u |hi|
             assert abs(Fraction(lo[i, j])) <= U * abs(Fraction(hi[i, j]))
@@ -87,7 +89,7 @@ def test_dot2_is_far_more_accurate_than_float64_on_an_ill_conditioned_sum():
     x = rng.standard_normal(2000) * np.exp(rng.uniform(-30, 30, 2000))
     w = rng.standard_normal(2000)
     exact = sum(Fraction(p) * Fraction(q) for p, q in zip(x, w))
-    hi, lo, _, _ = comp.dot2(x[None, :], w[:, None])
+    hi, lo, *_ = comp.dot2(x[None, :], w[:, None])
     err2 = abs(Fraction(hi[0, 0]) + Fraction(lo[0, 0]) - exact)
     err1 = abs(Fraction(float(x @ w)) - exact)
     assert err2 * 10**12 < err1 or err1 == 0
