@@ -48,7 +48,8 @@ def dask_client(scheduler: str | None = None, workers: int = 2, memory_limit: st
                 connect_timeout: str = "15s") -> Iterator[Any]:
     """A ``distributed.Client``: on ``scheduler`` if given (waiting up to ``connect_timeout``), else on a new
     ``LocalCluster`` of ``workers`` processes (one thread each, ``memory_limit`` per worker, bound to 127.0.0.1, no
-    dashboard; a worker whose client was killed stops itself after 60 s without its scheduler)."""
+    dashboard, no statistical profiler; a worker whose client was killed stops itself after 60 s without its
+    scheduler). Each job runs with one thread per pool (:func:`certify.sweep.worker.job_threads`)."""
     import logging
 
     from distributed import Client, LocalCluster
@@ -62,9 +63,14 @@ def dask_client(scheduler: str | None = None, workers: int = 2, memory_limit: st
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                      host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                      death_timeout="60s") as cluster, Client(cluster) as client:
+    import dask
+
+    # the workers' statistical profiler samples the task thread's stack every 10 ms (CPU the jobs need, on cores
+    # that the workers share exactly); the dashboard that would show it is off anyway
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                         host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                         death_timeout="60s") as cluster, Client(cluster) as client:
         yield client
 
 
@@ -85,26 +91,27 @@ def _zoo_paths(spec: SweepSpec) -> list[tuple[str, str, dict[str, Any]]]:
 
 def _train_zoo(client: Any, todo: list[Any], progress: bool) -> None:
     from distributed import as_completed
-    from tqdm import tqdm
 
+    from certify.reports.progress import progress as progress_bar
     from certify.sweep.zoo import train_zoo_model
 
     futures = client.map(train_zoo_model, todo, pure=False, key=[f"zoo-{Path(m.path).stem}" for m in todo])
-    for f in tqdm(as_completed(futures), total=len(todo), desc="zoo", unit="model", disable=not progress):
+    for f in progress_bar(as_completed(futures), total=len(todo), desc="zoo", unit="model", enabled=progress):
         f.result()  # the grid was checked: a failed training is a bug, and surfaces as one
 
 
 def _run_jobs(client: Any, todo: list[Job], store: ResultStore, progress: bool) -> int:
     """Submit ``todo``, record a row for each failed task; returns how many finished."""
     from distributed import as_completed
-    from tqdm import tqdm
+
+    from certify.reports.progress import progress as progress_bar
 
     if not todo:
         return 0
     futures = client.map(execute, todo, out=str(store.out.resolve()), pure=False, key=[f"job-{j.key}" for j in todo])
     by_key = {f.key: j for f, j in zip(futures, todo)}
     ran = 0
-    for f in tqdm(as_completed(futures), total=len(todo), desc="sweep", unit="job", disable=not progress):
+    for f in progress_bar(as_completed(futures), total=len(todo), desc="sweep", unit="job", enabled=progress):
         ran += 1
         if f.status != "finished":
             why = f"{type(e).__name__}: {' '.join(str(e).split())}" if (e := _exception(f)) else f.status

@@ -59,6 +59,9 @@ def _data_path(spec_root: Path, data: str | None) -> str | None:
     return str(p.resolve()) if p.is_file() else data
 
 
+#: version of the measures the ``analyze`` and ``gap`` jobs record (:mod:`certify.sweep.worker`)
+MEASURES_VERSION = {"analyze": 2, "gap": 2}
+
 ZooPaths = Sequence[tuple[str, str, dict[str, Any]]]  # (path, arch, hparams) of each zoo model
 ModelEntry = tuple[str, str | None, str | None, str | None, dict[str, Any]]
 
@@ -90,6 +93,8 @@ def model_files(spec: SweepSpec, zoo_paths: ZooPaths = ()) -> list[ModelEntry]:
 def _options(j: JobSpec) -> dict[str, Any]:
     if j.kind == "dynamics":  # analyze_trajectory's defaults, recorded (the measures depend on them)
         return {"kind": "dynamics", "seed": 0, "n_repeats": 1, "n_projections": 10}
+    if j.kind in MEASURES_VERSION:  # what the job measures is part of its key: a new measure set reruns it
+        return {"kind": j.kind, "measures": MEASURES_VERSION[j.kind]}
     if j.kind != "theorem":
         return {"kind": j.kind}
     from certify.options import DEFAULT_EPS, RunOptions

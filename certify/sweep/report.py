@@ -4,8 +4,10 @@ For every model with a finished ``gap`` job, the generalization gap is its measu
 minus training error of the float32 network, exact fractions of the two samples). Each column is then ranked against
 it: every theorem's certified upper end (``result_hi``, the bound) and every measure of the ``analyze`` job
 (``sum_log_spectral_hi`` ...) and of the ``dynamics`` job (``ph_dim_estimate`` ...; ``*_estimate`` are fitted
-estimates). Output under ``DIR/report/``: ``report.json`` (tau, Psi, psi per axis, the number of models),
-``report.md`` and ``report.png`` (a bar chart of tau and Psi).
+estimates), and Jiang et al.'s margin-normalised measures (:data:`DERIVED`: ``log(prod ||W||_2^2 / margin^2)``
+..., with the 10th percentile of the float32 training margins that the ``gap`` job measures). Output under
+``DIR/report/``: ``report.json`` (tau, Psi, psi per axis, the number of models), ``report.md`` and ``report.png``
+(a bar chart of tau and Psi).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from boundcert.errors import InvalidInput
 from certify.sweep.stats import granulated_kendall, kendall_tau
@@ -38,19 +40,49 @@ class Correlation:
                 "per_axis": self.per_axis}
 
 
+Measure = Callable[[dict[str, float]], Any]  # a model's measures -> a value, or None
+
+
+def _scaled(name: str, factor: float = 1.0) -> Measure:
+    return lambda m: None if m.get(name) is None else factor * m[name]
+
+
+def _over_margin2(log_of: Measure) -> Measure:
+    """``log(value / margin^2)`` from ``log(value)``; None without a positive margin."""
+    def f(m: dict[str, float]) -> float | None:
+        g, v = m.get("train_margin_q10"), log_of(m)
+        return None if g is None or v is None or g <= 0 else v - 2 * math.log(g)
+
+    return f
+
+
+#: Jiang et al. 2020's margin-normalised measures (App. C) from one model's ``analyze`` measures and the 10th
+#: percentile of its training margins (``gap`` job), in logs (a rank correlation does not see a monotone map).
+DERIVED: dict[str, Measure] = {
+    "log_prod_spec_over_margin2": _over_margin2(_scaled("sum_log_spectral_hi", 2.0)),
+    "log_prod_fro_over_margin2": _over_margin2(_scaled("sum_log_frobenius_hi", 2.0)),
+    "log_sum_of_spec_over_margin2": _over_margin2(_scaled("log_sum_of_spec_hi")),
+    "log_inverse_margin2": _over_margin2(lambda m: 0.0),
+}
+
+
 def _columns(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, float], dict[str, dict[str, Any]],
                                                        dict[str, dict[str, float]], dict[str, str]]:
     gaps: dict[str, float] = {}
     hp: dict[str, dict[str, Any]] = {}
     cols: dict[str, dict[str, float]] = {}
     kinds: dict[str, str] = {}
+    per_model: dict[str, dict[str, float]] = {}  # every measure of a model, for DERIVED
     for r in rows:
         if r["status"] != "ok":
             continue
         model = r["model"]
         hp[model] = json.loads(r["hparams"] or "{}")
         if r["kind"] == "gap":
-            gaps[model] = json.loads(r["measures"])["empirical_gap"]
+            gm = json.loads(r["measures"])
+            gaps[model] = gm["empirical_gap"]
+            if isinstance(gm.get("train_margin_q10"), (int, float)):
+                per_model.setdefault(model, {})["train_margin_q10"] = gm["train_margin_q10"]
         elif r["kind"] == "theorem":
             col = f"{r['theorem']} (bound)"
             cols.setdefault(col, {})[model] = r["result_hi_float"]
@@ -60,6 +92,13 @@ def _columns(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, float], dict[str
                 if isinstance(v, (int, float)) and math.isfinite(v):
                     cols.setdefault(name, {})[model] = v
                     kinds[name] = "measure"
+                    per_model.setdefault(model, {})[name] = v
+    for name, f in DERIVED.items():
+        for model, m in per_model.items():
+            v = f(m)
+            if v is not None and math.isfinite(v):
+                cols.setdefault(name, {})[model] = v
+                kinds[name] = "measure"
     return gaps, hp, cols, kinds
 
 

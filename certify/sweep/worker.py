@@ -113,18 +113,59 @@ def _analyze(job: Job, out: Path) -> dict[str, Any]:
         raise InvalidInput(loaded.unsupported or "the model cannot be normalised")
     rows = [r.to_dict() for r in analyze_network(loaded.network)]
     atomic_write_text(out / "analyze.json", json.dumps(rows, indent=2, sort_keys=True) + "\n")
+
     def log(v: str) -> float:
         return math.log(float(v)) if float(v) > 0 else -math.inf
 
     alphas = [r["alpha_estimate"] for r in rows if r.get("alpha_estimate") is not None]
+    spec = [log(r["spectral_hi"]) for r in rows]
+    fro = [log(r["frobenius_hi"]) for r in rows]
+    d = len(rows)
+    ratios = [float(r["frobenius_hi"]) ** 2 / float(r["spectral_hi"]) ** 2 for r in rows if float(r["spectral_hi"]) > 0]
     measures = {  # measures for the correlation study (from certified upper ends, rounded to float; not bounds)
-        "sum_log_spectral_hi": math.fsum(log(r["spectral_hi"]) for r in rows),
-        "sum_log_frobenius_hi": math.fsum(log(r["frobenius_hi"]) for r in rows),
+        "sum_log_spectral_hi": math.fsum(spec),
+        "sum_log_frobenius_hi": math.fsum(fro),
         "sum_stable_rank_hi": math.fsum(float(r["stable_rank_hi"]) for r in rows),
         "mean_alpha_estimate": math.fsum(alphas) / len(alphas) if alphas else None,
         "params": float(sum(r["params"] for r in rows)),
+        # Jiang et al. 2020 (App. C) in logs (a rank correlation does not see a monotone map): spec_orig =
+        # prod ||W||_2^2 sum ||W||_F^2 / ||W||_2^2, sum_of_spec = d prod ||W||_2^(2/d), sum_of_fro likewise
+        "log_spec_orig_hi": 2 * math.fsum(spec) + math.log(math.fsum(ratios)) if ratios else None,
+        "log_sum_of_spec_hi": math.log(d) + 2 * math.fsum(spec) / d if d else None,
+        "log_sum_of_fro_hi": math.log(d) + 2 * math.fsum(fro) / d if d else None,
+        "path_norm_l2_hi": _path_norm_l2(loaded.network),
     }
     return {"measures": json.dumps(measures, sort_keys=True), "model_sha256": model_sha256(loaded.module)}
+
+
+def _path_norm_l2(network: Any) -> float | None:
+    """Squared certified l2 path norm's upper end (Neyshabur et al. 2015; Jiang et al.'s ``path_norm``), None for
+    a network that is not a chain of Linear and ReLU layers."""
+    import kernels
+
+    try:
+        hi = kernels.path_norm(network, p=2).hi
+    except InvalidInput:
+        return None
+    return float(hi) * float(hi)
+
+
+def _margin_quantile(module: Any, x: Any, y: Any, q: float = 0.1) -> float:
+    """The ``q`` quantile of the float32 logit margins ``f_y(x) - max_{j != y} f_j(x)`` (a measurement, as Jiang
+    et al.'s margin: their 10th percentile over the training set)."""
+    import numpy as np
+    import torch
+
+    from certify.certificate.environment import strict_float_torch
+
+    strict_float_torch()
+    module.eval()
+    with torch.no_grad():
+        out = module(torch.from_numpy(x)).double().numpy()
+    idx = np.arange(len(y))
+    true = out[idx, y].copy()
+    out[idx, y] = -np.inf
+    return float(np.quantile(true - out.max(axis=1), q))
 
 
 def _gap(job: Job, out: Path) -> dict[str, Any]:
@@ -135,15 +176,18 @@ def _gap(job: Job, out: Path) -> dict[str, Any]:
     from certify.models.predict import count_errors, predict
 
     loaded = load_model(job.model, job.arch)
-    counts = {}
+    counts, margin = {}, None
     for role, spec in (("train", job.train_data), ("test", job.data)):
         ds = load_data(spec or "")
         counts[role] = (count_errors(predict(loaded.module, ds.x, name=spec or "", labels=ds.y), ds.y), ds.n)
+        if role == "train":
+            margin = _margin_quantile(loaded.module, ds.x, ds.y)
     (ktr, mtr), (kte, mte) = counts["train"], counts["test"]
     gap = Fraction(kte, mte) - Fraction(ktr, mtr)
     measures = {"train_errors": ktr, "train_n": mtr, "test_errors": kte, "test_n": mte,
                 "train_error": ktr / mtr, "test_error": kte / mte, "empirical_gap": float(gap),
-                "empirical_gap_exact": f"{gap.numerator}/{gap.denominator}"}
+                "empirical_gap_exact": f"{gap.numerator}/{gap.denominator}",
+                "train_margin_q10": margin}
     atomic_write_text(out / "gap.json", json.dumps(measures, indent=2, sort_keys=True) + "\n")
     return {"measures": json.dumps(measures, sort_keys=True), "model_sha256": model_sha256(loaded.module)}
 
