@@ -16,6 +16,21 @@ import numpy as np
 __all__ = ["optimise_slopes"]
 
 
+def _conv_adjoint(op, L, torch) -> Any:
+    """``L T`` of a zero-padded convolution (autograd-friendly twin of :func:`kernels.bounds.convop.adjoint_rows`)."""
+    _, st, pd, dl = op.M._geom()
+    b, S = L.shape[:2]
+    hw = lambda s: (s[0], 1, s[1]) if len(s) == 2 else s  # noqa: E731
+    c_out, oh, ow = hw(op.out_shape)
+    _, h, w = hw(op.in_shape)
+    k = op.dense
+    opad = tuple(n - ((o - 1) * s - 2 * p + d * (kk - 1) + 1) for n, o, s, p, d, kk in
+                 zip((h, w), (oh, ow), st, pd, dl, k.shape[2:]))
+    out = torch.nn.functional.conv_transpose2d(L.reshape(b * S, c_out, oh, ow), k, None, st, pd, opad,
+                                               op.M.groups, dl)
+    return out.reshape((b, S) + op.in_shape)
+
+
 def _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch) -> Any:
     from kernels.bounds.crown import maxpool_selection, movement_index
     from kernels.bounds.operators import is_affine, operator_of
@@ -38,6 +53,8 @@ def _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch) -> Any:
                 Lin = L @ T(op.M)
             elif op.kind == "diag":
                 Lin = L * T(op.M)
+            elif op.kind == "conv":
+                Lin = _conv_adjoint(op, L, torch)
             else:
                 key = ("torch", id(op))
                 if key not in cache:

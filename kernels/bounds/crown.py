@@ -35,6 +35,8 @@ from kernels.bounds.domain import InputSet
 from kernels.bounds.operators import is_affine, operator_of, window_incidence
 from kernels.bounds.relax import relax_activation
 from kernels.network.activation import Activation
+from kernels.network.affine import Conv, Linear
+from kernels.network.elementwise import BatchNorm, Scale
 from kernels.network.graph import Graph, Node
 from kernels.network._state import nonneg_sum_up
 from kernels.network.merge import Add, Concat
@@ -86,20 +88,26 @@ def _activation_back(node: Node, L: np.ndarray, box: tuple[np.ndarray, np.ndarra
     per_row = al is not None and np.ndim(al) == L.ndim
     ls, lb, us, ub = relax_activation(node.layer, l, u, None if per_row else al)
     b, S = L.shape[:2]
-    Lp, Ln = np.maximum(L, 0.0), np.minimum(L, 0.0)
     if per_row:  # alpha-CROWN: one lower slope per row, clipped to [a, 1] (any such slope is sound)
         a = 0.0 if node.layer.kind == "relu" else float(node.layer.slope)
         unstable = ((l < 0) & (u > 0))[:, None]
         ls_rows = np.where(unstable, np.clip(np.asarray(al, dtype=np.float64), a, 1.0), ls[:, None])
     else:
         ls_rows = ls[:, None]
+    Lf = flat(L, 2)
     with np.errstate(over="ignore", invalid="ignore"):
-        Lin = Lp * ls_rows + Ln * us[:, None]  # one of the two products is zero: one rounding per entry
+        pos = L >= 0
+        Lin = L * np.where(pos, ls_rows, us[:, None])  # L+ ls + L- us: one rounding per entry
         zf = flat(np.maximum(np.abs(l), np.abs(u)), 1)
         eta_term = vup(ETA * nonneg_sum_up(vup(zf.sum(axis=1)), max(zf.shape[1], 1)))
         err = vup(absdot_up(flat(Lin, 2), vup(REL_ONE * zf)) + eta_term[:, None])
-        c = add_down(dot_lower(flat(Lp, 2), flat(lb, 1)) if np.any(lb) else np.zeros((b, S)),
-                     dot_lower(flat(Ln, 2), flat(ub, 1)) if np.any(ub) else np.zeros((b, S)))
+        c = np.zeros((b, S))
+        posf = flat(pos, 2)
+        for off, keep in ((flat(lb, 1), posf), (flat(ub, 1), ~posf)):
+            cols = np.nonzero(np.any(off != 0, axis=0))[0]  # the columns with an offset (unstable neurons)
+            if cols.size:
+                part = np.where(keep[:, :, cols], Lf[:, :, cols], 0.0)
+                c = add_down(c, dot_lower(part, off[:, cols]))
         c = add_down(c, -np.where(np.isnan(err), np.inf, err))
     return Lin, c
 
@@ -150,15 +158,22 @@ def _maxpool_back(node: Node, L: np.ndarray, box: tuple[np.ndarray, np.ndarray],
 
 
 def backward(graph: Graph, start: str, C: np.ndarray, boxes: Boxes, shapes: dict, cache: dict,
-             alpha: dict | None = None, stop_at_first: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
+             alpha: dict | None = None, stop_at_first: bool = False,
+             symmetric: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Propagate ``C`` (batch, rows, *shape of ``start``) backward; returns the coefficients left at ``"input"``
-    (or, with ``stop_at_first``, at the start node's inputs) and the rigorous constant (batch, rows)."""
+    (or, with ``stop_at_first``, at the start node's inputs) and the rigorous constant (batch, rows).
+
+    ``symmetric``: the rows are ``[C; -C]`` (2 rows per given one, the results in that order). While the pass
+    runs along a chain of affine and data-movement layers the negated rows are exactly ``-L`` and are not
+    propagated: only their constants are kept (:meth:`Operator.back` with ``negated``); at the first other node
+    ``L`` becomes ``[L; -L]`` (exact)."""
     names = [n.name for n in graph.nodes]
     if start not in names:
         raise InvalidInput(f"node {start!r} is not in the graph")
     lam: dict[str, np.ndarray] = {start: C}
     b, S = C.shape[:2]
     const = np.zeros((b, S))
+    const_neg = np.zeros((b, S)) if symmetric else None
     for node in reversed(graph.nodes[: names.index(start) + 1]):
         L = lam.pop(node.name, None)
         if L is None:
@@ -166,6 +181,15 @@ def backward(graph: Graph, start: str, C: np.ndarray, boxes: Boxes, shapes: dict
         lay = node.layer
         ins = node.inputs
         in_shape = shapes[ins[0]]
+        if const_neg is not None and (len(ins) != 1 or not (is_affine(lay) or hasattr(lay, "move")) or lam):
+            L = np.concatenate([L, -L], axis=1)
+            const, const_neg = np.concatenate([const, const_neg], axis=1), None
+        if const_neg is not None and is_affine(lay):
+            op = operator_of(lay, in_shape, shapes[node.name], cache)
+            Lin, c, cn = op.back(L, _zmax(boxes, ins[0]), negated=True)
+            const, const_neg = add_down(const, c), add_down(const_neg, cn)
+            lam[ins[0]] = Lin
+            continue
         if is_affine(lay):
             op = operator_of(lay, in_shape, shapes[node.name], cache)
             Lin, c = op.back(L, _zmax(boxes, ins[0]))
@@ -198,38 +222,71 @@ def backward(graph: Graph, start: str, C: np.ndarray, boxes: Boxes, shapes: dict
             else:
                 lam[a] = Li
         if stop_at_first:
-            return lam, const
+            break
+    if const_neg is not None:  # the whole pass was affine: expand at the end
+        lam = {a: np.concatenate([v, -v], axis=1) for a, v in lam.items()}
+        const = np.concatenate([const, const_neg], axis=1)
     return lam, const
+
+
+def _ibp_is_exact(graph: Graph, name: str) -> bool:
+    """True when ``name`` is one ``Linear``/``Conv`` of the input followed only by diagonal maps (BatchNorm, Scale)
+    and data movement, each with one input: on an l-inf box IBP's box of such a node is ``T mid +- |T| rad``, the
+    exact range of the affine map up to the error terms, so a backward pass cannot tighten it (both are proven)."""
+    by_name = {n.name: n for n in graph.nodes}
+    convs = 0
+    while name != "input":
+        node = by_name[name]
+        lay = node.layer
+        if len(node.inputs) != 1:
+            return False
+        if isinstance(lay, (Linear, Conv)):
+            convs += 1
+        elif not (isinstance(lay, (BatchNorm, Scale)) or hasattr(lay, "move")):
+            return False
+        name = node.inputs[0]
+    return convs <= 1
 
 
 def refine_bounds(graph: Graph, boxes: Boxes, shapes: dict, x0: np.ndarray, inputs: InputSet, cache: dict,
                   alpha: dict | None = None, max_rows: int = 4096) -> Boxes:
     """CROWN intermediate bounds: every node read by an activation or max pooling, in topological order, bounded
-    by its own backward pass and intersected with its current box (both are proven)."""
+    by its own backward pass and intersected with its current box (both are proven). Each sample's rows are its own
+    open neurons (``l < 0 < u`` or an infinite end), padded with zero rows to the batch's largest count; a node that
+    is one affine map of an l-inf box (:func:`_ibp_is_exact`) keeps its IBP box."""
     targets: list[str] = []
     for n in graph.nodes:
-        if needs_bounds(n) and n.inputs[0] != "input" and n.inputs[0] not in targets:
-            targets.append(n.inputs[0])
+        t = n.inputs[0]
+        if needs_bounds(n) and t != "input" and t not in targets and not (
+                inputs.norm == "linf" and _ibp_is_exact(graph, t)):
+            targets.append(t)
     b = x0.shape[0]
     for t in targets:
         lo, hi = boxes[t]
         lf, hf = flat(lo, 1), flat(hi, 1)
-        open_ = np.nonzero(np.any((lf < 0) & (hf > 0), axis=0) | np.any(~np.isfinite(lf) | ~np.isfinite(hf), axis=0))[0]
-        if open_.size == 0:
+        open_ = ((lf < 0) & (hf > 0)) | ~np.isfinite(lf) | ~np.isfinite(hf)
+        counts = open_.sum(axis=1)
+        kmax = int(counts.max(initial=0))
+        if kmax == 0:
             continue
+        # each sample's own open neurons first (rows past its count are padding: zero rows, results dropped)
+        order = np.argsort(~open_, axis=1, kind="stable")[:, :kmax]
         D = lf.shape[1]
         new_lo, new_hi = lf.copy(), hf.copy()
         step = max(1, max_rows // 2)
-        for s in range(0, open_.size, step):
-            sel = open_[s:s + step]
-            k = sel.size
-            C = np.zeros((b, 2 * k, D))
-            C[:, np.arange(k), sel] = 1.0
-            C[:, k + np.arange(k), sel] = -1.0
-            lam, const = backward(graph, t, C.reshape((b, 2 * k) + shapes[t]), boxes, shapes, cache, alpha)
+        for s in range(0, kmax, step):
+            sel = order[:, s:s + step]  # (b, k)
+            k = sel.shape[1]
+            valid = (s + np.arange(k))[None, :] < counts[:, None]
+            C = np.zeros((b, k, D))
+            bi, ri = np.nonzero(valid)
+            C[bi, ri, sel[bi, ri]] = 1.0  # rows +e_i; symmetric: then -e_i
+            lam, const = backward(graph, t, C.reshape((b, k) + shapes[t]), boxes, shapes, cache, alpha,
+                                  symmetric=True)
             A = lam.get("input", np.zeros((b, 2 * k) + shapes["input"]))
             low = inputs.linear_lower(A, const, x0)
-            new_lo[:, sel] = np.maximum(new_lo[:, sel], low[:, :k])
-            new_hi[:, sel] = np.minimum(new_hi[:, sel], -low[:, k:])
+            cols = sel[bi, ri]
+            new_lo[bi, cols] = np.maximum(new_lo[bi, cols], low[bi, ri])
+            new_hi[bi, cols] = np.minimum(new_hi[bi, cols], -low[bi, k + ri])
         boxes[t] = (new_lo.reshape(lo.shape), new_hi.reshape(hi.shape))
     return boxes

@@ -33,6 +33,7 @@ import numpy as np
 from boundcert.errors import InvalidInput
 from kernels._rounding import vup
 from kernels.bounds._arith import flat
+from kernels.bounds.convop import abs_apply
 from kernels.bounds.operators import is_affine, operator_of, window_incidence
 from kernels.network._state import nonneg_sum_up
 from kernels.network.activation import Activation
@@ -67,6 +68,8 @@ def _affine_abs(op: Any, v: np.ndarray) -> np.ndarray:
     if op.kind == "dense":
         W = op.M
         return nonneg_sum_up(vup(v @ np.abs(W).T), W.shape[1])
+    if op.kind == "conv":
+        return nonneg_sum_up(vup(abs_apply(op.M, op.absdense, v, op.in_shape)), op.n_row).reshape((b,) + op.out_shape)
     vf = flat(v, 1)
     t = nonneg_sum_up(vup(np.asarray((abs(op.M) @ vf.T).T)), op.n_row)
     if op.R is not None:

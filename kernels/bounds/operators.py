@@ -8,11 +8,15 @@ Rounding model. The exact operator is ``T = M + Delta`` with ``M`` the float mat
 ``|Delta| <= R`` (elementwise) ``+ r0`` (every entry): for ``Linear`` ``M = W`` (exact, ``R = 0``); for convolutions
 and average pooling ``M`` and ``R`` are the IR's own enclosed forward pass applied to the unit vectors
 (:meth:`layer.forward` on exact points, bias removed: each column of ``T`` is ``T e_i``, enclosed as
-``mid +- rad``; zero entries' radii are folded into ``r0``), kept sparse. ``L T z`` is then
+``mid +- rad``; zero entries' radii are folded into ``r0``), kept sparse, and also dense when the matrix has at most
+:data:`DENSE_MAX` entries (one BLAS product: a product with an exact zero entry is an exact zero, and adding it is
+exact, so each entry of ``fl(L M)`` is still a float sum of at most ``n`` nonzero products, in whatever order and
+blocking the BLAS uses). ``L T z`` is then
 ``fl(L M) z + (L M - fl(L M)) z + L Delta z`` with
 ``|L M - fl(L M)| <= gamma_n |L| |M| + n eta`` (``n`` the most nonzeros in a column of ``M``), so for ``|z| <= zmax``
 the error is at most ``gamma_n |L| (|M| zmax) + n eta sum zmax + |L| (R zmax) + r0 sum|L| sum zmax`` (each
-nonnegative product computed upward). ``BatchNorm``: ``T = diag(s)`` with ``s`` enclosed by
+nonnegative product computed upward). A zero-padded ``Conv`` has ``M = T`` exactly (``R = 0``) and is applied by
+torch float64 convolutions (:mod:`kernels.bounds.convop`), with the same terms. ``BatchNorm``: ``T = diag(s)`` with ``s`` enclosed by
 :meth:`BatchNorm.scale` (``M = s_mid``, ``R = s_rad``) and the product ``L s_mid`` rounded (``2^-52 |.| + eta``
 per entry); its bias ``bias - mean s`` enclosed in interval arithmetic.
 """
@@ -30,13 +34,17 @@ import scipy.sparse as sp
 from boundcert.errors import InvalidInput
 from kernels._rounding import ETA, gamma, up, vdown, vup
 from kernels.bounds._arith import REL_ONE, absdot_up, add_down, box_lower, dot_lower, flat
+from kernels.bounds.convop import abs_apply, adjoint_rows, conv_counts, conv_eligible, conv_weights
 from kernels.network._state import nonneg_sum_up, point
 from kernels.network.affine import Conv, Linear
 from kernels.network.elementwise import BatchNorm, Scale
 from kernels.network.graph import ForwardContext
 from kernels.network.pool import AdaptivePool, Pool
 
-__all__ = ["Operator", "operator_of", "is_affine", "window_incidence"]
+__all__ = ["Operator", "operator_of", "is_affine", "window_incidence", "DENSE_MAX"]
+
+#: a sparse operator with at most this many entries is also kept dense (BLAS products; 4M entries = 32 MB)
+DENSE_MAX = 1 << 22
 
 
 def is_affine(layer: Any) -> bool:
@@ -58,7 +66,7 @@ class Operator:
 
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
-    kind: str  # "dense" (Linear on the last axis), "sparse", "diag"
+    kind: str  # "dense" (Linear on the last axis), "sparse", "diag", "conv" (zero-padded Conv: convop)
     M: Any
     R: Any = None
     r0: float = 0.0
@@ -66,11 +74,15 @@ class Operator:
     n_row: int = 1
     bias_lo: np.ndarray | None = None  # per-sample-shape bias enclosure (broadcastable to out_shape)
     bias_hi: np.ndarray | None = None
+    dense: Any = None  # "sparse": M as a dense (out, in) array when small enough; "conv": the torch kernel
+    absdense: Any = None
 
     # ------------------------------------------------------------------ the backward step
-    def back(self, L: np.ndarray, zmax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def back(self, L: np.ndarray, zmax: np.ndarray, negated: bool = False) -> tuple[np.ndarray, ...]:
         """``(L_in, c)``: ``L z_out >= L_in z_in + c`` for every real ``z_in`` with ``|z_in| <= zmax`` (``L``
-        (batch, rows, *out_shape), ``zmax`` (batch, *in_shape)); ``c`` (batch, rows) a rigorous lower bound."""
+        (batch, rows, *out_shape), ``zmax`` (batch, *in_shape)); ``c`` (batch, rows) a rigorous lower bound.
+        With ``negated``, ``(L_in, c, c_neg)``: also ``-L z_out >= -L_in z_in + c_neg`` (the error terms depend on
+        ``|L|`` only, so one product serves both signs)."""
         b, S = L.shape[:2]
         zf = flat(zmax, 1)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -81,34 +93,52 @@ class Operator:
                 err = absdot_up(Lf, flat(vup(np.broadcast_to(s_rad, zmax.shape) * zmax), 1))
                 err = vup(err + absdot_up(Linf, vup(REL_ONE * zf)))
                 err = vup(err + vup(ETA * _sum_up(zmax))[:, None])
-            elif self.kind == "dense":
-                W = self.M
-                Lin = L @ W
-                t = nonneg_sum_up(vup(zmax @ np.abs(W).T), W.shape[1])  # |W| zmax, (batch, *pre, out)
-                Lf = flat(L, 2)
-                err = vup(gamma(self.n_col) * absdot_up(Lf, flat(t, 1)))
-                err = vup(err + vup(up(self.n_col * ETA) * _sum_up(zmax))[:, None])
             else:
                 Lf = flat(L, 2)
-                Lin = (Lf.reshape(b * S, -1) @ self.M).reshape((b, S) + self.in_shape)
-                absM = abs(self.M)
-                t = nonneg_sum_up(vup(np.asarray((absM @ zf.T).T)), self.n_row)
-                err = vup(gamma(self.n_col) * absdot_up(Lf, t))
-                err = vup(err + vup(up(self.n_col * ETA) * _sum_up(zmax))[:, None])
+                if self.kind == "dense":
+                    W = self.M
+                    Lin = L @ W
+                    t = flat(nonneg_sum_up(vup(zmax @ np.abs(W).T), W.shape[1]), 1)  # |W| zmax
+                elif self.kind == "conv":  # M is the Conv layer; dense/absdense its kernel and |kernel| (convop)
+                    Lin = adjoint_rows(self.M, self.dense, L, self.in_shape, self.out_shape)
+                    t = nonneg_sum_up(vup(abs_apply(self.M, self.absdense, zmax, self.in_shape)), self.n_row)
+                elif self.dense is not None:
+                    Lin = (Lf.reshape(b * S, -1) @ self.dense).reshape((b, S) + self.in_shape)
+                    t = nonneg_sum_up(vup(zf @ self.absdense.T), self.n_row)
+                else:
+                    Lin = (Lf.reshape(b * S, -1) @ self.M).reshape((b, S) + self.in_shape)
+                    t = nonneg_sum_up(vup(np.asarray((abs(self.M) @ zf.T).T)), self.n_row)
+                w = vup(gamma(self.n_col) * t)
+                eta = vup(up(self.n_col * ETA) * _sum_up(zmax))
+                point = self.bias_lo is not None and np.array_equal(self.bias_lo, self.bias_hi)
+                if point:  # dot_lower's error term of L bias folded into the same pass over |L|
+                    bf = flat(np.broadcast_to(self.bias_lo, (b,) + self.out_shape), 1)
+                    n_b = max(Lf.shape[2], 1)
+                    w = vup(w + vup(gamma(n_b) * np.abs(bf)))
+                    eta = vup(eta + up(n_b * ETA))
+                err = vup(absdot_up(Lf, w) + eta[:, None])
                 if self.R is not None:
                     tr = nonneg_sum_up(vup(np.asarray((self.R @ zf.T).T)), self.n_row)
                     err = vup(err + absdot_up(Lf, tr))
                 if self.r0 > 0:
                     sL = nonneg_sum_up(vup(np.abs(Lf).sum(axis=2)), Lf.shape[2])
                     err = vup(err + vup(vup(self.r0 * sL) * _sum_up(zmax)[:, None]))
+                if point:
+                    err = np.where(np.isnan(err), np.inf, err)
+                    dot = np.einsum("brd,bd->br", Lf, bf)
+                    cs = [vdown(sgn * dot - err) for sgn in ((1.0, -1.0) if negated else (1.0,))]
+                    return (Lin, *(np.where(np.isnan(c), -np.inf, c) for c in cs))
             c = -np.where(np.isnan(err), np.inf, err)
-            if self.bias_lo is not None:
-                full = (b,) + self.out_shape
-                lo = flat(np.broadcast_to(self.bias_lo, full), 1)
-                hi = flat(np.broadcast_to(self.bias_hi, full), 1)
-                c = add_down(c, box_lower(flat(L, 2), lo, hi) if self.kind == "diag" or np.any(lo != hi)
-                             else dot_lower(flat(L, 2), lo))
-        return Lin, c
+            cs = [add_down(c, self._bias_lower(sgn * flat(L, 2))) if self.bias_lo is not None else c
+                  for sgn in ((1.0, -1.0) if negated else (1.0,))]
+        return (Lin, *cs)
+
+    def _bias_lower(self, Lf: np.ndarray) -> np.ndarray:
+        """Lower bound of ``Lf bias`` over the bias enclosure (``Lf`` (batch, rows, D_out))."""
+        full = (Lf.shape[0],) + self.out_shape
+        lo = flat(np.broadcast_to(self.bias_lo, full), 1)
+        hi = flat(np.broadcast_to(self.bias_hi, full), 1)
+        return box_lower(Lf, lo, hi) if self.kind == "diag" or np.any(lo != hi) else dot_lower(Lf, lo)
 
 
 def _bias_of(bias: np.ndarray | None, shape: tuple[int, ...], spatial: int) -> tuple[Any, Any]:
@@ -175,12 +205,19 @@ def operator_of(layer: Any, in_shape: tuple[int, ...], out_shape: tuple[int, ...
             b = layer.bias.reshape(shape)
             op = Operator(in_shape, out_shape, "diag", s_mid.reshape(shape), s_rad.reshape(shape),
                           bias_lo=vdown(b - p_hi), bias_hi=vup(b - p_lo))
+    elif conv_eligible(layer, in_shape):
+        n_col, n_row = conv_counts(layer)
+        lo, hi = _bias_of(layer.bias, out_shape, len(out_shape) - 1)
+        k, absk = conv_weights(layer)
+        op = Operator(in_shape, out_shape, "conv", layer, None, 0.0, n_col, n_row, lo, hi, k, absk)
     elif isinstance(layer, Conv) or (isinstance(layer, (Pool, AdaptivePool)) and layer.kind == "avg"):
         lin = dataclasses.replace(layer, bias=None) if isinstance(layer, Conv) else layer
         M, R, r0 = _basis(lin, in_shape)
         n_col, n_row = _counts(M)
         lo, hi = _bias_of(getattr(layer, "bias", None), out_shape, len(out_shape) - 1)
-        op = Operator(in_shape, out_shape, "sparse", M, R if R.nnz else None, r0, n_col, n_row, lo, hi)
+        dense = M.toarray() if M.shape[0] * M.shape[1] <= DENSE_MAX else None
+        op = Operator(in_shape, out_shape, "sparse", M, R if R.nnz else None, r0, n_col, n_row, lo, hi, dense,
+                      None if dense is None else np.abs(dense))
     else:  # pragma: no cover - callers check is_affine first
         raise InvalidInput(f"layer {type(layer).__name__} is not affine")
     cache[key] = op
