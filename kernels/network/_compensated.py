@@ -205,14 +205,18 @@ def parts(x: Enclosed) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.nd
 
 def attach(hi: np.ndarray, lo: np.ndarray, rad: np.ndarray, dist: np.ndarray) -> Enclosed:
     """The node value with midpoint pair ``hi + lo`` and radii ``rad``/``dist`` around it; the float64 fields
-    (around ``hi``) are ``rad + |lo|`` and ``dist + ||lo||_2`` (rounded up); both pairs of radii tightened."""
+    (around ``hi``) are ``rad + |lo|`` and ``dist + ||lo||_2`` (rounded up); both pairs of radii tightened. Where
+    ``hi`` or ``lo`` is not finite (an overflow) the radii are infinite (and ``lo`` 0)."""
+    bad = ~np.isfinite(hi) | ~np.isfinite(lo)
+    if np.any(bad):
+        lo = np.where(bad, 0.0, lo)
+        rad = np.where(bad, np.inf, rad)
+        dist = np.where(bad.reshape(bad.shape[0], -1).any(axis=1), np.inf, dist)
     c = tighten(hi, rad, dist)
     alo = np.abs(lo)
     with np.errstate(over="ignore", invalid="ignore"):
         f = tighten(hi, vup(c.rad + alo), vup(c.dist + l2_up(alo)))
-    bad = ~np.isfinite(hi) | ~np.isfinite(lo)
-    crad = np.where(bad, np.inf, c.rad) if np.any(bad) else c.rad
-    return Enclosed(f.mid, f.rad, f.dist, Compensated(np.where(bad, 0.0, lo), crad, c.dist))
+    return Enclosed(f.mid, f.rad, f.dist, Compensated(lo, c.rad, c.dist))
 
 
 def affine_step(x: Enclosed, dot2_apply: Callable[..., tuple[np.ndarray, ...]],

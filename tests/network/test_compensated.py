@@ -209,3 +209,13 @@ def test_relu_of_an_overflowed_pair_keeps_an_infinite_radius():
     assert out.comp.rad[0, 0] == np.inf and out.rad[0, 0] == np.inf
     assert out.lo[0, 0] == -np.inf or np.isnan(out.lo[0, 0])
     assert out.comp.rad[0, 2] == 0.0 and out.mid[0, 2] == 0.0 and out.mid[0, 1] == 1.0
+
+
+def test_an_overflowed_pair_gets_infinite_radii():
+    from kernels.network import _compensated as comp
+
+    hi = np.array([[np.inf, 1.0], [2.0, 3.0]])
+    lo = np.array([[0.0, np.nan], [0.0, 0.0]])
+    out = comp.attach(hi, lo, np.zeros((2, 2)), np.zeros(2))
+    assert np.all(out.rad[0] == np.inf) and np.all(out.comp.rad[0] == np.inf) and out.dist[0] == np.inf
+    assert np.all(out.comp.lo == np.where(np.isfinite(lo), lo, 0.0)) and out.comp.rad[1, 0] == 0.0
