@@ -145,7 +145,9 @@ def _landscape(args: argparse.Namespace) -> int:
             written.append(str(cert.save(out)))
             result["certificate"] = {"path": str(out / "certificate.json"), "claim": cert.claim,
                                      "result": {"lo": cert.result.lo_str(20), "hi": cert.result.hi_str(20)},
-                                     "sigma": cert.extra["flatness"]["sigma"]}
+                                     "sigma": cert.extra["flatness"]["sigma"],
+                                     "posterior": cert.extra["flatness"]["posterior"],
+                                     "prior_sigma": cert.extra["flatness"]["prior_sigma"]}
         atomic_write_text(out / "landscape.json", json.dumps(result, indent=2, sort_keys=True))
         written.append(str(out / "landscape.json"))
     result["written"] = written
@@ -178,7 +180,9 @@ def _print(result: dict[str, Any]) -> None:
         print(f"linear path: loss barrier estimate {lp['loss_barrier_estimate']:.6g}, error barrier estimate "
               f"{lp['error_barrier_estimate']:.6g}")
     if "certificate" in result:
-        print(f"certificate: {result['certificate']['path']} (sigma = {result['certificate']['sigma']})")
+        c = result["certificate"]
+        prior = f", prior scale {c['prior_sigma']}" if c["posterior"] == "mag" else ""
+        print(f"certificate: {c['path']} ({c['posterior']} posterior, sigma = {c['sigma']}{prior})")
         print(result["certificate"]["claim"])
     for w in result.get("written", []):
         print(f"wrote {w}")

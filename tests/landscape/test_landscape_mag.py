@@ -13,12 +13,17 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from boundcert.errors import InvalidInput
 from certify.cli import main
 from certify.landscape import FlatnessOptions, flat_model
-from certify.landscape.flatness import DEFAULT_PRIOR_SIGMAS
+from certify.landscape.flatness import DEFAULT_PRIOR_SIGMAS, _DiagonalPosterior
+from certify.quantities.pacbayes import PriorVariance, kl_enclosure
+from landscape_support import tiny_mlp
 from theorems import parse_exact
+from theorems._interval import mpf_to_fraction
 
 
 def _run(capsys, *args):
@@ -60,8 +65,8 @@ def test_mag_kl_contains_the_mpmath_value(tiny, mag_cert, capsys):
     assert fl["posterior"] == "mag" and fl["prior_sigma"] in ("1", "0.5", "0.25", "0.125")
     opts = FlatnessOptions(**{k: v for k, v in cert["options"].items() if k != "kind"})
     w = flat_model(tiny["net"], tiny["x"][:1], tiny["y"][:1], dtype="float32").numpy_w()
-    w0 = flat_model(__import__("landscape_support").tiny_mlp(tiny["x"], tiny["y"], steps=0, seed=1),
-                    tiny["x"][:1], tiny["y"][:1], dtype="float32").numpy_w()
+    w0 = flat_model(tiny_mlp(tiny["x"], tiny["y"], steps=0, seed=1), tiny["x"][:1], tiny["y"][:1],
+                    dtype="float32").numpy_w()
     s = opts.std(w, fl["sigma"])
     assert s.dtype == np.float32
     with mpmath.workprec(100):  # the stored s is the float32 rounding of sqrt(sigma^2 w^2 + eps^2)
@@ -69,13 +74,30 @@ def test_mag_kl_contains_the_mpmath_value(tiny, mag_cert, capsys):
             exact = mpmath.sqrt(mpmath.mpf(Fraction(fl["sigma"]).numerator) ** 2
                                 / Fraction(fl["sigma"]).denominator ** 2 * mpmath.mpf(wi) ** 2 + mpmath.mpf("1e-6"))
             assert abs(mpmath.mpf(si) / exact - 1) <= 2.0**-23
-    ref = _kl_mpmath(w, s, w0, fl["prior_sigma"])
+    ref = mpf_to_fraction(_kl_mpmath(w, s, w0, fl["prior_sigma"]))
     kl = cert["inputs"]["kl"]
-    assert parse_exact(kl["lo"]) <= Fraction(mpmath.nstr(ref, 80)) - Fraction(1, 10**60)
-    assert Fraction(mpmath.nstr(ref, 80)) + Fraction(1, 10**60) <= parse_exact(kl["hi"])
+    assert parse_exact(kl["lo"]) <= ref <= parse_exact(kl["hi"])
     # the chosen prior scale is the grid point with the smallest KL
     others = {t: _kl_mpmath(w, s, w0, t) for t in ("1", "0.5", "0.25", "0.125")}
     assert min(others, key=others.get) == fl["prior_sigma"]
+
+
+_f32 = st.floats(-4.0, 4.0, allow_nan=False, width=32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(w=st.lists(_f32, min_size=1, max_size=20), w0=st.lists(_f32, min_size=20, max_size=20),
+       sigma=st.sampled_from(["1", "0.5", "0.1", "0.01"]), eps=st.sampled_from(["0.001", "0.1"]),
+       tau=st.sampled_from(["2", "1", "0.3", "0.01"]))
+def test_mag_kl_encloses_mpmath_property(w, w0, sigma, eps, tau):
+    """For any stored weights, the magnitude-aware posterior's KL enclosure contains the 250-bit value."""
+    w_a = np.asarray(w, dtype=np.float32)
+    w0_a = np.asarray(w0[: len(w)], dtype=np.float32)
+    s = FlatnessOptions(posterior="mag", mag_eps=eps).std(w_a, sigma)
+    assert np.all(s > 0)
+    kl = kl_enclosure(_DiagonalPosterior(w_a, s, w0_a), PriorVariance(sigma=tau))
+    ref = mpf_to_fraction(_kl_mpmath(w_a, s, w0_a, tau))
+    assert mpf_to_fraction(kl.lo) <= ref <= mpf_to_fraction(kl.hi)
 
 
 def test_mag_union_over_both_grids_is_paid(mag_cert):
@@ -166,8 +188,6 @@ def _mag_ref(num, den, coef, scale, m):
 
 def test_new_jiang_measures_match_their_formulas(tiny):
     """sharpness.orig/init, sharpness.mag.orig/init, pacbayes.mag.orig against mpmath from the searched scales."""
-    from landscape_support import tiny_mlp
-
     from certify.landscape import sharpness_measures
     from certify.landscape.sharpness import SHARPNESS_DELTA
 
