@@ -25,7 +25,7 @@ from boundcert.errors import InvalidInput
 
 __all__ = [
     "Device", "Resolved", "resolve_device", "resolve_torch_device", "cuda_simulated", "gpu_present", "cuda_usable",
-    "torch_cuda_available", "tag_source", "single_blas_thread",
+    "torch_cuda_available", "tag_source", "single_blas_thread", "single_thread",
 ]
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -130,3 +130,21 @@ def single_blas_thread() -> contextlib.AbstractContextManager[object]:
     Only the speed changes: the rounding model of every kernel holds for any number of threads."""
     ctl = _threadpools()
     return contextlib.nullcontext() if ctl is None else ctl.limit(limits=1, user_api="blas")
+
+
+@contextlib.contextmanager
+def single_thread() -> Any:
+    """Run the block with one BLAS/LAPACK thread *and* one thread for numba's parallel loops (restored after):
+    for a sequence of many mid-sized kernel calls (``certify analyze`` over the layers of a network), where worker
+    threads of three runtimes (torch's OpenMP, OpenBLAS, numba's) spin against each other on shared cores and each
+    parallel region waits on a descheduled thread. Only the speed changes: every rounding model holds for any
+    number of threads and any summation order."""
+    import numba
+
+    n = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with single_blas_thread():
+            yield
+    finally:
+        numba.set_num_threads(n)

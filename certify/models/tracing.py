@@ -33,6 +33,8 @@ def f64(t: Any) -> np.ndarray:
     import torch
 
     t = t.detach().cpu()
+    if t.dtype == torch.float32:  # numpy's widening is exact too, and about twice as fast as torch's
+        return t.numpy().astype(np.float64)
     return t.numpy().copy() if t.dtype == torch.float64 else t.double().numpy()
 
 

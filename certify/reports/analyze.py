@@ -100,7 +100,8 @@ def esd_columns(layer: Any, evals: np.ndarray | None = None) -> dict[str, Any]:
             W = W[:, :, None, :]
         mats: Any = conv2d_matrices(W)
         what = f"{len(mats)} kernel slices W[:, :, i, j] ({W.shape[0]}x{W.shape[1]}), pooled"
-        evals = None
+        if len(mats) != 1:  # a 1x1 kernel's one slice is its kernel matrix: ``evals`` (if given) are its ESD
+            evals = None
     else:
         mats, what = W, f"W ({W.shape[0]}x{W.shape[1]})"
     m = esd_metrics_estimate(mats) if evals is None else esd_metrics_estimate(evals=evals)
@@ -125,32 +126,38 @@ def esd_columns(layer: Any, evals: np.ndarray | None = None) -> dict[str, Any]:
 def analyze_network(net: Any, *, esd: bool = True, input_shape: tuple[int, ...] | None = None) -> list[LayerRow]:
     """Per weight layer of the graph ``net`` (a :class:`kernels.network.Graph`, possibly with unsupported nodes):
     Frobenius, spectral and stable-rank enclosures of the stored weights, (``esd=True``) the ESD measures of
-    :func:`esd_columns`, and (``input_shape``) the certified operator norm of each convolution on that input. A
-    Linear layer's ESD comes from the Gram matrix of its spectral-norm certificate
-    (:func:`kernels.spectral_norm_and_esd`: the same eigenvalues as ``kernels.esd(W)``, computed once)."""
+    :func:`esd_columns`, and (``input_shape``) the certified operator norm of each convolution on that input. The
+    ESD of a Linear layer and of a 1x1 convolution (whose one kernel slice is its kernel matrix) comes from the Gram
+    matrix of its spectral-norm certificate (:func:`kernels.spectral_norm_and_esd`: the same eigenvalues as
+    ``kernels.esd(W)``, computed once). The layers run one after the other on one BLAS and one numba thread
+    (:func:`kernels._device.single_thread`; the threads only change the speed, never a bound)."""
+    from kernels._device import single_thread
+
     shapes = _shapes(net, input_shape)
-    rows = []
-    for node in net.weight_layers:
-        W = node.layer.weight
-        W2 = W.reshape(W.shape[0], -1)
-        frob, spec, source, evals = matrix_enclosures(W2, esd=esd and isinstance(node.layer, ir.Linear))
-        if spec.lo > 0:
-            sr = Interval(*_ratio(frob, spec))
-        else:
-            sr = Interval(enclose(1).lo, enclose(W2.shape[0]).hi if min(W2.shape) else enclose(0).hi)
-        conv = isinstance(node.layer, ir.Conv)
-        kind = f"Conv{W.ndim - 2}d (kernel matrix)" if conv else "Linear"
-        params = W.size + (0 if node.layer.bias is None else node.layer.bias.size)
-        extra: dict[str, Any] = {}
-        if conv and shapes is not None and node.inputs[0] in shapes:
-            op = node.layer.lipschitz(shapes[node.inputs[0]], "l2", {})
-            extra = {"operator_lo": enclose(op.lo).lo_str(8), "operator_hi": enclose(op.hi).hi_str(8),
-                     "operator_source": op.source}
-        rows.append(LayerRow(node.name, kind, "x".join(map(str, W.shape)), int(params), frob.lo_str(8),
-                             frob.hi_str(8), spec.lo_str(8), spec.hi_str(8), source, sr.lo_str(6), sr.hi_str(6),
-                             **(esd_columns(node.layer, evals) if esd else {}), **extra))
-        del evals
-    return rows
+    with single_thread():  # many mid-sized kernels in a row: threads of three runtimes would spin against each other
+        return [_row(node, esd, shapes) for node in net.weight_layers]
+
+
+def _row(node: Any, esd: bool, shapes: dict[str, tuple[int, ...]] | None) -> LayerRow:
+    W = node.layer.weight
+    W2 = W.reshape(W.shape[0], -1)
+    one_matrix = isinstance(node.layer, ir.Linear) or int(np.prod(W.shape[2:])) == 1  # ESD matrix = W2
+    frob, spec, source, evals = matrix_enclosures(W2, esd=esd and one_matrix)
+    if spec.lo > 0:
+        sr = Interval(*_ratio(frob, spec))
+    else:
+        sr = Interval(enclose(1).lo, enclose(W2.shape[0]).hi if min(W2.shape) else enclose(0).hi)
+    conv = isinstance(node.layer, ir.Conv)
+    kind = f"Conv{W.ndim - 2}d (kernel matrix)" if conv else "Linear"
+    params = W.size + (0 if node.layer.bias is None else node.layer.bias.size)
+    extra: dict[str, Any] = {}
+    if conv and shapes is not None and node.inputs[0] in shapes:
+        op = node.layer.lipschitz(shapes[node.inputs[0]], "l2", {})
+        extra = {"operator_lo": enclose(op.lo).lo_str(8), "operator_hi": enclose(op.hi).hi_str(8),
+                 "operator_source": op.source}
+    return LayerRow(node.name, kind, "x".join(map(str, W.shape)), int(params), frob.lo_str(8), frob.hi_str(8),
+                    spec.lo_str(8), spec.hi_str(8), source, sr.lo_str(6), sr.hi_str(6),
+                    **(esd_columns(node.layer, evals) if esd else {}), **extra)
 
 
 def _shapes(net: Any, input_shape: tuple[int, ...] | None) -> dict[str, tuple[int, ...]] | None:
