@@ -97,51 +97,56 @@ def _gemm2(a: np.ndarray, al: np.ndarray, has_lo: bool, ar: np.ndarray, has_rad:
     """``hi + lo ~ Dot2(a[m] + al[m], wt[:, o]) + bias[o]``, ``mag ~ |bias[o]| + |a[m]| |wt[:, o]|`` and ``rmag ~
     ar[m] |wt[:, o]|`` (float FMA sums) for every ``(m, o)`` (module docstring); ``al``/``ar`` are read only when
     ``has_lo``/``has_rad``. Rows ``k`` with all inputs zero are skipped (their products, TwoSum steps and FMA
-    terms are exact zeros: the same values as when included); ``nz[m, o]`` counts the rows that were not."""
+    terms are exact zeros: the same values as when included); ``nz[m, o]`` counts the rows that were not. The
+    ``k`` loop is tiled (a tile of ``wt`` stays in cache across the rows ``m``); each output still sums its terms in
+    the order ``k = 0, 1, ...``; ``hi``/``lo`` hold the running ``p``/``s`` until the final TwoSum."""
     m_rows, kdim = a.shape
     o_cols = wt.shape[1]
-    p = np.empty(o_cols)
-    s = np.empty(o_cols)
-    g = np.empty(o_cols)
-    gr = np.empty(o_cols)
+    cnt = np.zeros(m_rows, dtype=np.int64)
     for m in range(m_rows):
         for o in range(o_cols):
-            p[o] = bias[o]
-            s[o] = 0.0
-            g[o] = abs(bias[o])
-            gr[o] = 0.0
-        cnt = 0
-        for k in range(kdim):
-            x = a[m, k]
-            xl = al[m, k] if has_lo else 0.0
-            xr = ar[m, k] if has_rad else 0.0
-            if x == 0.0 and xl == 0.0 and xr == 0.0:
-                continue
-            cnt += 1
-            ax = abs(x)
-            for o in range(o_cols):
-                w = wt[k, o]
-                aw = abs(w)
-                h = x * w
-                r = _fma(x, w, -h)
-                po = p[o]
-                t = po + h
-                bb = t - po
-                q = (po - (t - bb)) + (h - bb)
-                p[o] = t
-                s[o] = s[o] + _fma(xl, w, q + r)
-                g[o] = _fma(ax, aw, g[o])
-                gr[o] = _fma(xr, aw, gr[o])
+            hi[m, o] = bias[o]
+            lo[m, o] = 0.0
+            mag[m, o] = abs(bias[o])
+            rmag[m, o] = 0.0
+    tile = max(8, 32768 // max(o_cols, 1))
+    for k0 in range(0, kdim, tile):
+        k1 = min(kdim, k0 + tile)
+        for m in range(m_rows):
+            p = hi[m]
+            s = lo[m]
+            g = mag[m]
+            gr = rmag[m]
+            for k in range(k0, k1):
+                x = a[m, k]
+                xl = al[m, k] if has_lo else 0.0
+                xr = ar[m, k] if has_rad else 0.0
+                if x == 0.0 and xl == 0.0 and xr == 0.0:
+                    continue
+                cnt[m] += 1
+                ax = abs(x)
+                for o in range(o_cols):
+                    w = wt[k, o]
+                    aw = abs(w)
+                    h = x * w
+                    r = _fma(x, w, -h)
+                    po = p[o]
+                    t = po + h
+                    bb = t - po
+                    q = (po - (t - bb)) + (h - bb)
+                    p[o] = t
+                    s[o] = s[o] + _fma(xl, w, q + r)
+                    g[o] = _fma(ax, aw, g[o])
+                    gr[o] = _fma(xr, aw, gr[o])
+    for m in range(m_rows):
         for o in range(o_cols):
-            po = p[o]
-            so = s[o]
+            po = hi[m, o]
+            so = lo[m, o]
             t = po + so
             bb = t - po
             hi[m, o] = t
             lo[m, o] = (po - (t - bb)) + (so - bb)
-            mag[m, o] = g[o]
-            rmag[m, o] = gr[o]
-            nz[m, o] = cnt
+            nz[m, o] = cnt[m]
 
 
 def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
