@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "paper_repro"
-NAMES = ["dziugaite2017", "perez_ortiz2021", "perez_ortiz2021_cnn", "lotfi2022", "lotfi2022_cnn", "zhou2019"]
+NAMES = ["dziugaite2017", "perez_ortiz2021", "perez_ortiz2021_cnn", "perez_ortiz2021_cnn_mnist1d", "lotfi2022",
+         "lotfi2022_cnn", "lotfi2022_cnn_mnist1d", "zhou2019"]
 
 
 def _load(name):
