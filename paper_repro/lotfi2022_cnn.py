@@ -2,7 +2,7 @@
 
 Reproduced: their data-independent compression bound on Fashion-MNIST (reported 32.8% [V in their plotting
 script]) for a **convolutional network**, through ``certify compress MODEL --decoder subspace``
-(:mod:`certify.training.module_compress`): the architecture ``certify.models.zoo:fmnist_cnn`` from a seeded
+(:mod:`certify.training.compress`): the architecture ``certify.models.zoo:fmnist_cnn`` from a seeded
 initialisation w0, trained in the random subspace w = w0 + P z (P a seeded D x d Rademacher matrix, so decoding is
 exact integer arithmetic), z quantised with learned (k-means) levels and coded by a real coder (canonical Huffman;
 they use arithmetic coding), and Catoni's bound with their union over gamma (alpha = 1e-4) under the code-length
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
 
     from certify.data.splits import load_user_data
     from certify.models.zoo import fmnist_cnn
-    from certify.training.module_compress import ModuleCompressionConfig, run_module_compression
+    from certify.training.compress import CompressionConfig, run_module_compression
 
     out_dir = Path(args.out)
     name = "lotfi2022_cnn"
@@ -41,11 +41,11 @@ def main(argv=None) -> int:
         train, test = (train[0][:2000], train[1][:2000]), (test[0][:500], test[1][:500])
         info = {**info, "n_train": 2000, "subsample": "first 2000 train / 500 test examples"}
         info["spec"] = {**info["spec"], "sha256": None}  # a subsample: not replayable from the built-in's hash
-        cfg = ModuleCompressionConfig(kind="subspace", d=100, n_levels=4, epochs=1, lr=3e-2, seed=args.seed)
+        cfg = CompressionConfig(kind="subspace", d=100, n_levels=4, epochs=1, lr=3e-2, seed=args.seed)
         scale = "quick smoke run: 2000 examples, d=100, 1 epoch"
     else:
-        cfg = ModuleCompressionConfig(kind="subspace", d=1000, n_levels=12, method="kmeans", epochs=16, lr=5e-2,
-                                      batch=512, seed=args.seed)
+        cfg = CompressionConfig(kind="subspace", d=1000, n_levels=12, method="kmeans", epochs=16, lr=5e-2,
+                                batch=512, seed=args.seed)
         scale = ("Fashion-MNIST m=60000, CNN conv16-conv32-fc (18,378 parameters), subspace d=1000, 12 k-means levels, "
                  "Huffman, 16 epochs; 1 CPU thread (shared machine)")
     model_info = {"name": None, "path": None, "arch": ARCH, "file_sha256": None,

@@ -1,7 +1,7 @@
 """Perez-Ortiz, Rivasplata, Shawe-Taylor, Szepesvari. Tighter risk certificates for neural networks. JMLR 22 (2021): the CNN with a learnt prior.
 
 Reproduced: their learnt-prior pipeline for a **convolutional network with BatchNorm** (their CNN results, Sec. 6),
-through ``certify optimize MODEL`` (:mod:`certify.training.module_pacbayes`): the architecture
+through ``certify optimize MODEL`` (:mod:`certify.training.pacbayes`): the architecture
 ``certify.models.zoo:fmnist_cnn_bn`` trained from a seeded initialisation on 50% of Fashion-MNIST's training set only
 (the prior mean; BatchNorm running statistics from that half, then fixed), sigma_prior = 0.03, a diagonal Gaussian
 posterior over every conv/linear weight and bias and the BatchNorm affine parameters, initialised at the prior and
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
 
     from certify.data.splits import load_user_data
     from certify.models.zoo import fmnist_cnn_bn
-    from certify.training.module_pacbayes import ModulePacBayesConfig, run_module_pacbayes
+    from certify.training.pacbayes import PacBayesConfig, run_module_pacbayes
 
     out_dir = Path(args.out)
     name = "perez_ortiz2021_cnn"
@@ -44,14 +44,14 @@ def main(argv=None) -> int:
         train, test = (train[0][:2000], train[1][:2000]), (test[0][:500], test[1][:500])
         info = {**info, "n_train": 2000, "subsample": "first 2000 train / 500 test examples"}
         info["spec"] = {**info["spec"], "sha256": None}  # a subsample: not replayable from the built-in's hash
-        cfg = ModulePacBayesConfig(prior_epochs=1, posterior_epochs=1, mc_passes=1, seed=args.seed)
+        cfg = PacBayesConfig(prior_epochs=1, posterior_epochs=1, mc_passes=1, seed=args.seed)
         scale = "quick smoke run: 2000 examples, 1+1 epochs, 1 Monte Carlo pass"
     else:
         # sigma_prior 0.01: with 0.03 (the FCN's) the CNN's sampled networks erred far more than the prior mean
         # (a first full run: stochastic test error 0.168 vs prior mean 0.113, bound 0.206)
-        cfg = ModulePacBayesConfig(prior="data_dependent", objective="f_quad", sigma_prior="0.01", prior_epochs=20,
-                                   posterior_epochs=2, lr=1e-3, posterior_lr=1e-3, batch=128, mc_passes=5,
-                                   seed=args.seed)
+        cfg = PacBayesConfig(prior="data_dependent", objective="f_quad", sigma_prior="0.01", prior_epochs=20,
+                             posterior_epochs=2, lr=1e-3, posterior_lr=1e-3, batch=128, mc_passes=5,
+                             seed=args.seed)
         scale = ("Fashion-MNIST 60000 train (30000 prior / 30000 bound), CNN conv16-BN-conv32-BN-fc100 (65,654 "
                  "parameters with a posterior), prior 20 epochs, sigma_prior 0.01, posterior 2 epochs f_quad, 5 "
                  "per-example Monte Carlo passes; 1 CPU thread (shared machine)")
