@@ -24,6 +24,8 @@ from theorems._interval import isqrt
 __all__: list[str] = []
 
 _LIPSCHITZ = ("h_lipschitz_upper",)
+#: the counts are of points certified by a sound verifier (the Lipschitz criterion or CROWN; the detail says which)
+_SOUND = ("h_certified_sound",)
 
 
 @register_provider("lipschitz", discharges=_LIPSCHITZ)
@@ -76,21 +78,25 @@ def _certified_count(ctx: RunContext) -> tuple[int, str]:
            f"{lip.value.hi_str(8)} from {lip.source})")
     by_crown, why = _crown_verified(ctx, eps)
     if by_crown is None:
-        return int(np.count_nonzero(by_lip)), f"{how}; CROWN does not apply ({why})"
+        return int(np.count_nonzero(by_lip)), (f"{how}; CROWN does not apply ({why}); h_certified_sound "
+                                               "discharged by the Lipschitz criterion with a certified l2 Lipschitz "
+                                               "upper bound")
     both = by_lip | by_crown
-    return int(np.count_nonzero(both)), (f"{how} or CROWN's outward-rounded l2 margin lower bound > 0 "
-                                         f"(kernels.margin_bounds): Lipschitz certifies {int(by_lip.sum())}, CROWN "
-                                         f"{int(by_crown.sum())}, either {int(both.sum())} (method: the tightest that "
-                                         "applies per example)")
+    return int(np.count_nonzero(both)), (f"{how} or CROWN's outward-rounded margin lower bound over the l2 ball "
+                                         f"of radius eps > 0 (kernels.margin_bounds): Lipschitz certifies "
+                                         f"{int(by_lip.sum())}, CROWN {int(by_crown.sum())}, either "
+                                         f"{int(both.sum())} (method: the tightest that applies per example; "
+                                         "h_certified_sound discharged by the Lipschitz criterion with a certified "
+                                         "l2 Lipschitz upper bound and by CROWN's soundness on the l2 ball)")
 
 
-@register_provider("n_certified", discharges=_LIPSCHITZ)
+@register_provider("n_certified", discharges=_SOUND)
 def _n_certified(ctx: RunContext) -> Provided:
     n, how = _certified_count(ctx)
     return Provided(enclose(n), "kernel:certify.logit_margins v1", f"points certified robust; {how}")
 
 
-@register_provider("k_uncertified", discharges=_LIPSCHITZ)
+@register_provider("k_uncertified", discharges=_SOUND)
 def _k_uncertified(ctx: RunContext) -> Provided:
     n, how = _certified_count(ctx)
     return Provided(enclose(ctx.data.n - n), "kernel:certify.logit_margins v1", f"points not certified; {how}")

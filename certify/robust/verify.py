@@ -15,7 +15,10 @@ intersected with the domain -> for every sample not verified, a PGD search
 The certificate (:func:`certify.pipeline.assemble`, context ``"robust"``) is ``robust.robust_error_test_set`` with
 ``k_uncertified`` the number of samples not verified on the whole ball (no domain), which bounds the number of
 robust errors of the exact network on the l2 ball of radius eps that the theorem states (an l-inf ball of radius
-eps contains it). The domain-restricted verdicts and accuracies go into the certificate's ``extra``.
+eps contains it). Its hypothesis ``h_certified_sound`` is recorded as checked, discharged by the soundness of the
+method used on the ball used (:func:`discharged_by`: in ``k_uncertified``'s detail and in ``extra``), which
+``certify check`` verifies through the provider's declared discharge. The domain-restricted verdicts and
+accuracies go into the certificate's ``extra``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from certify.quantities.registry import Provided, register_provider
 from certify.robust.options import RobustOptions
 from theorems import Interval, enclose
 
-__all__ = ["RobustContext", "RobustResult", "run_robust", "verify_samples", "THEOREM"]
+__all__ = ["RobustContext", "RobustResult", "run_robust", "verify_samples", "discharged_by", "THEOREM"]
 
 THEOREM = "robust.robust_error_test_set"
 ALPHA_STEPS = 20
@@ -116,6 +119,7 @@ class RobustContext:
     result: RobustResult
     data: Dataset
     delta_text: str
+    discharged_by: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,12 +133,22 @@ def _delta(ctx: RobustContext) -> Provided:
     return Provided(enclose(ctx.delta_text, name="delta"), "user", "the user's decimal, enclosed exactly")
 
 
-@register_provider("k_uncertified", context="robust")
+def discharged_by(method: str, norm: str, eps: str) -> str:
+    """What discharges ``h_certified_sound`` in a ``certify robust`` certificate: the method's soundness on the ball."""
+    name = {"ibp": "IBP", "crown": "CROWN", "alpha-crown": "alpha-CROWN"}[method]
+    ball = ("the l2 ball of radius eps" if norm == "l2" else
+            "the l-inf ball of radius eps, which contains the l2 ball of radius eps")
+    return (f"h_certified_sound: {name} bound propagation with outward rounding (kernels.bounds.margin_bounds, "
+            f"method={method!r}) proves every margin lower bound > 0 on {ball} (eps={eps}, no input domain) for the "
+            "exact real network with the stored weights")
+
+
+@register_provider("k_uncertified", context="robust", discharges=("h_certified_sound",))
 def _k(ctx: RobustContext) -> Provided:
     return Provided(Interval(enclose(ctx.result.k_uncertified).lo, enclose(ctx.result.k_uncertified).hi),
-                    f"kernel:{SOURCE}", "test points not verified robust on the whole ball (no domain) by "
-                                        "kernels.bounds (outward-rounded bound propagation): an upper bound on the "
-                                        "robust errors of the exact real network with the stored weights")
+                    f"kernel:{SOURCE}", "test points not verified robust on the whole ball (no domain): an upper "
+                                        "bound on the robust errors of the exact real network with the stored "
+                                        f"weights; {ctx.discharged_by}")
 
 
 def _load(model: Any, data: Any, arch: str | None, n: int | None) -> tuple[Any, Dataset]:
@@ -167,7 +181,8 @@ def run_robust(model: Any, data: Any, opts: RobustOptions, *, arch: str | None =
     check_role(t, ds)
     predict(loaded.module, ds.x, name=ds.name, labels=ds.y)  # shape and label mismatches refused first
     res = verify_samples(loaded.network, loaded.module, ds.x, ds.y.astype(np.int64), opts, progress)
-    ctx = RobustContext(res, ds, opts.delta)
+    how = discharged_by(opts.method, opts.norm, opts.eps)
+    ctx = RobustContext(res, ds, opts.delta, how)
     provided = provide(ctx, theorems.tree_symbols(t.tree()))
     info: dict[str, Any] = {"sha256": model_sha256(loaded.module)}
     if loaded.file_sha256 is not None:
@@ -175,7 +190,7 @@ def run_robust(model: Any, data: Any, opts: RobustOptions, *, arch: str | None =
     if arch:
         info["arch"] = arch
     extra = {"robust": {**res.summary(), "method": opts.method, "norm": opts.norm, "eps": opts.eps,
-                        "domain": opts.domain, "kernel": SOURCE,
+                        "domain": opts.domain, "kernel": SOURCE, "hypotheses_discharged": [how],
                         "claims": ["exact: every sample verified is classified as its label on the whole set by the "
                                    "exact real network with the stored float weights",
                                    "float32: verified_float32 samples are also classified as their label by the "

@@ -181,7 +181,7 @@ def test_robustness_bounds(capsys, files, tmp_path, theorem):
     assert code == 0, err
     cert = json.loads((out / "certificate.json").read_text())
     statuses = {h["name"]: h["status"] for h in cert["hypotheses"]}
-    assert statuses["h_lipschitz_upper"] == "checked" and "eps=0.01" in json.dumps(cert["inputs"])
+    assert statuses["h_certified_sound"] == "checked" and "eps=0.01" in json.dumps(cert["inputs"])
     assert run(capsys, "check", out / "certificate.json")[0] == 0
 
 

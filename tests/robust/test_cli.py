@@ -32,6 +32,11 @@ def test_robust_json_check_and_recompute(capsys, tmp_path, mlp_file):
     assert cert["options"]["kind"] == "robust" and cert["options"]["eps"] == "0.01"
     assert cert["extra"]["robust"]["verdicts"].count("verified") == summary["verified"]
     assert float.fromhex(cert["inputs"]["k_uncertified"]["lo"]) == summary["k_uncertified"] >= 25 - summary["verified"]
+    # the hypothesis the verifier discharged is stated, checked, and names the method and the ball (CROWN, l-inf)
+    statuses = {h["name"]: h["status"] for h in cert["hypotheses"]}
+    assert statuses["h_certified_sound"] == "checked" and "h_lipschitz_upper" not in statuses
+    how = cert["extra"]["robust"]["hypotheses_discharged"][0]
+    assert "CROWN" in how and "l-inf ball" in how and how in cert["inputs"]["k_uncertified"]["detail"]
     code, stdout, _ = run_in_process(capsys, "check", out / "certificate.json")
     assert code == 0 and stdout.strip() == "VERIFIED"
     code, stdout, _ = run_in_process(capsys, "check", out / "certificate.json", "--recompute", "--model", path,
