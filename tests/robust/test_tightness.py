@@ -1,6 +1,7 @@
 """Tightness order on a trained digits CNN: CROWN verifies at least what IBP verifies, sample by sample, and at least
 what the Lipschitz-margin certificate (Tsuzuku et al. 2018, l2) certifies; the slow test adds BatchNorm and three
-radii per norm (the benchmark's claim, benchmarks/robust.py)."""
+radii per norm (the benchmark's claim, benchmarks/robust.py), and the gap to the same CROWN code with its rounding
+switched off (benchmark-only, unsound) is within 1 point."""
 
 from __future__ import annotations
 
@@ -44,5 +45,18 @@ def test_benchmark_order_on_cnns_with_batchnorm():
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     import robust as bench  # benchmarks/robust.py
 
-    rows = bench.bench("digits", 50, 40, None, None)
+    rows = bench.bench("digits", 50, 40, None, None, alpha=False)
     assert all(r["crown"] >= r["ibp"] >= 0 and r["crown"] >= r["lipschitz"] for r in rows)
+    # the gap soundness costs: the same CROWN code with its rounding switched off certifies within 1 point
+    assert all(abs(r["soundness_gap_points"]) <= 1 for r in rows), [r["soundness_gap_points"] for r in rows]
+
+
+def test_the_unsound_plain_float_mode_lives_in_the_benchmark_only():
+    """benchmarks/robust.py's rounding_off (unsound, for the comparison) is reachable from no library module."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    hits = [str(p) for d in ("certify", "kernels", "theorems", "boundcert") for p in (root / d).rglob("*.py")
+            if "rounding_off" in p.read_text()]
+    assert hits == []
+    assert "def rounding_off" in (root / "benchmarks" / "robust.py").read_text()
