@@ -32,6 +32,7 @@ __all__ = ["Margins", "LipschitzUpper", "forward_enclosure", "logit_margins", "l
            "margins_from_logits"]
 
 SOURCE = "kernels.logit_margins/float-pass+radii v2"
+SOURCE_COMPENSATED = "kernels.logit_margins/dot2-pass+radii v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,10 @@ def forward_enclosure(graph: Any, x: Any, *, radius: Any = 0.0, batch_size: int 
     ``op_norms``: the operator norms that carry rounding errors through later layers: ``"fast"`` (kernel-matrix
     bounds, no set-up cost) or ``"tight"`` (plus each convolution's Fourier-form bound, computed once per layer and
     input size: seconds to minutes for wide layers; much narrower enclosures on deep nets). Both are proven.
-    ``precision``: ``"float64"`` midpoints, or ``"compensated"`` double-double midpoints through Linear, Conv, ReLU
-    and Add (Ogita-Rump-Oishi Dot2 on the CPU, :mod:`kernels.network._compensated`): each layer's own rounding error
-    ~``n u`` times smaller, so deep nets get far narrower enclosures (ResNet-18: ~1e-13 relative instead of 0.25);
-    about as fast as float64 (the Dot2 kernel also sums the radius products).
+    ``precision``: ``"float64"`` midpoints, or ``"compensated"`` double-double midpoints through Linear, Conv,
+    BatchNorm, ReLU and Add (Ogita-Rump-Oishi Dot2 on the CPU, :mod:`kernels.network._compensated`): each layer's own
+    rounding error ~``n u`` times smaller, so deep nets get far narrower enclosures (ResNet-18: ~1e-13 relative
+    instead of 0.25); about as fast as float64 (the Dot2 kernel also sums the radius products).
     """
     check_environment("kernels.forward_enclosure")
     ops, _ = _ops(device, "kernels.forward_enclosure")
@@ -113,13 +114,16 @@ def margins_from_logits(lo: np.ndarray, hi: np.ndarray, y: np.ndarray) -> tuple[
     return vdown(lo[rows, y] - other_hi.max(axis=1)), vup(hi[rows, y] - other_lo.max(axis=1))
 
 
-def logit_margins(graph: Any, x: Any, y: Any, *, batch_size: int = 256, device: Device = "auto") -> Margins:
+def logit_margins(graph: Any, x: Any, y: Any, *, batch_size: int = 256, device: Device = "auto",
+                  precision: Literal["float64", "compensated"] = "float64") -> Margins:
     """Certified per-sample logit margins ``f(x)_y - max_{j != y} f(x)_j`` of a network on a dataset.
 
     ``graph``: a :class:`Graph` or a legacy layer sequence; ``x``: (n, ...) floats taken exactly; ``y``: (n,)
     integer labels. Rounding model: the enclosed forward pass (:func:`forward_enclosure`), then outward rounding.
     ``device="cuda"``: the sums of products of Linear layers and groups-1 convolutions run on the device
     (:mod:`kernels._cuda_network`, same error model); the device that ran is recorded in ``source``.
+    ``precision``: as in :func:`forward_enclosure` (``"compensated"``: Dot2 midpoints on the CPU, recorded in
+    ``source``).
     """
     check_environment("kernels.logit_margins")
     _, dev = _ops(device, "kernels.logit_margins")
@@ -131,13 +135,13 @@ def logit_margins(graph: Any, x: Any, y: Any, *, batch_size: int = 256, device: 
     ys = as_array(y, "y", "integer labels, one per row of x")
     if ys.ndim != 1 or ys.shape[0] != xs.shape[0] or ys.dtype.kind not in "iu":
         raise InvalidInput(f"y.shape={ys.shape!r}, y.dtype={ys.dtype!r}: integer labels, one per row of x")
-    lo, hi = forward_enclosure(g, xs, batch_size=batch_size, device=dev)
+    lo, hi = forward_enclosure(g, xs, batch_size=batch_size, device=dev, precision=precision)
     lo, hi = lo.reshape(lo.shape[0], -1), hi.reshape(hi.shape[0], -1)
     k = lo.shape[1]
     if k < 2 or np.any(ys < 0) or np.any(ys >= k):
         raise InvalidInput(f"y: labels must lie in [0, {k}) and the network needs >= 2 logits")
     m_lo, m_hi = margins_from_logits(lo, hi, ys)
-    return Margins(m_lo, m_hi, tag_source(SOURCE, dev))
+    return Margins(m_lo, m_hi, tag_source(SOURCE if precision == "float64" else SOURCE_COMPENSATED, dev))
 
 
 def lipschitz_upper(graph: Any, *, rtol: float = 1e-6, norm: Literal["l2", "linf"] = "l2",

@@ -219,3 +219,19 @@ def test_an_overflowed_pair_gets_infinite_radii():
     out = comp.attach(hi, lo, np.zeros((2, 2)), np.zeros(2))
     assert np.all(out.rad[0] == np.inf) and np.all(out.comp.rad[0] == np.inf) and out.dist[0] == np.inf
     assert np.all(out.comp.lo == np.where(np.isfinite(lo), lo, 0.0)) and out.comp.rad[1, 0] == 0.0
+
+
+def test_logit_margins_compensated_contain_the_exact_margins_and_say_so():
+    rng = np.random.default_rng(4)
+    g = _deep(rng, blocks=2)
+    x = rng.standard_normal((3, 2, 6, 6))
+    y = np.array([0, 1, 2])
+    m = kernels.logit_margins(g, x, y, precision="compensated", device="cpu")
+    f = kernels.logit_margins(g, x, y, device="cpu")
+    assert "dot2" in m.source and "dot2" not in f.source
+    assert np.all(m.hi - m.lo <= f.hi - f.lo)
+    with mpmath.workprec(PREC):
+        for i in range(3):
+            z = exact_forward(g, x[i]).reshape(-1)
+            exact = z[y[i]] - max(v for j, v in enumerate(z) if j != y[i])
+            assert mpmath.mpf(float(m.lo[i])) <= exact <= mpmath.mpf(float(m.hi[i]))
