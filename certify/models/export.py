@@ -136,6 +136,9 @@ def export_to_graph(ep: Any) -> Any:
         layer: Any = None
         if f is aten.sym_size.int:  # the (symbolic) batch size; reshapes take their shapes from the node metadata
             continue
+        if f is aten.embedding.default:  # (weight, indices, padding_idx, ...): padding_idx only shapes the gradient
+            emit(n, ir.Embedding(t(a[0])), (src(a[1]),), owner(a[0]))
+            continue
         if f in (aten.linear.default,):
             layer = ir.Linear(t(a[1]), t(a[2]) if len(a) > 2 else None)
             emit(n, layer, (src(a[0]),), owner(a[1]))

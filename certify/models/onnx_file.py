@@ -3,7 +3,8 @@ network IR (:class:`kernels.network.Graph`), the same IR the ``nn.Module`` and t
 
 Shape computations (``Shape``/``Gather``/``Unsqueeze``/``Concat``/``Constant`` feeding a ``Reshape``, as torch's
 exporter writes ``x.view(x.size(0), -1)``) are evaluated symbolically from the per-sample shapes the IR's shape rules
-give; ``MatMul`` + ``Add`` of initializers is a Linear layer, ``x * Sigmoid(x)`` is SiLU, ``Clip(0, 6)`` is ReLU6.
+give; ``Gather`` of a 2-D initializer on axis 0 by the input's indices is an Embedding; ``MatMul`` + ``Add`` of
+initializers is a Linear layer, ``x * Sigmoid(x)`` is SiLU, ``Clip(0, 6)`` is ReLU6.
 Operations with no translation become named :class:`kernels.network.Unsupported` nodes. There is no ONNX runtime
 here: the model's predictions are the argmax of the IR's float64 forward pass (:class:`IRModule`).
 """
@@ -131,6 +132,12 @@ def onnx_to_graph(model: Any) -> Any:
                 continue
             if op == "Shape":
                 consts[out] = ["batch", *shapes[src]]
+                continue
+            if op == "Gather" and x in init and len(n.input) == 2 and n.input[1] in alias:  # a table lookup
+                if int(at.get("axis", 0)) != 0 or np.asarray(init[x]).ndim != 2:
+                    raise ValueError(f"Gather of a weight on axis {at.get('axis', 0)} (only a 2-D table on axis 0 "
+                                     "is an Embedding)")
+                emit(out, ir.Embedding(f64(x)), (alias[n.input[1]],), x.rsplit(".", 1)[0] if "." in x else nm)
                 continue
             if op in ("Gather", "Unsqueeze", "Slice", "Concat", "Squeeze", "Cast") and x in consts:
                 v = consts[x]

@@ -132,6 +132,11 @@ def module_layer(m: Any, name: str) -> Any:
         return _pool(m, name)
     if isinstance(m, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)):
         return _SKIP
+    if isinstance(m, nn.Embedding):
+        if m.max_norm is not None:
+            return ir.Unsupported(f"{name} (Embedding max_norm)", "max_norm renormalises the table during the "
+                                  "forward pass (it changes the stored weights); no translation")
+        return ir.Embedding(f64(m.weight))
     if isinstance(m, nn.MultiheadAttention):
         if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
             return ir.Unsupported(f"{name} (MultiheadAttention)", "only batch_first self-attention with one "

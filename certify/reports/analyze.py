@@ -8,7 +8,7 @@ reported on their kernel matrix (out x in*kh*kw); with ``input_shape`` (``--inpu
 operator l2 norm on that input is certified too (``operator_lo``/``operator_hi``: the network IR's Lipschitz rule,
 :func:`kernels.conv_spectral_norm` where it applies, else ``max_g ||K_g||_2 sqrt(overlap)``). Layers that are not
 translated (an unsupported operation) are listed by :func:`skipped_layers`, never fatal. Stable rank
-``||W||_F^2 / ||W||_2^2`` is enclosed from both.
+``||W||_F^2 / ||W||_2^2`` is enclosed from both. An Embedding is reported on its table (``num_embeddings x dim``).
 
 ESD columns (measures, never bounds; Martin & Mahoney, JMLR 22 (2021); Martin, Peng, Mahoney, Nature
 Communications 12 (2021)): :func:`kernels.esd_metrics_estimate`, i.e. WeightWatcher's default power-law fit of the
@@ -34,8 +34,8 @@ from certify.quantities.spectral import matrix_enclosures
 from kernels import network as ir
 from theorems import Interval, enclose
 
-__all__ = ["LayerRow", "analyze_network", "skipped_layers", "esd_columns", "rows_to_csv", "OVER_TRAINED",
-           "UNDER_TRAINED"]
+__all__ = ["LayerRow", "analyze_network", "analyzed_layers", "skipped_layers", "esd_columns", "rows_to_csv",
+           "OVER_TRAINED", "UNDER_TRAINED"]
 
 #: WeightWatcher's thresholds on the ESD alpha (``OVER_TRAINED_THRESH``, ``UNDER_TRAINED_THRESH``).
 OVER_TRAINED, UNDER_TRAINED = 2.0, 6.0
@@ -135,20 +135,29 @@ def analyze_network(net: Any, *, esd: bool = True, input_shape: tuple[int, ...] 
 
     shapes = _shapes(net, input_shape)
     with single_thread():  # many mid-sized kernels in a row: threads of three runtimes would spin against each other
-        return [_row(node, esd, shapes) for node in net.weight_layers]
+        return [_row(node, esd, shapes) for node in analyzed_layers(net)]
+
+
+def analyzed_layers(net: Any) -> list[Any]:
+    """The weight layers of ``net`` (:attr:`kernels.network.Graph.weight_layers`) and its Embedding tables (reported
+    on their ``num_embeddings x dim`` table), in graph order."""
+    order = {n.name: i for i, n in enumerate(net.nodes)}
+    nodes = list(net.weight_layers) + [n for n in net.nodes if isinstance(n.layer, ir.Embedding)]
+    return sorted(nodes, key=lambda n: order.get(n.name, order.get(n.name.rsplit(".", 1)[0], 0)))
 
 
 def _row(node: Any, esd: bool, shapes: dict[str, tuple[int, ...]] | None) -> LayerRow:
     W = node.layer.weight
     W2 = W.reshape(W.shape[0], -1)
-    one_matrix = isinstance(node.layer, ir.Linear) or int(np.prod(W.shape[2:])) == 1  # ESD matrix = W2
+    one_matrix = not isinstance(node.layer, ir.Conv) or int(np.prod(W.shape[2:])) == 1  # ESD matrix = W2
     frob, spec, source, evals = matrix_enclosures(W2, esd=esd and one_matrix)
     if spec.lo > 0:
         sr = Interval(*_ratio(frob, spec))
     else:
         sr = Interval(enclose(1).lo, enclose(W2.shape[0]).hi if min(W2.shape) else enclose(0).hi)
     conv = isinstance(node.layer, ir.Conv)
-    kind = f"Conv{W.ndim - 2}d (kernel matrix)" if conv else "Linear"
+    kind = f"Conv{W.ndim - 2}d (kernel matrix)" if conv else \
+        "Embedding (table)" if isinstance(node.layer, ir.Embedding) else "Linear"
     params = W.size + (0 if node.layer.bias is None else node.layer.bias.size)
     extra: dict[str, Any] = {}
     if conv and shapes is not None and node.inputs[0] in shapes:

@@ -11,7 +11,8 @@ docstring with its rounding model:
 * :mod:`~kernels.network.shape`: ``Flatten``, ``Reshape``, ``Unflatten``, ``Permute``, ``Transpose``;
 * :mod:`~kernels.network.merge`: ``Add`` (residuals), ``Concat``;
 * :mod:`~kernels.network.layernorm`: ``LayerNorm``, ``GroupNorm``;
-* :mod:`~kernels.network.attention`: multi-head self-attention (forward enclosure; no global Lipschitz bound).
+* :mod:`~kernels.network.attention`: multi-head self-attention (forward enclosure; no global Lipschitz bound);
+* :mod:`~kernels.network.embedding`: ``Embedding`` (integer token ids; exact gather; no input-Lipschitz bound).
 
 :mod:`~kernels.network.quantities` computes forward enclosures, logit margins, Lipschitz upper bounds and path
 norms on a graph; :mod:`~kernels.network.relaxation` is the interface bound propagation builds on;
@@ -23,6 +24,7 @@ from kernels.network.activation import Activation
 from kernels.network.attention import Attention
 from kernels.network.affine import Conv, Conv2d, Linear
 from kernels.network.elementwise import BatchNorm, Scale
+from kernels.network.embedding import Embedding
 from kernels.network.graph import CPU, CpuOps, ForwardContext, Graph, Network, Node, Unsupported
 from kernels.network.layernorm import GroupNorm, LayerNorm
 from kernels.network.merge import Add, Concat
@@ -36,7 +38,7 @@ from kernels.network.shape import Flatten, Permute, Reshape, Transpose, Unflatte
 __all__ = [
     "Graph", "Network", "Node", "Unsupported", "ForwardContext", "CpuOps", "CPU",
     "Linear", "Conv", "Conv2d", "BatchNorm", "Scale", "Activation", "Pool", "AdaptivePool", "Flatten", "Reshape",
-    "Permute", "Transpose", "Unflatten", "Add", "Concat", "LayerNorm", "GroupNorm", "Attention",
+    "Permute", "Transpose", "Unflatten", "Add", "Concat", "LayerNorm", "GroupNorm", "Attention", "Embedding",
     "Margins", "LipschitzUpper", "forward_enclosure", "logit_margins", "lipschitz_upper", "path_norm",
     "margins_from_logits", "AffineRelaxation", "ElementwiseRelaxation",
 ]

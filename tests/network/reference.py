@@ -176,6 +176,14 @@ def _layer(L, xs):
                 p = np.array([v_ / z for v_ in e], dtype=object)
                 out[i, sl] = np.dot(p, v[:, sl])
         return _layer(L.out, [out])
+    if isinstance(L, ir.Embedding):
+        w = _mp(L.weight)
+        out = np.empty((*x.shape, w.shape[1]), dtype=object)
+        for idx in np.ndindex(*x.shape):
+            i = int(x[idx])
+            assert x[idx] == i and 0 <= i < w.shape[0]
+            out[idx] = w[i]
+        return out
     if isinstance(L, ir.Concat):
         return np.concatenate(xs, axis=L.dim % x.ndim)
     raise AssertionError(type(L).__name__)

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["ZOO", "build", "resnet18"]
+__all__ = ["ZOO", "build", "resnet18", "TokenNet", "AttentionViT"]
 
 
 class BasicBlock(nn.Module):
@@ -137,6 +137,19 @@ class AttentionViT(nn.Module):
         t = t + self.attn(u, u, u, need_weights=False)[0]
         t = t + self.mlp(self.norm2(t))
         return self.head(self.pool(t.transpose(1, 2)).flatten(1))
+
+
+class TokenNet(nn.Module):
+    """Token ids (N, T) -> Embedding -> LayerNorm -> ReLU -> flatten -> Linear (a bag-of-positions text classifier)."""
+
+    def __init__(self, vocab: int = 11, d: int = 4, tokens: int = 5) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d * tokens, 3)
+
+    def forward(self, x):
+        return self.head(torch.flatten(F.relu(self.norm(self.embed(x))), 1))
 
 
 def _mlp():
