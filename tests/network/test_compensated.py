@@ -235,3 +235,33 @@ def test_logit_margins_compensated_contain_the_exact_margins_and_say_so():
             z = exact_forward(g, x[i]).reshape(-1)
             exact = z[y[i]] - max(v for j, v in enumerate(z) if j != y[i])
             assert mpmath.mpf(float(m.lo[i])) <= exact <= mpmath.mpf(float(m.hi[i]))
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "bn_cnn", "mobilenet_block", "dense_block", "tiny_vit"])
+def test_zoo_compensated_contains_the_exact_forward_and_is_no_wider(name):
+    """Layers without a pair (ReLU6, concat, pooling, LayerNorm, GELU, attention) drop it soundly."""
+    pytest.importorskip("torch")
+    from certify.models.loader import load_model
+    from tests.network.zoo import build
+
+    m, shape = build(name)
+    net = load_model(m).network
+    x = np.random.default_rng(1).standard_normal((1, *shape)).astype(np.float32)
+    lo, hi = kernels.forward_enclosure(net, x, precision="compensated")
+    flo, fhi = kernels.forward_enclosure(net, x)
+    assert _contains(exact_forward(net, x[0].astype(np.float64)), lo[0], hi[0]), name
+    assert np.all(hi - lo <= fhi - flo), name
+
+
+def test_add_of_a_pair_and_a_plain_value_contains_the_exact_sum():
+    rng = np.random.default_rng(9)
+    nodes = (ir.Node("l", ir.Linear(rng.standard_normal((4, 3)), rng.standard_normal(4)), ("input",)),
+             ir.Node("t", ir.Activation("tanh"), ("l",)),
+             ir.Node("m", ir.Linear(rng.standard_normal((4, 4)), None), ("t",)),
+             ir.Node("a", ir.Add(), ("m", "t")),
+             ir.Node("o", ir.Linear(rng.standard_normal((2, 4)), None), ("a",)))
+    g = ir.Graph(nodes, (3,))
+    x = rng.standard_normal((2, 3))
+    lo, hi = kernels.forward_enclosure(g, x, precision="compensated")
+    for i in range(2):
+        assert _contains(exact_forward(g, x[i]), lo[i], hi[i])
