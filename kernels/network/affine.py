@@ -13,9 +13,10 @@ the elementwise radius becomes ``|W| rad + E`` and the l2 radius ``||W||_2 dist 
 ``copies`` the most padded copies of one input pixel), since ``||T x||^2 = sum_p ||K patch_p(x)||^2``; with
 ``op_norms="tight"`` the smaller of that and the Fourier-form bound of :mod:`kernels.network._opnorm` (groups 1).
 
-With ``precision="compensated"`` (:mod:`kernels.network._compensated`) the midpoint is a double-double pair from
-Ogita-Rump-Oishi's Dot2 (a convolution as im2col + a Dot2 GEMM per group), with the error ``2 gamma_{n}^2 (|W||m| +
-|b|) + 2 n eta`` in place of ``E``; the radii propagate the same way. Certified operator norms are kept process-wide
+With ``precision="compensated"`` (:mod:`kernels.network._compensated`) the midpoint is a double-double pair
+``m + m_lo`` from Ogita-Rump-Oishi's Dot2 (a convolution as im2col + a Dot2 GEMM per group), with the error
+``2 gamma_{K+2}^2 (|W||m| + |b|) + gamma_{K+2} |W||m_lo| + 3 N eta`` (``K`` the fan-in, ``N <= K`` the nonzero
+inputs) in place of ``E``; the radii propagate the same way (``|W| rad`` summed in the same kernel). Certified operator norms are kept process-wide
 per (weight bytes hash, geometry) (:func:`kernels.network._opnorm.cached`).
 
 Lipschitz rule: l2: the operator norm above (``Conv`` with zero/circular padding, groups 1 and a moderate size:
