@@ -16,8 +16,8 @@ the elementwise radius becomes ``|W| rad + E`` and the l2 radius ``||W||_2 dist 
 With ``precision="compensated"`` (:mod:`kernels.network._compensated`) the midpoint is a double-double pair
 ``m + m_lo`` from Ogita-Rump-Oishi's Dot2 (a convolution as im2col + a Dot2 GEMM per group), with the error
 ``2 gamma_{K+2}^2 (|W||m| + |b|) + gamma_{K+2} |W||m_lo| + 3 N eta`` (``K`` the fan-in, ``N <= K`` the nonzero
-inputs) in place of ``E``; the radii propagate the same way (``|W| rad`` summed in the same kernel). Certified operator norms are kept process-wide
-per (weight bytes hash, geometry) (:func:`kernels.network._opnorm.cached`).
+inputs) in place of ``E``; the radii propagate the same way (``|W| rad`` summed in the same kernel). Certified
+operator norms are kept process-wide per (weight bytes hash, geometry) (:func:`kernels.network._opnorm.cached`).
 
 Lipschitz rule: l2: the operator norm above (``Conv`` with zero/circular padding, groups 1 and a moderate size:
 the smaller of it and :func:`kernels.conv_spectral_norm`, the certified norm of the operator on that input); l-inf:
