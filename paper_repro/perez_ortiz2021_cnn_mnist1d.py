@@ -2,7 +2,7 @@
 
 Reproduced: their learnt-prior pipeline (as paper_repro/perez_ortiz2021_cnn.py) for a **1-d convolutional network**
 on MNIST-1D (the built-in data of the ``mnist1d`` package: 4000 train, 1000 test signals of length 40), through
-``certify optimize MODEL`` (:mod:`certify.training.module_pacbayes`): the architecture
+``certify optimize MODEL`` (:mod:`certify.training.pacbayes`): the architecture
 ``certify.models.zoo:mnist1d_cnn`` (three Conv1d layers and a linear layer) trained from a seeded initialisation on
 50% of the training set only (the prior mean), a diagonal Gaussian posterior over every Conv1d/linear weight and
 bias initialised at the prior and trained with f_quad on the whole training set; certificate
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
 
     from certify.data.splits import load_user_data
     from certify.models.zoo import mnist1d_cnn
-    from certify.training.module_pacbayes import ModulePacBayesConfig, run_module_pacbayes
+    from certify.training.pacbayes import PacBayesConfig, run_module_pacbayes
 
     out_dir = Path(args.out)
     name = "perez_ortiz2021_cnn_mnist1d"
@@ -41,13 +41,13 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     train, test, info = load_user_data("mnist1d")
     if args.quick:
-        cfg = ModulePacBayesConfig(sigma_prior="0.01", prior_epochs=2, posterior_epochs=1, mc_passes=1, lr=3e-3,
-                                   batch=64, seed=args.seed)
+        cfg = PacBayesConfig(sigma_prior="0.01", prior_epochs=2, posterior_epochs=1, mc_passes=1, lr=3e-3,
+                             batch=64, seed=args.seed)
         scale = "quick smoke run: MNIST-1D 4000 train, 2+1 epochs, 1 Monte Carlo pass"
     else:
-        cfg = ModulePacBayesConfig(prior="data_dependent", objective="f_quad", sigma_prior="0.01", prior_epochs=60,
-                                   posterior_epochs=10, lr=3e-3, posterior_lr=1e-3, batch=64, mc_passes=10,
-                                   seed=args.seed)
+        cfg = PacBayesConfig(prior="data_dependent", objective="f_quad", sigma_prior="0.01", prior_epochs=60,
+                             posterior_epochs=10, lr=3e-3, posterior_lr=1e-3, batch=64, mc_passes=10,
+                             seed=args.seed)
         scale = ("MNIST-1D 4000 train (2000 prior / 2000 bound), Conv1d CNN 1-32-32-32 + linear (9,610 parameters "
                  "with a posterior), prior 60 epochs, sigma_prior 0.01, posterior 10 epochs f_quad, 10 per-example "
                  "Monte Carlo passes; 1 CPU thread (shared machine)")
