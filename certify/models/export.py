@@ -78,6 +78,102 @@ def _per_sample_shape(n: Any) -> tuple[int, ...] | None:
         return None
 
 
+_MHA = "MultiheadAttention"
+
+
+def _module_path(n: Any) -> str | None:
+    """The path of the innermost ``nn.MultiheadAttention`` the ATen node ``n`` was traced in (``None`` if none)."""
+    found = None
+    for path, kind in (n.meta.get("nn_module_stack") or {}).values():
+        name = kind if isinstance(kind, str) else f"{kind.__module__}.{kind.__qualname__}"
+        if name.rsplit(".", 1)[-1] == _MHA:
+            found = path
+    return found
+
+
+def _attention_groups(nodes: Any) -> dict[Any, tuple[str, list[Any]]]:
+    """Each ATen node traced inside an ``nn.MultiheadAttention`` -> (module path, all that module call's nodes)."""
+    out: dict[Any, tuple[str, list[Any]]] = {}
+    current: list[Any] = []
+    path = None
+    for n in list(nodes) + [None]:
+        p = _module_path(n) if n is not None and n.op == "call_function" else None
+        if current and p != path:
+            for m in current:
+                out[m] = (path, current)
+            current = []
+        if p is not None:
+            current.append(n)
+        path = p
+    return out
+
+
+def _is_tensor(a: Any) -> bool:
+    return hasattr(a, "meta") and hasattr(a.meta.get("val"), "shape")
+
+
+def _attention_layer(path: str, members: list[Any], tensors: dict[str, np.ndarray]) -> tuple[Any, Any]:
+    """``(ir.Attention, its input node)`` for the ATen ops of one ``nn.MultiheadAttention`` call, or an
+    ``Unsupported`` layer naming what differs from the translated form: ``batch_first=True`` self-attention (query =
+    key = value), one packed in-projection, no ``bias_k``/``bias_v``, no zero attention, no masks, eval mode
+    (``need_weights=False``: one ``scaled_dot_product_attention`` with its defaults). Every op of the group must be
+    one of that form's data movements, its two projections and its one attention product."""
+    import operator
+
+    import torch
+
+    aten = torch.ops.aten
+    allowed = {aten.transpose.int, aten.linear.default, aten.unflatten.int, aten.unsqueeze.default,
+               aten.squeeze.dim, aten.contiguous.default, aten.select.int, aten.view.default, aten.reshape.default,
+               aten.permute.default, aten.scaled_dot_product_attention.default, aten.sym_size.int, operator.mul,
+               aten.clone.default, aten._unsafe_view.default}
+    inside = set(members)
+    ext = {a for n in members for a in _flat(n.args) + _flat(list(n.kwargs.values()))
+           if _is_tensor(a) and a not in inside and a.name not in tensors}
+
+    def refuse(why: str) -> tuple[Any, Any]:
+        first = next(iter(ext), None)
+        return ir.Unsupported(f"{path} (MultiheadAttention)", f"{why}; only batch_first self-attention with one "
+                              "in-projection, no bias_k/v, no zero attention and no masks (need_weights=False) is "
+                              f"translated; this rules out {RULED_OUT}"), first
+
+    bad = sorted({str(n.target) for n in members if n.target not in allowed})
+    if bad:
+        return refuse(f"operations {', '.join(bad)} in the attention")
+    if len(ext) != 1:
+        return refuse(f"{len(ext)} tensor inputs (query, key and value must be one tensor)")
+    (x,) = ext
+    for n in members[:-1]:
+        if any(u not in inside for u in n.users):
+            return refuse(f"{n.name} is read outside the attention (its weights are used)")
+    lin = [n for n in members if n.target is aten.linear.default]
+    sdpa = [n for n in members if n.target is aten.scaled_dot_product_attention.default]
+    first, last = members[0], members[-1]
+    if not (first.target is aten.transpose.int and first.args[0] is x and tuple(first.args[1:]) == (1, 0) and
+            last.target is aten.transpose.int and tuple(last.args[1:]) == (1, 0)):
+        return refuse("batch_first=False (the batch axis is not first)")
+    if len(lin) != 2 or len(sdpa) != 1 or len(sdpa[0].args) != 3 or sdpa[0].kwargs or \
+            lin[0].args[0] is not first:
+        return refuse("not one packed in-projection, one attention product and one out-projection")
+    w_in, w_out = tensors[lin[0].args[1].name], tensors[lin[1].args[1].name]
+    b_in = tensors[lin[0].args[2].name] if len(lin[0].args) > 2 and lin[0].args[2] is not None else None
+    b_out = tensors[lin[1].args[2].name] if len(lin[1].args) > 2 and lin[1].args[2] is not None else None
+    d = w_out.shape[0]
+    heads = int(sdpa[0].args[0].meta["val"].shape[1])
+    if w_in.shape != (3 * d, d) or w_out.shape != (d, d) or d % heads:
+        return refuse(f"projection shapes {w_in.shape} and {w_out.shape}")
+    q, k, v = (ir.Linear(w_in[i * d:(i + 1) * d].copy(), None if b_in is None else b_in[i * d:(i + 1) * d].copy())
+               for i in range(3))
+    return ir.Attention(heads, q, k, v, ir.Linear(w_out, b_out)), x
+
+
+def _flat(args: Any) -> list[Any]:
+    out: list[Any] = []
+    for a in args:
+        out += _flat(a) if isinstance(a, (list, tuple)) else [a]
+    return out
+
+
 def export_to_graph(ep: Any) -> Any:
     """The IR graph of the exported program ``ep`` (unsupported ATen operations as named nodes)."""
     import torch
@@ -124,8 +220,16 @@ def export_to_graph(ep: Any) -> Any:
         return targets.get(a.name, "").rsplit(".", 1)[0] or None
 
     out_name = None
+    groups = _attention_groups(ep.graph.nodes)
     for n in ep.graph.nodes:
         if n.op == "placeholder":
+            continue
+        if n in groups:  # a MultiheadAttention module's ATen ops: one IR node at its last op
+            path, members = groups[n]
+            if n is not members[-1]:
+                continue
+            layer, ext = _attention_layer(path, members, tensors)
+            emit(n, layer, (alias[ext.name],) if ext is not None and ext.name in alias else ("input",), path)
             continue
         if n.op == "output":
             outs = n.args[0]

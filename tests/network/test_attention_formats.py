@@ -1,0 +1,102 @@
+"""Multi-head self-attention through the file frontends (issue 16): the tiny ViT of the zoo (patch embedding,
+LayerNorm, nn.MultiheadAttention, GELU MLP, residuals) loaded from .pt2 gives the same IR and byte-identical
+certified numbers (forward enclosure, analyze rows) as the nn.Module; the enclosure contains the exact forward
+(mpmath); forms that are not translated (batch_first=False, masks, need_weights=True) are named, never mistranslated."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import kernels  # noqa: E402
+from boundcert.errors import HypothesisNotMet  # noqa: E402
+from certify.models.loader import load_model  # noqa: E402
+from certify.reports.analyze import analyze_network  # noqa: E402
+from kernels import network as ir  # noqa: E402
+from tests.network.reference import PREC, exact_forward  # noqa: E402
+from tests.network.zoo import AttentionViT, _stats  # noqa: E402
+
+
+def _vit():
+    torch.manual_seed(0)
+    return _stats(AttentionViT(), 0)
+
+
+def _x(n=2, seed=6):
+    return np.random.default_rng(seed).standard_normal((n, 1, 4, 4)).astype(np.float32)
+
+
+def _pt2(m, path, x):
+    ep = torch.export.export(m, (torch.from_numpy(x),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(ep, str(path))
+    return path
+
+
+def test_vit_from_pt2_is_byte_identical_to_the_module(tmp_path):
+    m = _vit()
+    x = _x()
+    net = load_model(m).network
+    g = load_model(_pt2(m, tmp_path / "v.pt2", x)).network
+    assert g is not None and [type(n.layer) for n in g.nodes] == [type(n.layer) for n in net.nodes]
+    lo, hi = kernels.forward_enclosure(net, x)
+    lo2, hi2 = kernels.forward_enclosure(g, x)
+    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    exact = exact_forward(g, x[0].astype(np.float64)).reshape(-1)
+    with mpmath.workprec(PREC):
+        assert all(mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)) for e, a, b in zip(exact, lo2[0], hi2[0]))
+    rows, rows2 = analyze_network(net, esd=False), analyze_network(g, esd=False)
+    assert [r.to_dict() for r in rows2] == [r.to_dict() for r in rows]
+    assert [r.name for r in rows2 if r.name.startswith("attn")] == [f"attn.{p}_proj" for p in ("q", "k", "v", "out")]
+    with pytest.raises(HypothesisNotMet, match="h_lipschitz_upper"):
+        kernels.lipschitz_upper(g, input_shape=(1, 4, 4))
+
+
+class _Variant(torch.nn.Module):
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.attn = torch.nn.MultiheadAttention(4, 2, batch_first=kind != "seq_first")
+        self.pool = torch.nn.AdaptiveAvgPool1d(1)
+        self.head = torch.nn.Linear(4, 3)
+
+    def _out(self, o):
+        return self.head(self.pool(o.transpose(1, 2)).flatten(1))
+
+    def forward(self, t):
+        if self.kind == "seq_first":
+            u = t.transpose(0, 1)
+            return self._out(self.attn(u, u, u, need_weights=False)[0].transpose(0, 1))
+        if self.kind == "mask":
+            mask = torch.ones(t.shape[1], t.shape[1], dtype=torch.bool).triu(1)
+            return self._out(self.attn(t, t, t, attn_mask=mask, need_weights=False)[0])
+        if self.kind == "cross":
+            return self._out(self.attn(t, t * 2, t, need_weights=False)[0])
+        if self.kind == "weights":
+            return self._out(self.attn(t, t, t)[0])  # need_weights=True: softmax and bmm, not SDPA
+        return self._out(self.attn(t, t, t, need_weights=False)[0])
+
+
+def test_plain_variant_translates(tmp_path):
+    torch.manual_seed(0)
+    m = _Variant("plain").eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    g = load_model(_pt2(m, tmp_path / "p.pt2", x)).network
+    ref = load_model(m).network
+    assert g is not None and any(isinstance(n.layer, ir.Attention) for n in g.nodes)
+    assert kernels.forward_enclosure(g, x)[1].tobytes() == kernels.forward_enclosure(ref, x)[1].tobytes()
+
+
+@pytest.mark.parametrize("kind", ["seq_first", "mask", "cross", "weights"])
+def test_untranslated_attention_forms_are_named(kind, tmp_path):
+    torch.manual_seed(0)
+    m = _Variant(kind).eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    loaded = load_model(_pt2(m, tmp_path / "a.pt2", x))
+    assert loaded.network is None and loaded.unsupported
+    assert not any(isinstance(n.layer, ir.Attention) for n in loaded.graph.nodes), kind
+    named = [n.layer for n in loaded.graph.nodes if isinstance(n.layer, ir.Unsupported) and
+             "MultiheadAttention" in n.layer.op]
+    assert len(named) == 1 and "rules out" in named[0].reason, kind
