@@ -15,8 +15,10 @@ blocking the BLAS uses). ``L T z`` is then
 ``fl(L M) z + (L M - fl(L M)) z + L Delta z`` with
 ``|L M - fl(L M)| <= gamma_n |L| |M| + n eta`` (``n`` the most nonzeros in a column of ``M``), so for ``|z| <= zmax``
 the error is at most ``gamma_n |L| (|M| zmax) + n eta sum zmax + |L| (R zmax) + r0 sum|L| sum zmax`` (each
-nonnegative product computed upward). A zero-padded ``Conv`` has ``M = T`` exactly (``R = 0``) and is applied by
-torch float64 convolutions (:mod:`kernels.bounds.convop`), with the same terms. ``BatchNorm``: ``T = diag(s)`` with ``s`` enclosed by
+nonnegative product computed upward). A point bias ``b`` adds ``fl(L b)`` with the error term
+``gamma_m |L| |b| + m eta`` (``m`` = ``len(b)``), taken in the same pass over ``|L|`` as ``gamma_n |L| (|M| zmax)``.
+A zero-padded ``Conv`` has ``M = T`` exactly (``R = 0``) and is applied by torch float64 convolutions
+(:mod:`kernels.bounds.convop`), with the same terms. ``BatchNorm``: ``T = diag(s)`` with ``s`` enclosed by
 :meth:`BatchNorm.scale` (``M = s_mid``, ``R = s_rad``) and the product ``L s_mid`` rounded (``2^-52 |.| + eta``
 per entry); its bias ``bias - mean s`` enclosed in interval arithmetic.
 """
