@@ -32,3 +32,14 @@ def test_python_check_is_the_whole_check(cert, tmp_path):
     d = cert.to_dict()
     d["claim"] = d["claim"].replace("at most", "at least")  # the relation flipped, the number kept
     assert not certify.check(d).ok
+
+
+def test_builtin_data_is_checked_by_its_dataset_hash(cert, tmp_path):
+    """``--data digits:test`` (a built-in, not a file): the library loads it and compares its canonical dataset hash
+    with ``data.sha256``; the wrong split is caught, an unknown name is bad input."""
+    path = cert.save(tmp_path / "c")
+    assert certify.check(str(path), data="digits:test").verdict == "VERIFIED"
+    res = certify.check(str(path), data="digits:train")
+    assert not res.ok and "digits:train" in res.step and "data.sha256" in res.step
+    with pytest.raises(InvalidInput, match="built-in"):
+        certify.check(str(path), data="digitz:test")
