@@ -43,13 +43,17 @@ def _named_archs(cert: Mapping[str, Any]) -> list[str]:
 
 def _arch_gate(cert: Mapping[str, Any], arch: str | None) -> CheckResult:
     """A certificate carries data, never instructions: an architecture it names is used only when it is one of the
-    library's own (``certify.zoo:NAME``, looked up in the zoo's table, nothing imported by name); any other is used
+    library's own (``certify.zoo:NAME``, looked up in the zoo's table, or the sweep zoo's
+    ``certify.sweep.archs:mlp_<sizes>``, parsed: at most 16 layers of at most 999,999 units; nothing imported by
+    name); any other is used
     only when the user passes it with ``--arch``."""
     from certify.models import zoo
 
     for named in _named_archs(cert):
         mod, _, fn = named.partition(":")
-        if arch is None and not (mod in ("certify.zoo", "certify.models.zoo") and fn in zoo.__all__):
+        library = (mod in ("certify.zoo", "certify.models.zoo") and fn in zoo.__all__) or (
+            mod == "certify.sweep.archs" and re.fullmatch(r"mlp(_[1-9][0-9]{0,5}){2,16}", fn) is not None)
+        if arch is None and not library:
             return CheckResult(False, f"recompute: the certificate names the architecture {named!r}, which is not "
                                       f"one of the library's: a certificate never runs code; pass --arch {named} "
                                       "to use it")

@@ -56,6 +56,17 @@ def test_a_forged_arch_is_never_imported(capsys, run_dir, tmp_path, monkeypatch)
     assert (code, out) == (0, "VERIFIED\n")
 
 
+def test_the_sweep_zoos_parsed_archs_pass_the_gate(capsys, run_dir, tmp_path):
+    """``certify.sweep.archs:mlp_<sizes>`` is the library's own (parsed, nothing imported by name): the replay uses
+    it without --arch; a malformed or oversized name is still refused by the gate."""
+    files = ["--model", run_dir / "model.safetensors", "--data", run_dir / "test.npz", "--recompute"]
+    ok = _forge(run_dir, tmp_path, arch="certify.sweep.archs:mlp_64_128_10")
+    assert run_in_process(capsys, "check", ok, *files)[:2] == (0, "VERIFIED\n")
+    for bad in ("certify.sweep.archs:mlp_64_1280000000_10", "certify.sweep.archs:mlp_64", "certify.sweep.archs:os"):
+        code, out, _ = run_in_process(capsys, "check", _forge(run_dir, tmp_path, arch=bad), *files)
+        assert code == 1 and "pass --arch" in out, (bad, out)
+
+
 @pytest.mark.parametrize("arch", ["sys:exit", "builtins:quit", "os:getcwd"])
 def test_forged_arch_with_a_forged_k_gives_a_verdict(capsys, run_dir, tmp_path, arch):
     c = json.loads((run_dir / "out" / "certificate.json").read_text())
