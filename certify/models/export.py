@@ -4,7 +4,9 @@ float64 copies), the same IR the ``nn.Module`` frontend (:mod:`certify.models.tr
 
 ``torch.export.load`` deserialises the graph and tensors without running user code. The program's runnable module
 is wrapped in :class:`ExportedModule` (exported modules refuse ``.eval()``; the program is already in the mode it was
-exported in). An ATen operation with no translation becomes a named :class:`kernels.network.Unsupported` node.
+exported in). The ATen ops traced inside one ``nn.MultiheadAttention`` call (``nn_module_stack``) become one
+:class:`kernels.network.Attention` node after a strict check of their form (:func:`_attention_layer`). An ATen
+operation with no translation becomes a named :class:`kernels.network.Unsupported` node.
 """
 
 from __future__ import annotations

@@ -100,3 +100,56 @@ def test_untranslated_attention_forms_are_named(kind, tmp_path):
     named = [n.layer for n in loaded.graph.nodes if isinstance(n.layer, ir.Unsupported) and
              "MultiheadAttention" in n.layer.op]
     assert len(named) == 1 and "rules out" in named[0].reason, kind
+
+
+def _onnx(m, path, x):
+    import warnings
+
+    pytest.importorskip("onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(m, (torch.from_numpy(x),), str(path), dynamo=False, do_constant_folding=False,
+                          training=torch.onnx.TrainingMode.PRESERVE, dynamic_axes={"x": {0: "b"}}, input_names=["x"])
+    return path
+
+
+def test_vit_from_onnx_is_byte_identical_to_the_module(tmp_path):
+    m = _vit()
+    x = _x()
+    net = load_model(m).network
+    g = load_model(_onnx(m, tmp_path / "v.onnx", x)).network
+    assert g is not None and sum(isinstance(n.layer, ir.Attention) for n in g.nodes) == 1
+    lo, hi = kernels.forward_enclosure(net, x)
+    lo2, hi2 = kernels.forward_enclosure(g, x)
+    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    rows, rows2 = analyze_network(net, esd=False), analyze_network(g, esd=False)
+    assert [(r.spectral_lo, r.spectral_hi, r.frobenius_hi) for r in rows2] == \
+        [(r.spectral_lo, r.spectral_hi, r.frobenius_hi) for r in rows]
+
+
+def test_onnx_attention_that_computes_another_function_is_refused(tmp_path):
+    """The check by evaluation: the same ops with the softmax over the wrong axis are not the translated form."""
+    import onnx
+
+    m = _vit()
+    p = _onnx(m, tmp_path / "v.onnx", _x())
+    model = onnx.load(str(p))
+    for n in model.graph.node:
+        if n.op_type == "Softmax":
+            n.attribute[0].i = 2  # over the query axis instead of the key axis
+    onnx.save(model, str(tmp_path / "w.onnx"))
+    loaded = load_model(tmp_path / "w.onnx")
+    assert loaded.network is None
+    named = [n.layer for n in loaded.graph.nodes if isinstance(n.layer, ir.Unsupported) and
+             "MultiheadAttention" in n.layer.op]
+    assert len(named) == 1 and "do not compute" in named[0].reason
+
+
+@pytest.mark.parametrize("kind", ["mask", "cross"])
+def test_untranslated_onnx_attention_forms_are_named(kind, tmp_path):
+    torch.manual_seed(0)
+    m = _Variant(kind).eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    loaded = load_model(_onnx(m, tmp_path / "a.onnx", x))
+    assert loaded.network is None
+    assert not any(isinstance(n.layer, ir.Attention) for n in loaded.graph.nodes), kind
