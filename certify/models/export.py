@@ -242,6 +242,9 @@ def export_to_graph(ep: Any) -> Any:
         layer: Any = None
         if f is aten.sym_size.int:  # the (symbolic) batch size; reshapes take their shapes from the node metadata
             continue
+        if f is aten.scaled_dot_product_attention.default and len(a) == 3 and not kw:
+            emit(n, ir.ScaledDotProductAttention(), tuple(src(v) for v in a))
+            continue
         if f is aten.embedding.default:  # (weight, indices, padding_idx, ...): padding_idx only shapes the gradient
             emit(n, ir.Embedding(t(a[0])), (src(a[1]),), owner(a[0]))
             continue

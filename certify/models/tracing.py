@@ -323,6 +323,12 @@ def _from_fx(gm: Any, mods: dict[str, Any]) -> Any:
             if isinstance(const, (int, float)):
                 emit(n, ir.Scale(float(const)), (src(tensor_args[0]),))
                 continue
+        if fname == "scaled_dot_product_attention" and len(tensor_args) == 3 and len(n.args) == 3 and \
+                all(n.kwargs.get(k, d) == d for k, d in (("attn_mask", None), ("dropout_p", 0.0),
+                                                          ("is_causal", False), ("scale", None))) and \
+                set(n.kwargs) <= {"attn_mask", "dropout_p", "is_causal", "scale"}:
+            emit(n, ir.ScaledDotProductAttention(), tuple(src(a) for a in tensor_args))
+            continue
         if target is torch.cat:
             parts = n.args[0]
             dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)

@@ -11,7 +11,8 @@ docstring with its rounding model:
 * :mod:`~kernels.network.shape`: ``Flatten``, ``Reshape``, ``Unflatten``, ``Permute``, ``Transpose``;
 * :mod:`~kernels.network.merge`: ``Add`` (residuals), ``Concat``;
 * :mod:`~kernels.network.layernorm`: ``LayerNorm``, ``GroupNorm``;
-* :mod:`~kernels.network.attention`: multi-head self-attention (forward enclosure; no global Lipschitz bound);
+* :mod:`~kernels.network.attention`: multi-head self-attention and the scaled dot-product attention product
+  (forward enclosures; no global Lipschitz bound);
 * :mod:`~kernels.network.embedding`: ``Embedding`` (integer token ids; exact gather; no input-Lipschitz bound).
 
 :mod:`~kernels.network.quantities` computes forward enclosures, logit margins, Lipschitz upper bounds and path
@@ -21,7 +22,7 @@ torch.export, ONNX) live in ``certify.models``; this package imports neither ``c
 """
 
 from kernels.network.activation import Activation
-from kernels.network.attention import Attention
+from kernels.network.attention import Attention, ScaledDotProductAttention
 from kernels.network.affine import Conv, Conv2d, Linear
 from kernels.network.elementwise import BatchNorm, Scale
 from kernels.network.embedding import Embedding
@@ -38,7 +39,8 @@ from kernels.network.shape import Flatten, Permute, Reshape, Transpose, Unflatte
 __all__ = [
     "Graph", "Network", "Node", "Unsupported", "ForwardContext", "CpuOps", "CPU",
     "Linear", "Conv", "Conv2d", "BatchNorm", "Scale", "Activation", "Pool", "AdaptivePool", "Flatten", "Reshape",
-    "Permute", "Transpose", "Unflatten", "Add", "Concat", "LayerNorm", "GroupNorm", "Attention", "Embedding",
+    "Permute", "Transpose", "Unflatten", "Add", "Concat", "LayerNorm", "GroupNorm", "Attention", "ScaledDotProductAttention",
+    "Embedding",
     "Margins", "LipschitzUpper", "forward_enclosure", "logit_margins", "lipschitz_upper", "path_norm",
     "margins_from_logits", "AffineRelaxation", "ElementwiseRelaxation",
 ]

@@ -1,7 +1,10 @@
 """Multi-head self-attention (``torch.nn.MultiheadAttention`` with ``batch_first=True``, query = key = value = x,
 no masks, eval mode): ``softmax(Q K^T / sqrt(d_h)) V`` per head, heads concatenated, then the output projection.
 
-Shape rule: ``(T, D) -> (T, D)``.
+:class:`ScaledDotProductAttention` is the attention product alone (``F.scaled_dot_product_attention(q, k, v)`` with
+its defaults; three inputs), with the same enclosure rules.
+
+Shape rule: ``(T, D) -> (T, D)``; the product: ``(..., T, d), (..., S, d), (..., S, d_v) -> (..., T, d_v)``.
 
 Enclosed forward (a forward enclosure on the given input box; interval arithmetic throughout): ``Q, K, V`` by the
 affine rule of :mod:`kernels.network.affine`; each bilinear product of boxes ``A = a +- r_a``, ``B = b +- r_b`` by
@@ -32,7 +35,7 @@ from kernels.network._state import Enclosed, l2_up, nonneg_sum_up, tighten
 from kernels.network._transcendental import enclose_values
 from kernels.network.affine import Linear
 
-__all__ = ["Attention"]
+__all__ = ["Attention", "ScaledDotProductAttention"]
 
 
 def _bilinear(a: np.ndarray, ra: np.ndarray, b: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,6 +69,53 @@ def _softmax_box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.maximum(p_lo, 0.0), p_hi
 
 
+def _sdpa(qm: np.ndarray, qr: np.ndarray, km: np.ndarray, kr: np.ndarray, vm: np.ndarray,
+          vr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Box enclosure of ``softmax(Q K^T / sqrt(d)) V`` over the last two axes (``d`` = the last axis of ``Q``):
+    midpoints and radii (the rules of the module docstring)."""
+    dh = qm.shape[-1]
+    s, sr = _bilinear(qm, qr, np.swapaxes(km, -1, -2), np.swapaxes(kr, -1, -2))
+    s_lo, s_hi = vdown(s - sr), vup(s + sr)
+    sc_lo, sc_hi = vdown(1.0 / vup(math.sqrt(dh))), vup(1.0 / vdown(math.sqrt(dh)))  # the exact 1/sqrt(d_h)
+    s_lo = np.minimum(vdown(s_lo * sc_lo), vdown(s_lo * sc_hi))
+    s_hi = np.maximum(vup(s_hi * sc_lo), vup(s_hi * sc_hi))
+    p_lo, p_hi = _softmax_box(s_lo, s_hi)
+    pm = p_lo * 0.5 + p_hi * 0.5
+    pr = vup(np.maximum(p_hi - pm, pm - p_lo))
+    return _bilinear(pm, pr, vm, vr)
+
+
+_NO_LIPSCHITZ = ("is not globally Lipschitz (its scores are quadratic in the input): h_lipschitz_upper is not met; a "
+                 "bound holds only on a bounded input domain, which is not claimed here")
+
+
+@dataclass(frozen=True, slots=True)
+class ScaledDotProductAttention:
+    """``F.scaled_dot_product_attention(q, k, v)`` with its defaults (no mask, no dropout, not causal, scale
+    ``1/sqrt(d)``): three inputs ``(..., T, d)``, ``(..., S, d)``, ``(..., S, d_v)`` -> ``(..., T, d_v)``."""
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        if len(shapes) != 3 or min(len(s) for s in shapes) < 2:
+            raise InvalidInput(f"scaled_dot_product_attention reads (q, k, v), each (..., tokens, features); got "
+                               f"shapes {shapes!r}")
+        q, k, v = shapes
+        if q[:-2] != k[:-2] or k[:-2] != v[:-2] or q[-1] != k[-1] or k[-2] != v[-2]:
+            raise InvalidInput(f"scaled_dot_product_attention: q {q!r}, k {k!r}, v {v!r} do not fit (q and k share "
+                               "the feature axis, k and v the token axis)")
+        return (*q[:-1], v[-1])
+
+    def forward(self, xs: tuple[Enclosed, ...], ctx: Any) -> Enclosed:
+        q, k, v = xs
+        o, orad = _sdpa(q.mid, q.rad, k.mid, k.rad, v.mid, v.rad)
+        return tighten(o, orad, l2_up(orad))
+
+    def combine_lipschitz(self, lips: list[float], norm: str) -> float:
+        raise HypothesisNotMet(f"scaled dot-product attention {_NO_LIPSCHITZ}")
+
+    def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
+        raise InvalidInput("scaled_dot_product_attention: no linear relaxation yet")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Attention:
     """Self-attention with ``num_heads`` heads: projections ``q, k, v, out`` (each a :class:`Linear`)."""
@@ -94,25 +144,14 @@ class Attention:
         def heads(z: np.ndarray) -> np.ndarray:  # (b, t, d) -> (b, h, t, dh)
             return z.reshape(b, t, h, dh).transpose(0, 2, 1, 3)
 
-        qm, qr, km, kr, vm, vr = (heads(a) for a in (q.mid, q.rad, k.mid, k.rad, v.mid, v.rad))
-        s, sr = _bilinear(qm, qr, km.transpose(0, 1, 3, 2), kr.transpose(0, 1, 3, 2))
-        s_lo, s_hi = vdown(s - sr), vup(s + sr)
-        sc_lo, sc_hi = vdown(1.0 / vup(math.sqrt(dh))), vup(1.0 / vdown(math.sqrt(dh)))  # the exact 1/sqrt(d_h)
-        s_lo = np.minimum(vdown(s_lo * sc_lo), vdown(s_lo * sc_hi))
-        s_hi = np.maximum(vup(s_hi * sc_lo), vup(s_hi * sc_hi))
-        p_lo, p_hi = _softmax_box(s_lo, s_hi)
-        pm = p_lo * 0.5 + p_hi * 0.5
-        pr = vup(np.maximum(p_hi - pm, pm - p_lo))
-        o, orad = _bilinear(pm, pr, vm, vr)
+        o, orad = _sdpa(*(heads(a) for a in (q.mid, q.rad, k.mid, k.rad, v.mid, v.rad)))
         o = o.transpose(0, 2, 1, 3).reshape(b, t, d)
         orad = orad.transpose(0, 2, 1, 3).reshape(b, t, d)
         cat = tighten(o, orad, l2_up(orad))
         return self.out.forward((cat,), ctx)
 
     def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Any:
-        raise HypothesisNotMet("self-attention is not globally Lipschitz (its scores are quadratic in the input): "
-                               "h_lipschitz_upper is not met; a bound holds only on a bounded input domain, which "
-                               "is not claimed here")
+        raise HypothesisNotMet(f"self-attention {_NO_LIPSCHITZ}")
 
     def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
         raise InvalidInput("Attention: no linear relaxation yet")

@@ -176,6 +176,16 @@ def _layer(L, xs):
                 p = np.array([v_ / z for v_ in e], dtype=object)
                 out[i, sl] = np.dot(p, v[:, sl])
         return _layer(L.out, [out])
+    if isinstance(L, ir.ScaledDotProductAttention):
+        q, k, v = xs
+        out = np.empty((*q.shape[:-1], v.shape[-1]), dtype=object)
+        for lead in np.ndindex(*q.shape[:-2]) if q.ndim > 2 else [()]:
+            s = np.dot(q[lead], k[lead].T) / mpmath.sqrt(q.shape[-1])
+            for i in range(s.shape[0]):
+                e = [mpmath.exp(v_) for v_ in s[i]]
+                z = sum(e, mpmath.mpf(0))
+                out[lead + (i,)] = np.dot(np.array([v_ / z for v_ in e], dtype=object), v[lead])
+        return out
     if isinstance(L, ir.Embedding):
         w = _mp(L.weight)
         out = np.empty((*x.shape, w.shape[1]), dtype=object)

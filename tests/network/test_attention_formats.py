@@ -153,3 +153,39 @@ def test_untranslated_onnx_attention_forms_are_named(kind, tmp_path):
     loaded = load_model(_onnx(m, tmp_path / "a.onnx", x))
     assert loaded.network is None
     assert not any(isinstance(n.layer, ir.Attention) for n in loaded.graph.nodes), kind
+
+
+def test_scaled_dot_product_attention_from_module_and_pt2(tmp_path):
+    """F.scaled_dot_product_attention written by hand (heads split by view/transpose): the IR computes torch's
+    function, the enclosure contains the exact forward, .pt2 is byte-identical, no Lipschitz bound is claimed."""
+    from tests.network.zoo import SDPABlock
+
+    torch.manual_seed(0)
+    m = SDPABlock().eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    net = load_model(m).network
+    assert net is not None and sum(isinstance(n.layer, ir.ScaledDotProductAttention) for n in net.nodes) == 1
+    lo, hi = kernels.forward_enclosure(net, x)
+    with torch.no_grad():
+        ref = m.double()(torch.from_numpy(x).double()).numpy()
+    m.float()
+    assert np.all(np.abs(ref - (lo + hi) / 2) <= 1e-9 * (1 + np.abs(ref)))
+    for i in range(2):
+        exact = exact_forward(net, x[i].astype(np.float64)).reshape(-1)
+        with mpmath.workprec(PREC):
+            assert all(mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)) for e, a, b in zip(exact, lo[i], hi[i]))
+    g = load_model(_pt2(m, tmp_path / "s.pt2", x)).network
+    assert g is not None and [type(n.layer) for n in g.nodes] == [type(n.layer) for n in net.nodes]
+    lo2, hi2 = kernels.forward_enclosure(g, x)
+    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    with pytest.raises(HypothesisNotMet, match="h_lipschitz_upper"):
+        kernels.lipschitz_upper(g, input_shape=(3, 4))
+
+
+def test_sdpa_with_a_mask_is_not_translated():
+    class Masked(torch.nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.scaled_dot_product_attention(x, x, x, is_causal=True).flatten(1)
+
+    loaded = load_model(Masked().eval())
+    assert loaded.network is None and "scaled_dot_product_attention" in loaded.unsupported

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["ZOO", "build", "resnet18", "TokenNet", "AttentionViT"]
+__all__ = ["ZOO", "build", "resnet18", "TokenNet", "AttentionViT", "SDPABlock"]
 
 
 class BasicBlock(nn.Module):
@@ -137,6 +137,28 @@ class AttentionViT(nn.Module):
         t = t + self.attn(u, u, u, need_weights=False)[0]
         t = t + self.mlp(self.norm2(t))
         return self.head(self.pool(t.transpose(1, 2)).flatten(1))
+
+
+class SDPABlock(nn.Module):
+    """Tokens (N, T, D) -> q, k, v projections split into heads by view/transpose -> F.scaled_dot_product_attention
+    -> heads merged -> out projection -> mean over tokens by adaptive pooling -> head (attention written by hand)."""
+
+    def __init__(self, d: int = 4, heads: int = 2, tokens: int = 3) -> None:
+        super().__init__()
+        self.h, self.t, self.d = heads, tokens, d
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.head = nn.Linear(d, 3)
+
+    def forward(self, x):
+        b, d = x.size(0), self.d
+
+        def split(z):
+            return z.view(b, self.t, self.h, self.d // self.h).transpose(1, 2)
+
+        a = F.scaled_dot_product_attention(split(self.q(x)), split(self.k(x)), split(self.v(x)))
+        o = self.o(a.transpose(1, 2).reshape(b, self.t, d))
+        return self.head(self.pool(o.transpose(1, 2)).flatten(1))
 
 
 class TokenNet(nn.Module):
