@@ -1,102 +1,153 @@
 """Jiang, Neyshabur, Mobahi, Krishnan, Bengio 2020 (arXiv 2019): fantastic generalization measures.
 
-Their protocol: train a grid of networks over hyperparameters, stop each at the same training cross-entropy,
-and rank-correlate every complexity measure with the generalization gap -- Kendall's tau over all models and
-the *granulated* Kendall coefficient Psi (mean over hyperparameter axes of the tau across that axis, the other
-axes fixed; their eq. 4). Our grid: learning rate x batch size x width, MLPs on digits, 13 measures.
-Their values are for CIFAR-10/SVHN convnets; only signs are compared, where the paper's sign is recalled.
+Their protocol: train a grid of networks over hyperparameters and rank-correlate every complexity measure with the
+generalization gap: Kendall's tau over all models and the *granulated* Kendall coefficient Psi (the mean over
+hyperparameter axes of the tau across that axis, the other axes fixed; their eq. 4-5).
+
+Ours runs on ``certify sweep`` (:mod:`certify.sweep`): the zoo generator trains digits MLPs over learning rate x batch
+size x width x depth (one Dask task each, resumable), then every model gets sweep jobs: ``analyze`` (certified
+spectral and Frobenius norms, l2 path norm: the measures, from certified upper ends), the norm-based margin bounds
+``norm.*`` on the training split and Langford's test-set bound on the held-out split (certified, one certificate per
+job), and ``gap`` (the measured test minus training error, and the 10th percentile of the training margins that
+normalises Jiang et al.'s margin measures). The study is :func:`certify.sweep.report.correlation_study`.
+Differences: a fixed number of epochs instead of stopping at a common training cross-entropy; MLPs on digits
+instead of CIFAR-10/SVHN convnets; the paper's values are compared by sign, where the sign was recalled.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
-import _common as c
-import kernels
 from certify.repro import results as rs
 
 PAPER = "Jiang, Neyshabur, Mobahi, Krishnan, Bengio, Fantastic generalization measures and where to find them, ICLR 2020 (arXiv 2019)"
-CLAIM = ("Tables 1/5 protocol at CPU scale: Kendall tau and granulated Kendall Psi of 13 measures against the "
-         "generalization gap over a learning-rate x batch-size x width grid (digits MLPs)")
+CLAIM = ("Tables 1/5 protocol at CPU scale on certify sweep: Kendall tau and granulated Kendall Psi of certified "
+         "measures and bounds against the generalization gap over a learning-rate x batch-size x width x depth zoo "
+         "(digits MLPs)")
 
 #: signs recalled from the paper's Table 5 (overall tau); [U]: unconfirmed transcription
 PAPER_SIGN = {"spec_orig (prod spectral x sum fro/spec)": "< 0 [U]", "path_norm_l2": "> 0 [U]",
               "sum_of_spec / margin^2": "< 0 [U]"}
 
+#: the study's columns under Jiang et al.'s names (the log of a measure has the same rank correlation)
+NAMES = {
+    "log_spec_orig_hi": "spec_orig (prod spectral x sum fro/spec)",
+    "path_norm_l2_hi": "path_norm_l2",
+    "log_sum_of_spec_over_margin2": "sum_of_spec / margin^2",
+    "log_prod_spec_over_margin2": "prod_spec / margin^2",
+    "log_prod_fro_over_margin2": "prod_fro / margin^2",
+    "log_sum_of_fro_hi": "sum_of_fro",
+    "log_sum_of_spec_hi": "sum_of_spec",
+    "sum_log_spectral_hi": "prod_spec (log)",
+    "sum_log_frobenius_hi": "prod_fro (log)",
+    "sum_stable_rank_hi": "stable_rank sum",
+    "log_inverse_margin2": "inverse margin",
+    "mean_alpha_estimate": "ESD alpha (WeightWatcher, estimate)",
+    "params": "n_params",
+}
 
-def _measures(model, init, x, y) -> dict:
-    ws, w0 = c.weights(model), init
-    d = len(ws)
-    spec = [kernels.spectral_norm_estimate(w) for w in ws]
-    fro = [float(np.linalg.norm(w)) for w in ws]
-    mar = float(np.quantile(c.margins(model, x, y), 0.1))
-    mar = max(mar, 1e-6)
-    dist = float(np.sqrt(sum(np.linalg.norm(w - v) ** 2 for w, v in zip(ws, w0))))
-    n_params = sum(w.size for w in ws)
-    return {
-        "prod_spec / margin^2": float(np.prod(spec) ** 2 / mar ** 2),
-        "sum_of_spec / margin^2": float(d * np.prod(spec) ** (2 / d) / mar ** 2),
-        "spec_orig (prod spectral x sum fro/spec)": float(np.prod(spec) ** 2 * sum((f / s) ** 2 for f, s in zip(fro, spec))),
-        "prod_fro / margin^2": float(np.prod(fro) ** 2 / mar ** 2),
-        "sum_of_fro": float(d * np.prod(fro) ** (2 / d)),
-        "spectral_complexity (Bartlett)": c.spectral_complexity(model, certified=False)["value"],
-        "path_norm_l1": float(kernels.path_norm(c.dense_layers(model), p=1).hi),
-        "path_norm_l2": float(kernels.path_norm(c.dense_layers(model), p=2).hi ** 2),
-        "dist_from_init (fro)": dist,
-        "param_norm": float(sum(f ** 2 for f in fro)),
-        "inverse margin": 1.0 / mar ** 2,
-        "stable_rank sum": float(sum((f / s) ** 2 for f, s in zip(fro, spec))),
-        "n_params": float(n_params),
-    }
+THEOREMS = (("test_set.binomial_tail", "test"), ("norm.golowich2018_frobenius_multiclass", "train"),
+            ("norm.neyshabur2015_frobenius_multiclass", "train"), ("norm.neyshabur2015_path_multiclass", "train"))
+
+FULL = {"lr": (0.001, 0.003, 0.01), "batch": (32, 256), "width": (16, 32, 64), "depth": (1, 2, 3, 4), "epochs": 40}
+QUICK = {"lr": (0.001, 0.01), "batch": (32, 256), "width": (16,), "depth": (1, 2), "epochs": 3}
+
+
+def _spec(work: Path, grid: dict) -> Path:
+    def lst(v: tuple) -> str:
+        return "[" + ", ".join(repr(x) for x in v) + "]"
+
+    body = ['[sweep]', 'data = "digits"', 'train_data = "digits:train"', '', '[zoo]', 'dataset = "digits"',
+            'dir = "zoo"', *(f"{k} = {lst(grid[k])}" for k in ("lr", "batch", "width", "depth")),
+            f"epochs = {grid['epochs']}", "seed = 0", ""]
+    for tid, sample in THEOREMS:
+        body += ["[[jobs]]", 'kind = "theorem"', f'theorem = "{tid}"', f'sample = "{sample}"', 'delta = "0.05"', ""]
+    body += ["[[jobs]]", 'kind = "analyze"', "", "[[jobs]]", 'kind = "gap"', ""]
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "spec.toml").write_text("\n".join(body))
+    return work / "spec.toml"
+
+
+def _label(column: str) -> str:
+    if column.endswith(" (bound)"):
+        return f"{column[:-8]} (certified bound)"
+    return NAMES.get(column, column)
 
 
 def main(argv=None) -> int:
-    args = rs.parser(__doc__).parse_args(argv)
+    p = rs.parser(__doc__)
+    p.add_argument("--work", help="sweep directory (zoo, jobs, rows; resumable). Default: a directory under the "
+                                  "system's temporary directory, kept between runs")
+    p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
+    args = p.parse_args(argv)
     t0 = time.perf_counter()
-    if args.quick:
-        n, lrs, batches, widths, cap = 150, (1e-3, 3e-3), (32, 128), (16, 32), 40
-    else:
-        n, lrs, batches, widths, cap = 500, (1e-3, 3e-3), (32, 128), (32, 128), 150
-    xtr, ytr, xte, yte = c.builtin("digits", n, args.seed)
-    grid, gaps, meas = [], [], []
-    for lr, bs, wd in itertools.product(lrs, batches, widths):
-        model = c.mlp(xtr.shape[1], wd, 3, 10, args.seed)
-        init = c.weights(model)
-        h = c.train(model, xtr, ytr, epochs=cap, lr=lr, batch=bs, seed=args.seed, stop_loss=0.05)
-        gap = h[-1]["train_acc"] - c.accuracy(model, xte, yte)
-        grid.append((lr, bs, wd)); gaps.append(gap); meas.append(_measures(model, init, xtr, ytr))
-    names = list(meas[0])
-    taus = {k: c.kendall_tau([m[k] for m in meas], gaps) for k in names}
-    psis = {k: c.granulated_kendall([m[k] for m in meas], gaps, grid) for k in names}
+    from certify.sweep import load_spec, run_sweep
+    from certify.sweep.report import correlation_study, study_columns, write_report
+
+    grid = QUICK if args.quick else FULL
+    work = Path(args.work) if args.work else Path(tempfile.gettempdir()) / (
+        "boundcert-jiang2019" + ("-quick" if args.quick else ""))
+    res = run_sweep(load_spec(_spec(work, grid)), work / "out", workers=args.workers, memory_limit="2GiB",
+                    progress=True, csv=True)
+    counts = res.counts()
+    if counts.get("internal_error"):
+        bad = next(r for r in res.rows if r["status"] == "internal_error")
+        raise SystemExit(f"jiang2019: {counts['internal_error']} sweep jobs failed (e.g. {bad['error'][:200]}); "
+                         f"nothing written: run again (finished jobs under {work} are kept)")
+    status = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    study = correlation_study(res.rows)
+    gaps = {r["model"]: json.loads(r["measures"])["empirical_gap"]
+            for r in res.rows if r["kind"] == "gap" and r["status"] == "ok"}
+    n = len(gaps)
     rows = []
-    for k in names:
-        if k in PAPER_SIGN:
-            direction = PAPER_SIGN[k][:3]
-            ok = taus[k] > 0 if direction == "> 0" else taus[k] < 0
-            rows.append(rs.row(f"{k}: Kendall tau vs gap", PAPER_SIGN[k], taus[k], "sign", ok,
-                               f"opposite sign at this scale ({len(grid)} models, gaps "
-                               f"{min(gaps):.3f}..{max(gaps):.3f}); Psi = {psis[k][0]:.3f}"))
+    for c in study:
+        name = _label(c.column)
+        psi = "-" if c.psi is None else f"{c.psi:.3f}"
+        if name in PAPER_SIGN:
+            want = PAPER_SIGN[name][:3]
+            ok = c.tau > 0 if want == "> 0" else c.tau < 0
+            rows.append(rs.row(f"{name}: Kendall tau vs gap", PAPER_SIGN[name], c.tau, "sign", ok,
+                               f"opposite sign at this scale ({c.models} models, gaps {min(gaps.values()):.3f}.."
+                               f"{max(gaps.values()):.3f}); Psi = {psi}"))
         else:
-            rows.append(rs.row(f"{k}: Kendall tau vs gap (Psi = {psis[k][0]:.3f})", "not transcribed", taus[k],
-                               "none", False, "the paper's value for this measure was not transcribed (no offline "
-                               "copy of Table 5); reported for the ranking only"))
-    fig, ax = rs.figure(1, 8, 5)
-    order = sorted(names, key=lambda k: taus[k])
+            what = ("a certified bound of this library (the paper ranks measures, not these certificates)"
+                    if c.kind == "bound" else "the paper's value for this measure was not transcribed (no offline "
+                    "copy of Table 5)")
+            rows.append(rs.row(f"{name}: Kendall tau vs gap (Psi = {psi})", "not transcribed", c.tau, "none", False,
+                               f"{what}; reported for the ranking only"))
+    out = Path(args.out)
+    detail = out / "jiang2019"
+    write_report(res.rows, detail)  # report/report.{json,md,png}: the study as `certify sweep --report` writes it
+    _, cols = study_columns(res.rows)
+    hps = {r["model"]: json.loads(r["hparams"]) for r in res.rows if r["kind"] == "gap"}
+    table = [{"model": Path(m).stem, "hparams": hps[m], "gap": gaps[m],
+              **{c: cols[c][m] for c in sorted(cols) if m in cols[c]}} for m in sorted(gaps)]
+    fig, ax = rs.figure(1, 8, 6)
+    order = sorted(study, key=lambda c: c.tau)
     y = np.arange(len(order))
-    ax[0].barh(y - 0.2, [taus[k] for k in order], height=0.4, label="Kendall tau")
-    ax[0].barh(y + 0.2, [psis[k][0] for k in order], height=0.4, label="granulated Kendall Psi")
-    ax[0].set_yticks(y, order, fontsize=8); ax[0].axvline(0, color="k", lw=0.5); ax[0].legend()
-    ax[0].set_title(f"jiang2019: {len(grid)} digits MLPs (lr x batch x width); correlation with the gap")
+    ax[0].barh(y - 0.2, [c.tau for c in order], height=0.4, label="Kendall tau")
+    ax[0].barh(y + 0.2, [c.psi or 0.0 for c in order], height=0.4, label="granulated Kendall Psi")
+    ax[0].set_yticks(y, [_label(c.column) for c in order], fontsize=7)
+    ax[0].axvline(0, color="k", lw=0.5)
+    ax[0].set_xlim(-1, 1)
+    ax[0].legend(fontsize=8)
+    ax[0].set_title(f"jiang2019 on certify sweep: {n} digits MLPs (lr x batch x width x depth)")
+    axes = " x ".join(f"{k} {grid[k]}" for k in ("lr", "batch", "width", "depth"))
     rs.write("jiang2019", args.out, paper=PAPER, claim=CLAIM,
-             scale=f"digits n={n}, MLPs of depth 3, grid lr {lrs} x batch {batches} x width {widths} "
-                   f"({len(grid)} models), Adam, stop at train cross-entropy 0.05 (cap {cap} epochs); "
-                   "paper: 7 hyperparameters, >10000 CIFAR-10/SVHN convnets",
+             scale=f"certify sweep zoo: digits (1200 train / 597 test), ReLU MLPs, grid {axes} ({n} models), Adam, "
+                   f"{grid['epochs']} epochs, seed 0; {len(res.jobs)} sweep jobs ({status}); paper: 7 "
+                   "hyperparameters, >10000 CIFAR-10/SVHN convnets stopped at a common cross-entropy",
              rows=rows, certificates=[], quick=args.quick, started=t0, fig=fig,
-             extra={"grid": grid, "gaps": gaps, "measures": meas, "tau": taus,
-                    "psi": {k: {"psi": v[0], "per_axis": v[1]} for k, v in psis.items()}})
+             extra={"grid": {k: list(v) if isinstance(v, tuple) else v for k, v in grid.items()},
+                    "models": n, "jobs": len(res.jobs), "status": counts, "gap_range": [min(gaps.values()),
+                                                                                         max(gaps.values())],
+                    "study": [{**c.to_dict(), "name": _label(c.column)} for c in study],
+                    "detail": f"{detail.name}/report/report.json", "per_model": table})
     return 0
 
 

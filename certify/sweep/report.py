@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 from boundcert.errors import InvalidInput
 from certify.sweep.stats import granulated_kendall, kendall_tau
 
-__all__ = ["Correlation", "correlation_study", "write_report"]
+__all__ = ["Correlation", "correlation_study", "study_columns", "write_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,13 @@ def _columns(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, float], dict[str
                 cols.setdefault(name, {})[model] = v
                 kinds[name] = "measure"
     return gaps, hp, cols, kinds
+
+
+def study_columns(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """What the study ranks: ``(gap by model, {column: value by model})`` (the bounds' upper ends as floats, the
+    measures, the margin-normalised measures)."""
+    gaps, _, cols, _ = _columns(rows)
+    return gaps, cols
 
 
 def correlation_study(rows: Iterable[dict[str, Any]]) -> list[Correlation]:
