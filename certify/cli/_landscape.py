@@ -14,9 +14,11 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from certify.cli._help import MODEL_FILE_HELP
+
     p = sub.add_parser("landscape", help="loss landscape: Hessian eigenvalue brackets and trace interval (float64 "
                                          "operator), sharpness/flatness measures, slices, flatness certificate")
-    p.add_argument("model", help="model file: .safetensors, torch state dict (.pt), TorchScript")
+    p.add_argument("model", help=MODEL_FILE_HELP)
     p.add_argument("--data", required=True, help="the training sample: data file or built-in NAME[:train|:test]")
     p.add_argument("--arch", help="package.module:factory for files that hold only weights")
     p.add_argument("--hessian", action="store_true", help="top eigenvalue brackets and the trace interval (default "

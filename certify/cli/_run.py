@@ -10,8 +10,10 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from certify.cli._help import MODEL_FILE_HELP
+
     p = sub.add_parser("run", help="certify a trained model: certificate.json, reproduce.sh, report.html/.md")
-    p.add_argument("model", help="model file: .safetensors, torch state dict (.pt), TorchScript")
+    p.add_argument("model", help=MODEL_FILE_HELP)
     p.add_argument("--data", help="the sample the theorem reads: data file (.npz with x, y; .pt) or built-in "
                                   "NAME[:train|:test]")
     p.add_argument("--train-data", help="the training sample (norm, PAC-Bayes, stability bounds); default --data")
@@ -37,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     a = sub.add_parser("analyze", help="data-free per-layer table: certified spectral norm, Frobenius, stable rank; "
                                        "ESD power-law alpha and its fit (measures)")
-    a.add_argument("model")
+    a.add_argument("model", help=MODEL_FILE_HELP)
     a.add_argument("--arch", help="package.module:factory for files that hold only weights")
     a.add_argument("--plot", metavar="DIR", help="write the ESD figure of every weight layer to DIR/esd-LAYER.png")
     a.add_argument("--input-shape", help="per-sample input shape C,H,W (or C,L / F): adds each convolution's certified "
