@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--delta-mc", default="0.01", help="delta of the Monte Carlo kl bound (default 0.01)")
     p.add_argument("--sigma-prior", default="0.03", help="prior std (data-dependent) / posterior init std")
     p.add_argument("--prior-epochs", type=int, default=10, help="epochs of the deterministic network/prior")
+    p.add_argument("--prior-shift", type=int, default=0,
+                   help="augment the prior/network training by a random circular shift in [-S, S] of the inputs' "
+                        "last axis per batch (translated signals such as MNIST-1D's; default 0)")
     p.add_argument("--posterior-epochs", type=int, default=3)
     p.add_argument("--mc-passes", type=int, default=10)
     p.add_argument("--mc-mode", choices=["per_example", "per_network"], default="per_example")
@@ -146,8 +149,9 @@ def _run_optimize(args: argparse.Namespace) -> int:
     cfg = PacBayesConfig(sizes=_default_sizes(args, train, 256) if builtin else (), prior=prior, objective=objective,
                          delta=args.delta, delta_mc=args.delta_mc, sigma_prior=args.sigma_prior,
                          prior_fraction=args.prior_fraction, prior_epochs=args.prior_epochs,
-                         posterior_epochs=args.posterior_epochs, lr=args.lr, posterior_lr=args.posterior_lr,
-                         batch=args.batch, mc_passes=args.mc_passes, mc_mode=args.mc_mode, seed=args.seed)
+                         prior_shift=args.prior_shift, posterior_epochs=args.posterior_epochs, lr=args.lr,
+                         posterior_lr=args.posterior_lr, batch=args.batch, mc_passes=args.mc_passes,
+                         mc_mode=args.mc_mode, seed=args.seed)
     if builtin:
         r = run_pacbayes(cfg, train, test, args.out, data_info=info, reproduce=_cmd(), progress=not args.json)
     else:

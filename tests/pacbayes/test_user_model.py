@@ -178,10 +178,11 @@ def test_a_data_file_without_model_uses_the_library_mlp(capsys, user, tmp_path):
     """The issue's first report: `certify optimize --data digits_train.npz` refused a file."""
     out = tmp_path / "mlp"
     code, _, err = _cli(capsys, "optimize", "--data", user / "flat.npz", "--arch", "64,8,10", "--prior-epochs", "1",
-                        "--posterior-epochs", "1", "--mc-passes", "1", "--out", out, "--json")
+                        "--prior-shift", "2", "--posterior-epochs", "1", "--mc-passes", "1", "--out", out, "--json")
     assert code == 0, err
     d = json.loads((out / "certificate.json").read_text())
     assert d["options"]["model"]["name"] == "model.pt" and (out / "model.pt").is_file()
+    assert d["options"]["config"]["prior_shift"] == 2 and d["options"]["config"]["sizes"] == []
     assert _recompute(capsys, out / "certificate.json", "--data", user / "flat.npz") == (0, "VERIFIED\n")
 
 
