@@ -111,13 +111,15 @@ def certify_each(loaded: LoadedModel, specs: dict[str, Any], ids: list[str], *, 
 
 def run_job(model: str, data: str | None, theorem: str, delta: str = "0.05", *, out: str | Path | None = None,
             arch: str | None = None, margin: str | None = None, eps: str | None = None,
-            progress: bool = False, train_data: str | None = None, test_data: str | None = None) -> RunResult:
+            progress: bool = False, train_data: str | None = None, test_data: str | None = None,
+            resolve: Any = load_data) -> RunResult:
     """Certify ``model`` (a file) with ``theorem`` (an id or ``all``); write outputs to ``out``.
 
     Data roles (:mod:`certify.data.roles`): a theorem that reads held-out data takes ``test_data``, one that reads the
     training sample takes ``train_data``; ``data`` is the sample for either role when the role's own is not given.
     With ``all``, a theorem whose role has no data is skipped with the reason; a test-set bound on a known training
-    split is refused (skipped with the reason under ``all``).
+    split is refused (skipped with the reason under ``all``). ``resolve(spec)`` loads a data specification
+    (default :func:`certify.data.load_data`; a sweep worker passes its cache of already loaded samples).
     """
     specs = data_by_role(data, train_data, test_data)
     if out is not None:
@@ -126,7 +128,7 @@ def run_job(model: str, data: str | None, theorem: str, delta: str = "0.05", *, 
     model_arg = str(Path(model).resolve())
     ids = [t.id for t in theorems.all() if t.kind == "bound"] if theorem == "all" else [theorem]
     certs, skipped, used = certify_each(
-        loaded, specs, ids, resolve=load_data, strict=theorem != "all", delta=delta, arch=arch, margin=margin,
+        loaded, specs, ids, resolve=resolve, strict=theorem != "all", delta=delta, arch=arch, margin=margin,
         eps=eps, progress=progress,
         reproduce=lambda tid, spec: reproduce_command(model_arg, _data_arg(spec), tid, delta, arch, margin, eps))
     result = RunResult(certs, skipped, data_args={tid: _data_arg(u[0]) for tid, u in used.items()})

@@ -22,7 +22,7 @@ from boundcert.errors import CertifyError, InvalidInput
 from certify.sweep.jobs import Job
 from certify.sweep.store import ResultStore
 
-__all__ = ["execute", "base_row", "float_outward", "worker_name", "job_threads"]
+__all__ = ["execute", "base_row", "float_outward", "worker_name", "job_threads", "load_cached"]
 
 
 def float_outward(text: str, up: bool) -> float:
@@ -87,12 +87,39 @@ def base_row(job: Job) -> dict[str, Any]:
             "hparams": json.dumps(job.hparams, sort_keys=True), "boundcert": __version__}
 
 
+#: samples this worker process has loaded, by (specification, sha256): a job reads its data once per worker
+_DATA: dict[tuple[str, str | None], Any] = {}
+_DATA_MAX = 4  # oldest dropped beyond this (a Fashion-MNIST split is ~190 MB)
+
+
+def load_cached(spec: str, sha256: str | None) -> Any:
+    """The sample ``spec`` as :func:`certify.data.load_data` loads it, from this worker's cache when it holds the
+    same specification with the content hash the job was expanded with (``sha256``; a built-in is generated once).
+
+    Raises:
+        InvalidInput: the data no longer have the hash recorded when the sweep's jobs were expanded (a file changed
+            during the sweep): its rows would name data they were not computed on.
+    """
+    from certify.data import load_data
+
+    if (spec, sha256) in _DATA:
+        return _DATA[(spec, sha256)]
+    ds = load_data(spec)
+    if sha256 is not None and ds.sha256 != sha256:
+        raise InvalidInput(f"data {spec!r} changed during the sweep (sha256 {ds.sha256[:12]}..., the jobs were "
+                           f"expanded with {sha256[:12]}...): run the sweep again to expand them on the new data")
+    while len(_DATA) >= _DATA_MAX:
+        _DATA.pop(next(iter(_DATA)))
+    _DATA[(spec, sha256)] = ds
+    return ds
+
+
 def _theorem(job: Job, out: Path) -> dict[str, Any]:
     from certify.jobs.run import run_job
 
     a = job.args  # as the spec gives them, so that reproduce.sh is the one `certify run` would write
     r = run_job(job.model, job.data or "", job.theorem or "", a["delta"], out=out, arch=job.arch, margin=a["margin"],
-                eps=a["eps"])
+                eps=a["eps"], resolve=lambda spec: load_cached(spec, job.data_sha256 if spec == job.data else None))
     cert = json.loads(r.certificates[job.theorem or ""].to_json())
     lo, hi = cert["result"]["lo"], cert["result"]["hi"]
     return {"result_lo": lo, "result_hi": hi, "result_lo_float": float_outward(lo, False),
@@ -170,15 +197,14 @@ def _margin_quantile(module: Any, x: Any, y: Any, q: float = 0.1) -> float:
 
 def _gap(job: Job, out: Path) -> dict[str, Any]:
     from certify.certificate import atomic_write_text
-    from certify.data import load_data
     from certify.models.hashing import model_sha256
     from certify.models.loader import load_model
     from certify.models.predict import count_errors, predict
 
     loaded = load_model(job.model, job.arch)
     counts, margin = {}, None
-    for role, spec in (("train", job.train_data), ("test", job.data)):
-        ds = load_data(spec or "")
+    for role, spec, sha in (("train", job.train_data, job.train_data_sha256), ("test", job.data, job.data_sha256)):
+        ds = load_cached(spec or "", sha)
         counts[role] = (count_errors(predict(loaded.module, ds.x, name=spec or "", labels=ds.y), ds.y), ds.n)
         if role == "train":
             margin = _margin_quantile(loaded.module, ds.x, ds.y)

@@ -104,3 +104,21 @@ def test_margin_normalised_measures_of_the_report():
     inv = [Fraction(1) / Fraction(margins[m]) ** 2 for m in keep]
     assert study["log_inverse_margin2"].tau == float(kendall_tau(inv, [gaps[m] for m in keep]))
     assert study["sum_log_spectral_hi"].models == 5
+
+
+def test_a_worker_loads_each_sample_once_and_refuses_data_changed_during_the_sweep(tmp_path):
+    import pytest
+
+    from boundcert.errors import InvalidInput
+    from certify.data import load_data
+    from certify.sweep.worker import _DATA, load_cached
+
+    p = tmp_path / "d.npz"
+    np.savez(p, x=np.ones((5, 3), np.float32), y=np.arange(5) % 2)
+    sha = load_data(str(p)).sha256
+    first = load_cached(str(p), sha)
+    assert load_cached(str(p), sha) is first and first.sha256 == sha
+    _DATA.clear()
+    np.savez(p, x=np.zeros((5, 3), np.float32), y=np.arange(5) % 2)  # the file changes mid-sweep
+    with pytest.raises(InvalidInput, match="changed during the sweep"):
+        load_cached(str(p), sha)
