@@ -16,22 +16,29 @@ import numpy as np
 __all__ = ["optimise_slopes"]
 
 
-def _conv_adjoint(op, L, torch) -> Any:
-    """``L T`` of a zero-padded convolution (autograd-friendly twin of :func:`kernels.bounds.convop.adjoint_rows`)."""
+def _conv_matrix(op, torch) -> Any:
+    """``T^T`` (D_in, D_out) of a zero-padded convolution as a torch sparse matrix, from the convolution of the unit
+    vectors (a search tool: autograd through ``torch.sparse.mm`` is fast where ``conv_transpose2d``'s is not)."""
     _, st, pd, dl = op.M._geom()
-    b, S = L.shape[:2]
     hw = lambda s: (s[0], 1, s[1]) if len(s) == 2 else s  # noqa: E731
-    c_out, oh, ow = hw(op.out_shape)
-    _, h, w = hw(op.in_shape)
-    k = op.dense
-    opad = tuple(n - ((o - 1) * s - 2 * p + d * (kk - 1) + 1) for n, o, s, p, d, kk in
-                 zip((h, w), (oh, ow), st, pd, dl, k.shape[2:]))
-    out = torch.nn.functional.conv_transpose2d(L.reshape(b * S, c_out, oh, ow), k, None, st, pd, opad,
-                                               op.M.groups, dl)
-    return out.reshape((b, S) + op.in_shape)
+    D = int(np.prod(op.in_shape))
+    rows, cols, vals = [], [], []
+    for s0 in range(0, D, 1024):
+        k = min(1024, D - s0)
+        e = torch.zeros((k, D), dtype=torch.float64)
+        e[torch.arange(k), torch.arange(s0, s0 + k)] = 1.0
+        out = torch.nn.functional.conv2d(e.reshape((k,) + hw(op.in_shape)), op.dense, None, st, pd, dl,
+                                         op.M.groups).reshape(k, -1)
+        r, c = torch.nonzero(out, as_tuple=True)
+        rows.append(r + s0)
+        cols.append(c)
+        vals.append(out[r, c])
+    idx = torch.stack([torch.cat(rows), torch.cat(cols)])
+    return torch.sparse_coo_tensor(idx, torch.cat(vals), (D, int(np.prod(op.out_shape))), dtype=torch.float64,
+                                   check_invariants=False).coalesce()
 
 
-def _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch) -> Any:
+def _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch, memo: dict) -> Any:
     from kernels.bounds.crown import maxpool_selection, movement_index
     from kernels.bounds.operators import is_affine, operator_of
     from kernels.bounds.relax import relax_activation
@@ -53,11 +60,11 @@ def _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch) -> Any:
                 Lin = L @ T(op.M)
             elif op.kind == "diag":
                 Lin = L * T(op.M)
-            elif op.kind == "conv":
-                Lin = _conv_adjoint(op, L, torch)
             else:
                 key = ("torch", id(op))
-                if key not in cache:
+                if key not in cache and op.kind == "conv":
+                    cache[key] = _conv_matrix(op, torch)
+                elif key not in cache:
                     coo = op.M.T.tocoo()
                     cache[key] = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, coo.shape,
                                                          dtype=torch.float64,
@@ -70,17 +77,18 @@ def _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch) -> Any:
                 const = const + (L * T(mid)).reshape(b, S, -1).sum(-1)
             parts = [Lin]
         elif isinstance(lay, Activation):
-            l, u = boxes[ins[0]]
-            ls, lb, us, ub = relax_activation(lay, l, u)
+            key = ("relax", node.name)
+            if key not in memo:  # the same boxes at every step of the search
+                l, u = boxes[ins[0]]
+                ls, lb, us, ub = relax_activation(lay, l, u)
+                memo[key] = (T(((l < 0) & (u > 0))[:, None].astype(np.float64)), T(ls)[:, None], T(lb)[:, None],
+                             T(us)[:, None], T(np.where(np.isfinite(ub), ub, 0.0))[:, None])
+            unstable, ls_t, lb_t, us_t, ub_t = memo[key]
             Lp, Ln = L.clamp(min=0), L.clamp(max=0)
             if node.name in params:
-                unstable = T(((l < 0) & (u > 0))[:, None].astype(np.float64))
-                ls_t = unstable * params[node.name] + (1 - unstable) * T(ls)[:, None]
-            else:
-                ls_t = T(ls)[:, None]
-            parts = [Lp * ls_t + Ln * T(us)[:, None]]
-            const = const + (Lp * T(lb)[:, None] + Ln * T(np.where(np.isfinite(ub), ub, 0.0))[:, None]
-                             ).reshape(b, S, -1).sum(-1)
+                ls_t = unstable * params[node.name] + (1 - unstable) * ls_t
+            parts = [Lp * ls_t + Ln * us_t]
+            const = const + (Lp * lb_t + Ln * ub_t).reshape(b, S, -1).sum(-1)
         elif isinstance(lay, (Pool, AdaptivePool)) and lay.kind == "max":
             jstar, dominant, umax = maxpool_selection(lay, boxes[ins[0]], in_shape, cache)
             Lf = L.reshape(b, S, -1)
@@ -140,10 +148,10 @@ def optimise_slopes(steps: int = 20, lr: float = 0.3) -> Callable[..., dict]:
         if not params or steps < 1:
             return {}
         opt = torch.optim.Adam(list(params.values()), lr=lr)
-        best, best_val = None, -np.inf
+        best, best_val, memo = None, -np.inf, {}
         with torch.enable_grad():
             for _ in range(steps):
-                bound = _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch)
+                bound = _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch, memo)
                 val = float(bound.detach().sum())
                 if val > best_val:
                     best_val, best = val, {k: p.detach().numpy().copy() for k, p in params.items()}
