@@ -286,8 +286,13 @@ def export_to_graph(ep: Any) -> Any:
             b = t(a[3]) if len(a) > 3 and a[3] is not None else np.zeros(c)
             emit(n, ir.GroupNorm(int(a[1]), w, b, hyper(a[4] if len(a) > 4 else 1e-5)), (src(a[0]),))
             continue
+        if f in (aten.relu_.default, aten.silu_.default, aten.add_.Tensor) and len(a[0].users) != 1:
+            layer = ir.Unsupported(f"{n.name} ({f})", f"an in-place {f} whose input is read elsewhere (the reader "
+                                   f"would see the mutated value); this rules out {RULED_OUT}")
+            emit(n, layer, (src(a[0]),))
+            continue
         simple = {aten.relu.default: "relu", aten.tanh.default: "tanh", aten.sigmoid.default: "sigmoid",
-                  aten.silu.default: "silu"}
+                  aten.silu.default: "silu", aten.relu_.default: "relu", aten.silu_.default: "silu"}
         if f in simple:
             layer = ir.Activation(simple[f])
         elif f is aten.gelu.default and kw.get("approximate", "none") == "none":
@@ -340,7 +345,7 @@ def export_to_graph(ep: Any) -> Any:
             used.add(pool.name)
             emit(n, ir.Flatten(1), (pool.name,))
             continue
-        elif f in (aten.add.Tensor,) and len(a) == 2 and all(hasattr(v, "name") for v in a) and \
+        elif f in (aten.add.Tensor, aten.add_.Tensor) and len(a) == 2 and all(hasattr(v, "name") for v in a) and \
                 kw.get("alpha", 1) == 1:
             emit(n, ir.Add(), (src(a[0]), src(a[1])))
             continue

@@ -189,3 +189,27 @@ def test_sdpa_with_a_mask_is_not_translated():
 
     loaded = load_model(Masked().eval())
     assert loaded.network is None and "scaled_dot_product_attention" in loaded.unsupported
+
+
+def test_pt2_in_place_relu_and_add_translate(tmp_path):
+    """nn.ReLU(inplace=True) and ``out += identity`` (torchvision's blocks) export as aten.relu_ / aten.add_."""
+
+    class Block(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c = torch.nn.Conv2d(2, 2, 3, padding=1)
+            self.r = torch.nn.ReLU(inplace=True)
+            self.f = torch.nn.Linear(2 * 16, 3)
+
+        def forward(self, x):
+            out = self.r(self.c(x))
+            out += x
+            return self.f(torch.flatten(self.r(out), 1))
+
+    torch.manual_seed(0)
+    m = Block().eval()
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 4)).astype(np.float32)
+    net = load_model(m).network
+    g = load_model(_pt2(m, tmp_path / "b.pt2", x)).network
+    assert g is not None
+    assert kernels.forward_enclosure(g, x)[1].tobytes() == kernels.forward_enclosure(net, x)[1].tobytes()
