@@ -8,14 +8,15 @@ BatchNorm statistics perturbed away from the identity.
 Ours (``--path api``, the default): :func:`certify.analyze` on the in-memory ``nn.Module`` (torch.fx translation,
 every certified column -- Frobenius, spectral-norm and stable-rank enclosures -- and every ESD column).
 ``--path cli``: ``certify analyze MODEL.pt2 --json`` in process on the model saved as a torch.export program
-(loading included; :func:`benchmarks.analyze.ours`, the helper of the smaller VGG16 comparison). Baseline: ``weightwatcher.WeightWatcher(model=model).analyze()`` with its
-defaults on the same model. Both are warmed up outside the timing (imports; ours compiles its numba kernels on a
-small model). Ours runs its layers on one BLAS thread and one numba thread (:func:`kernels._device.single_thread`),
-so WeightWatcher is timed both with its defaults (the issue's baseline; its BLAS threads spin against torch's on
-shared cores) and under the same one-thread limit (a stricter baseline, printed beside it). The three are timed in turn, ``--repeats`` rounds (the shared machine's load drifts); the medians and
-the ratio (target ours / WW <= 1/3) are printed,
-with the layer coverage of both (weight layers of the model, rows of each table) and the worst alpha disagreement
-(ours vs WW on the layers both report; WW's Conv2d ``sqrt(1/2)`` rescaling does not change alpha).
+(loading included; :func:`benchmarks.analyze.ours`, the helper of the smaller VGG16 comparison). Baseline:
+``weightwatcher.WeightWatcher(model=model).analyze()`` on the same model. Both are warmed up outside the timing
+(imports; ours compiles its numba kernels on a small model). Ours runs its layers on one BLAS thread and one numba
+thread (:func:`kernels._device.single_thread`), so WeightWatcher is timed both with its defaults (the issue's
+baseline; its BLAS threads spin against torch's on shared cores) and under the same one-thread limit (a stricter
+baseline, printed beside it). The three are timed in turn, ``--repeats`` rounds (the shared machine's load
+drifts); the medians and the ratios (target ours / WW <= 1/3) are printed, with the layer coverage of both (weight
+layers of the model, rows of each table) and the worst alpha disagreement (ours vs WW on the layers both report;
+WW's Conv2d ``sqrt(1/2)`` rescaling does not change alpha).
 
 Usage: PYTHONPATH=. python benchmarks/analyze_resnet50.py [--repeats 3] [--path api|cli] [--no-ww] [--width W]
 """

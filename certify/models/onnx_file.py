@@ -4,11 +4,13 @@ network IR (:class:`kernels.network.Graph`), the same IR the ``nn.Module`` and t
 Shape computations (``Shape``/``Gather``/``Unsqueeze``/``Concat``/``Constant`` feeding a ``Reshape``, as torch's
 exporter writes ``x.view(x.size(0), -1)``) are evaluated symbolically from the per-sample shapes the IR's shape rules
 give; ``Gather`` of a 2-D initializer on axis 0 by the input's indices is an Embedding; ``MatMul`` + ``Add`` of
-initializers is a Linear layer, ``x * Sigmoid(x)`` is SiLU, ``Clip(0, 6)`` is ReLU6.
-An ``nn.MultiheadAttention`` (the ops in the name scope of the node that reads its ``in_proj_weight``) becomes one
-:class:`kernels.network.Attention` node when its ops are all of the translated form's kinds and a float64
-evaluation of them on a random input agrees with the IR's (:func:`_attention`); otherwise it is one named
-``Unsupported`` node. Operations with no translation become named :class:`kernels.network.Unsupported` nodes. There is no ONNX runtime
+initializers is a Linear layer, ``x * Sigmoid(x)`` is SiLU, ``Clip(0, 6)`` is ReLU6. An ``nn.MultiheadAttention``
+(the ops in the name scope of the node that reads its ``in_proj_weight``) and ``F.scaled_dot_product_attention``
+(``MatMul(Softmax(MatMul(q c, k^T c)), v)``) become one :class:`kernels.network.Attention` /
+:class:`kernels.network.ScaledDotProductAttention` node each when their ops are all of the translated form's kinds
+and a float64 evaluation of them agrees with the IR's (:mod:`certify.models.onnx_attention`); otherwise the
+attention is one named ``Unsupported`` node. Operations with no translation become named
+:class:`kernels.network.Unsupported` nodes. There is no ONNX runtime
 here: the model's predictions are the argmax of the IR's float64 forward pass (:class:`IRModule`).
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from boundcert.errors import InvalidInput
+from certify.models.onnx_attention import attention_groups, attrs, mha_layer, sdpa_steps
 from certify.models.tracing import RULED_OUT
 from kernels import network as ir
 
@@ -52,12 +55,6 @@ def read_onnx(path: Path) -> tuple[Any, Any]:
         raise InvalidInput(f"{str(path)!r} is not a readable ONNX file ({type(exc).__name__}): re-export it") from None
     graph = onnx_to_graph(model)
     return IRModule(graph), graph
-
-
-def _attrs(node: Any) -> dict[str, Any]:
-    import onnx
-
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
 def _as_list(v: Any) -> list[Any]:
@@ -123,9 +120,10 @@ def onnx_to_graph(model: Any) -> Any:
         made[out] = node
 
     node_list = list(g.node)  # one wrapper per node, kept alive: ids are stable
-    groups = _attention_groups(node_list, init)
+    producer = {o: m for m in node_list for o in m.output}
+    groups = attention_groups(node_list, init)
     for n in node_list:
-        op, at = n.op_type, _attrs(n)
+        op, at = n.op_type, attrs(n)
         x = n.input[0] if n.input else ""
         src = alias.get(x)
         out = n.output[0]
@@ -134,7 +132,7 @@ def onnx_to_graph(model: Any) -> Any:
         if id(n) in groups:  # the ONNX ops of one nn.MultiheadAttention: one IR node, at its first op
             scope, members = groups[id(n)]
             if n is next(m for m in members if m.name.startswith(scope)):  # (unscoped Constants may come first)
-                layer, ext, y = _attention(scope, members, node_list, g, init, consts, alias, shapes)
+                layer, ext, y = mha_layer(scope, members, node_list, g, init, consts, alias, shapes)
                 emit(y, layer, (alias[ext],) if ext in alias else ("input",), scope.strip("/").replace("/", "."))
             continue
         try:
@@ -173,6 +171,13 @@ def onnx_to_graph(model: Any) -> Any:
             if op in ("Identity", "Dropout"):
                 alias[out] = src
                 continue
+            if op == "MatMul" and n.input[0] in producer and producer[n.input[0]].op_type == "Softmax":
+                found = sdpa_steps(n, producer, node_list, init, consts, alias, made, shapes)
+                if found is not None:
+                    (o1, l1, i1, n1), (o2, l2, i2, n2) = found
+                    emit(o1, l1, i1, n1)
+                    emit(o2, l2, (i2[0], alias[o1], i2[2]), n2)
+                    continue
             if op == "Gemm":
                 if at.get("alpha", 1.0) != 1.0 or at.get("beta", 1.0) != 1.0 or at.get("transA", 0):
                     raise ValueError("Gemm with alpha/beta/transA")
@@ -277,157 +282,6 @@ def onnx_to_graph(model: Any) -> Any:
     if len(outs) != 1 or outs[0] not in alias:
         raise InvalidInput("the ONNX graph must have one output computed from its input")
     return _prune(nodes, alias[outs[0]])
-
-
-_ATTN_OPS = {"Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Slice", "Concat", "Cast", "Div", "Mul", "Add",
-             "Mod", "Sqrt", "Reshape", "Transpose", "MatMul", "Softmax", "Gemm"}
-
-
-def _attention_groups(nodes: list[Any], init: dict[str, Any]) -> dict[int, tuple[str, list[Any]]]:
-    """The nodes of each exported ``nn.MultiheadAttention`` call: those in the name scope (``/path/``) of the node
-    that reads an ``in_proj_weight`` initializer; ``id(node) -> (scope, members in graph order)``."""
-    out: dict[int, tuple[str, list[Any]]] = {}
-    for n in nodes:
-        if any(a.endswith("in_proj_weight") and a in init for a in n.input) and "/" in n.name:
-            scope = n.name.rsplit("/", 1)[0] + "/"
-            inside = {id(m) for m in nodes if m.name.startswith(scope)}
-            readers: dict[str, set[int]] = {}
-            for m in nodes:
-                for a in m.input:
-                    readers.setdefault(a, set()).add(id(m))
-            # the exporter's unscoped Constant nodes (Unsqueeze axes) that only the scope reads belong to it
-            inside |= {id(m) for m in nodes if m.op_type == "Constant" and readers.get(m.output[0], {0}) <= inside}
-            members = [m for m in nodes if id(m) in inside]
-            for m in members:
-                out[id(m)] = (scope, members)
-    return out
-
-
-def _attention(scope: str, members: list[Any], nodes: list[Any], g: Any, init: dict[str, Any],
-               consts: dict[str, Any], alias: dict[str, str],
-               shapes: dict[str, tuple[int, ...]]) -> tuple[Any, str, str]:
-    """``(layer, input name, output name)`` of one exported ``nn.MultiheadAttention`` (batch_first self-attention,
-    no masks): an :class:`kernels.network.Attention` built from the ``in_proj``/``out_proj`` initializers, accepted
-    only when its ops are all of the translated form's kinds and a float64 evaluation of the group's ONNX ops on a
-    random input agrees with the IR's (to 1e-9 relative; this fixes the head count); else a named ``Unsupported``."""
-    made = {o for m in members for o in m.output}
-    ext = sorted({a for m in members for a in m.input if a and a not in made and a not in init and a not in consts})
-    own = {id(v) for v in members}
-    readers = {a for m in nodes if id(m) not in own for a in m.input} | {o.name for o in g.output}
-    outs = [o for m in members for o in m.output if o in readers]
-    name = scope.strip("/").replace("/", ".")
-
-    def refuse(why: str) -> tuple[Any, str, str]:
-        return (ir.Unsupported(f"{name} (MultiheadAttention)", f"{why}; only batch_first self-attention with one "
-                               f"in-projection and no masks is translated; this rules out {RULED_OUT}"),
-                ext[0] if ext else "", outs[-1] if outs else members[-1].output[0])
-
-    bad = sorted({m.op_type for m in members} - _ATTN_OPS)
-    if bad:
-        return refuse(f"ONNX operations {', '.join(bad)} in the attention")
-    if len(ext) != 1 or len(outs) != 1 or ext[0] not in alias or len(shapes.get(alias[ext[0]], ())) != 2:
-        return refuse(f"{len(ext)} tensor inputs and {len(outs)} outputs (one (T, D) input, one output needed)")
-    w_in = next((a for m in members for a in m.input if a.endswith("in_proj_weight") and a in init), None)
-    b_in = next((a for m in members for a in m.input if a.endswith("in_proj_bias") and a in init), None)
-    gemm = [m for m in members if m.op_type == "Gemm" or (m.op_type == "MatMul" and m.input[1] in init)]
-    if w_in is None or len(gemm) != 1 or gemm[0].op_type != "Gemm" or len(gemm[0].input) < 2:
-        return refuse("no packed in-projection and one out-projection")
-    W, (T, D) = np.asarray(init[w_in], dtype=np.float64), shapes[alias[ext[0]]]
-    Wo = np.asarray(init[gemm[0].input[1]], dtype=np.float64)
-    Wo = Wo if _attrs(gemm[0]).get("transB", 0) else Wo.T
-    bo = np.asarray(init[gemm[0].input[2]], dtype=np.float64).reshape(-1) if len(gemm[0].input) > 2 else None
-    if W.shape != (3 * D, D) or Wo.shape != (D, D):
-        return refuse(f"projection shapes {W.shape} and {Wo.shape}")
-    b = None if b_in is None else np.asarray(init[b_in], dtype=np.float64).reshape(-1)
-    q, k, v = (ir.Linear(W[i * D:(i + 1) * D].copy(), None if b is None else b[i * D:(i + 1) * D].copy())
-               for i in range(3))
-    x = np.random.default_rng(0).standard_normal((2, T, D))
-    try:
-        y = _run(members, {ext[0]: x}, init, consts)[outs[0]]
-    except (KeyError, ValueError, IndexError, TypeError) as exc:
-        return refuse(f"the attention's ops cannot be evaluated ({type(exc).__name__})")
-    from kernels.network._state import point
-
-    for h in [h for h in range(1, D + 1) if D % h == 0]:
-        layer = ir.Attention(h, q, k, v, ir.Linear(np.ascontiguousarray(Wo), bo))
-        mid = layer.forward((point(x),), ir.ForwardContext()).mid
-        if np.shape(y) == mid.shape and np.all(np.abs(y - mid) <= 1e-9 * (1 + np.abs(mid))):
-            return layer, ext[0], outs[0]
-    return refuse("its ONNX ops do not compute softmax(Q K^T / sqrt(d_h)) V for any head count")
-
-
-def _run(members: list[Any], env: dict[str, Any], init: dict[str, Any], consts: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate the ONNX ops ``members`` in float64 numpy (integers stay integers): a check of a translation."""
-    from onnx import numpy_helper
-
-    def val(a: str) -> Any:
-        if a in env:
-            return env[a]
-        v = init[a] if a in init else consts[a]
-        if isinstance(v, list):
-            raise ValueError("a symbolic shape")
-        v = np.asarray(v)
-        return v.astype(np.float64) if v.dtype.kind == "f" else v
-
-    for m in members:
-        op, at = m.op_type, _attrs(m)
-        xs = [val(a) if a else None for a in m.input]
-        if op == "Constant":
-            r = np.asarray(numpy_helper.to_array(at["value"]))
-            r = r.astype(np.float64) if r.dtype.kind == "f" else r
-        elif op == "Shape":
-            r = np.array(xs[0].shape[at.get("start", 0):at.get("end", None)], dtype=np.int64)
-        elif op == "Gather":
-            r = np.take(xs[0], xs[1].astype(np.int64), axis=int(at.get("axis", 0)))
-        elif op in ("Unsqueeze", "Squeeze"):
-            axes = [int(v) for v in np.asarray(xs[1] if len(xs) > 1 else at.get("axes", [])).reshape(-1)]
-            if op == "Unsqueeze":
-                r = xs[0]
-                for a in sorted(a % (xs[0].ndim + len(axes)) for a in axes):
-                    r = np.expand_dims(r, a)
-            else:
-                r = np.squeeze(xs[0], axis=tuple(axes) if axes else None)
-        elif op == "Slice":
-            st, en = xs[1].reshape(-1), xs[2].reshape(-1)
-            axes = xs[3].reshape(-1) if len(xs) > 3 and xs[3] is not None else range(len(st))
-            steps = xs[4].reshape(-1) if len(xs) > 4 and xs[4] is not None else [1] * len(st)
-            sl = [slice(None)] * xs[0].ndim
-            for a, s0, e0, p in zip(axes, st, en, steps):
-                sl[int(a)] = slice(int(s0), int(min(e0, 2**62)), int(p))
-            r = xs[0][tuple(sl)]
-        elif op == "Concat":
-            r = np.concatenate([np.atleast_1d(v) for v in xs], axis=int(at["axis"]))
-        elif op == "Cast":
-            r = xs[0].astype(np.float64 if int(at["to"]) in (1, 10, 11, 16) else np.int64)
-        elif op in ("Div", "Mul", "Add", "Mod"):
-            a, c = xs
-            if op == "Mod":
-                r = np.fmod(a, c) if at.get("fmod", 0) else np.mod(a, c)
-            elif op == "Div":
-                r = a // c if a.dtype.kind in "iu" and c.dtype.kind in "iu" else a / c
-            else:
-                r = a * c if op == "Mul" else a + c
-        elif op == "Sqrt":
-            r = np.sqrt(xs[0])
-        elif op == "Reshape":
-            shp = [int(d) for d in xs[1].reshape(-1)]
-            shp = [xs[0].shape[i] if d == 0 else d for i, d in enumerate(shp)]
-            r = xs[0].reshape(shp)
-        elif op == "Transpose":
-            r = np.transpose(xs[0], at.get("perm"))
-        elif op == "MatMul":
-            r = np.matmul(xs[0], xs[1])
-        elif op == "Softmax":
-            e = np.exp(xs[0] - xs[0].max(axis=int(at.get("axis", -1)), keepdims=True))
-            r = e / e.sum(axis=int(at.get("axis", -1)), keepdims=True)
-        elif op == "Gemm":
-            a = xs[0].T if at.get("transA", 0) else xs[0]
-            bm = xs[1].T if at.get("transB", 0) else xs[1]
-            r = at.get("alpha", 1.0) * (a @ bm) + (at.get("beta", 1.0) * xs[2] if len(xs) > 2 else 0.0)
-        else:
-            raise ValueError(op)
-        env[m.output[0]] = r
-    return env
 
 
 def _prune(nodes: list[Any], out: str) -> Any:

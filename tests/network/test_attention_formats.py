@@ -213,3 +213,31 @@ def test_pt2_in_place_relu_and_add_translate(tmp_path):
     g = load_model(_pt2(m, tmp_path / "b.pt2", x)).network
     assert g is not None
     assert kernels.forward_enclosure(g, x)[1].tobytes() == kernels.forward_enclosure(net, x)[1].tobytes()
+
+
+def test_scaled_dot_product_attention_from_onnx(tmp_path):
+    """torch's exporter writes F.scaled_dot_product_attention as MatMul(Softmax(MatMul(q c, k^T c)), v) with the
+    scale from shape ops: one IR node (and a Permute of k), checked by evaluation; byte-identical to the module;
+    with the softmax over another axis it is not translated."""
+    import onnx
+
+    from tests.network.zoo import SDPABlock
+
+    torch.manual_seed(0)
+    m = SDPABlock().eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    net = load_model(m).network
+    p = _onnx(m, tmp_path / "s.onnx", x)
+    g = load_model(p).network
+    assert g is not None and sum(isinstance(n.layer, ir.ScaledDotProductAttention) for n in g.nodes) == 1
+    lo, hi = kernels.forward_enclosure(net, x)
+    lo2, hi2 = kernels.forward_enclosure(g, x)
+    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    model = onnx.load(str(p))
+    for n in model.graph.node:
+        if n.op_type == "Softmax":
+            n.attribute[0].i = 2
+    onnx.save(model, str(tmp_path / "w.onnx"))
+    loaded = load_model(tmp_path / "w.onnx")
+    assert loaded.network is None
+    assert not any(isinstance(n.layer, ir.ScaledDotProductAttention) for n in loaded.graph.nodes)
