@@ -43,13 +43,21 @@ def as_array(x: object, name: str, what: str = "a numeric array", dtype: type | 
         raise InvalidInput(f"{name} of type {type(x).__name__} is not array-like: pass {what}") from exc
 
 
-def as_float64(x: Any, name: str, ndim: int | None = None) -> np.ndarray:
+def as_float64(x: Any, name: str, ndim: int | None = None, *, integers: bool = False) -> np.ndarray:
     """``x`` (numpy array or torch tensor of a float dtype) as a C-contiguous float64 copy, taken exactly.
 
     Every binary16/bfloat16/binary32/binary64 number is exactly a binary64 number, so the copy is exact.
-    Refuses non-float dtypes, NaN/Inf and a wrong number of dimensions.
+    ``integers=True`` also takes integer arrays (token ids for an Embedding), exactly: refused unless every
+    ``|v| <= 2^53``. Refuses other non-float dtypes, NaN/Inf and a wrong number of dimensions.
     """
     torch = sys.modules.get("torch")
+    if integers and torch is not None and isinstance(x, torch.Tensor) and not x.is_floating_point() \
+            and not x.is_complex() and x.dtype != torch.bool:
+        x = x.detach().to("cpu").numpy()
+    if integers and isinstance(x, np.ndarray) and x.dtype.kind in "iu":
+        if x.size and max(abs(int(x.min())), abs(int(x.max()))) > 2**53:
+            raise InvalidInput(f"{name}: integer values beyond 2^53 are not exact in float64: pass smaller ids")
+        x = x.astype(np.float64)  # exact: every integer of magnitude <= 2^53 is a float64
     if torch is not None and isinstance(x, torch.Tensor):
         if not x.is_floating_point():
             raise InvalidInput(f"{name}.dtype={x.dtype!r}: a float tensor is needed; convert it with .double()")

@@ -86,7 +86,7 @@ def forward_enclosure(graph: Any, x: Any, *, radius: Any = 0.0, batch_size: int 
     check_environment("kernels.forward_enclosure")
     ops, _ = _ops(device, "kernels.forward_enclosure")
     g = to_graph(graph)
-    xs = as_float64(x, "x")
+    xs = as_float64(x, "x", integers=True)
     if xs.ndim < 1:
         raise InvalidInput(f"x.shape={xs.shape!r}: one row per sample is needed")
     batch_size = check_int("batch_size", batch_size, 1)
@@ -129,7 +129,7 @@ def logit_margins(graph: Any, x: Any, y: Any, *, batch_size: int = 256, device: 
     _, dev = _ops(device, "kernels.logit_margins")
     batch_size = check_int("batch_size", batch_size, 1)
     g = to_graph(graph)
-    xs = as_float64(x, "x")
+    xs = as_float64(x, "x", integers=True)
     if xs.ndim < 1:
         raise InvalidInput(f"x.shape={xs.shape!r}: one row per sample is needed, (n, features) or (n, C, H, W)")
     ys = as_array(y, "y", "integer labels, one per row of x")

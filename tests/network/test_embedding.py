@@ -117,3 +117,17 @@ def test_analyze_reports_the_table_in_graph_order(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in out] == ["embed", "head"]
     assert out[0]["spectral_hi"] == rows[0].spectral_hi
+
+
+def test_integer_ids_are_taken_exactly():
+    """int64 ids (numpy or torch) give the same bytes as the same ids as float64; ids beyond 2^53 are refused."""
+    net = load_model(_model()).network
+    ids = _ids()
+    want = kernels.forward_enclosure(net, ids.astype(np.float64))
+    for x in (ids, torch.from_numpy(ids), ids.astype(np.int32)):
+        got = kernels.forward_enclosure(net, x)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))
+    with pytest.raises(InvalidInput, match="2\\^53"):
+        kernels.forward_enclosure(net, np.full((1, 5), 2**53 + 1, dtype=np.int64))
+    with pytest.raises(InvalidInput, match="dtype"):
+        kernels.forward_enclosure(net, np.ones((1, 5), dtype=bool))
