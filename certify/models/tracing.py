@@ -3,7 +3,8 @@
 
 The tables here are the only torch knowledge of the network stack: :func:`module_layer` (an ``nn.Module`` leaf ->
 IR layer) and :func:`function_layer` (a ``torch``/``F``/tensor-method call -> IR layer). An operation with no
-translation becomes a :class:`kernels.network.Unsupported` node naming it, so that data-free passes (the weight
+translation becomes a :class:`kernels.network.Unsupported` node naming it (a parameter or buffer read by the
+forward code, ``get_attr``, becomes a :class:`kernels.network.Constant`: :func:`constant_layer`), so that data-free passes (the weight
 layers of ``certify analyze``) still run; every bound that reads the network then refuses it by name
 (:data:`RULED_OUT`). The torch.export and ONNX frontends (:mod:`certify.models.export`,
 :mod:`certify.models.onnx_file`) produce the same IR.
@@ -20,7 +21,7 @@ from boundcert.errors import InvalidInput
 from kernels import network as ir
 
 __all__ = ["RULED_OUT", "to_graph", "to_network", "module_layer", "function_layer", "f64", "hyper",
-           "unsupported_message"]
+           "unsupported_message", "constant_layer", "index_layer"]
 
 #: Theorem families an unsupported layer rules out (every one that reads the network; test-set bounds still apply).
 RULED_OUT = "norm.* and robust.* (every bound that reads the weights); test_set.* bounds still apply"
@@ -174,6 +175,11 @@ def function_layer(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         start = args[0] if args else kwargs.get("start_dim", 0)
         end = args[1] if len(args) > 1 else kwargs.get("end_dim", -1)
         return ir.Flatten(int(start), int(end)) if int(start) >= 1 else None
+    if name == "expand":  # x.expand(n, -1, ...): the identity on a batch (a Constant is broadcast over it)
+        sizes = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
+        return _SKIP if sizes and sizes[0] == "batch" and all(v == -1 for v in sizes[1:]) and not kwargs else None
+    if name == "select" and len(args) == 2 and all(isinstance(v, int) for v in args) and int(args[0]) != 0:
+        return ir.Select(int(args[0]), int(args[1]))
     if name in ("view", "reshape"):
         shape = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
         if not shape or not (shape[0] == "batch" or shape[0] == -1) or any(not isinstance(v, int) for v in shape[1:]):
@@ -212,6 +218,45 @@ def function_layer(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
             return "global_avg"
         return None
     return None
+
+
+def constant_layer(t: Any, what: str) -> Any:
+    """The IR :class:`kernels.network.Constant` of a parameter/buffer read by the forward code (class token,
+    positional embedding): its exact float64 copy, a leading axis of size 1 (the batch axis) dropped; anything but a
+    floating-point tensor is ``Unsupported``. Every frontend uses this rule, so the same model gives the same IR."""
+    import torch
+
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.ndim == 0:
+        return ir.Unsupported(what, "only a floating-point tensor of rank >= 1 read by the forward code (a class "
+                              f"token, a positional embedding) is translated; this rules out {RULED_OUT}")
+    v = f64(t)
+    return ir.Constant(np.ascontiguousarray(v[0] if v.shape[0] == 1 and v.ndim > 1 else v))
+
+
+def index_layer(idx: Any) -> Any:
+    """The IR layer of ``x[idx]`` (a Python index; batch axis first): ``x[:, i]`` -> ``Select``, ``x[:, a:b]`` ->
+    ``Slice`` (one indexed per-sample axis, the others full slices), else ``None``."""
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    full = slice(None, None, None)
+    if len(idx) < 2 or idx[0] != full or any(v is Ellipsis or v is None for v in idx):
+        return None
+    picked = [(d, v) for d, v in enumerate(idx) if d > 0 and v != full]
+    if len(picked) != 1:
+        return None
+    d, v = picked[0]
+    if isinstance(v, int) and not isinstance(v, bool):
+        return ir.Select(d, int(v))
+    if isinstance(v, slice) and all(a is None or isinstance(a, int) for a in (v.start, v.stop, v.step)) and \
+            (v.step is None or v.step >= 1):
+        return ir.Slice(d, v.start, v.stop, 1 if v.step is None else int(v.step))
+    return None
+
+
+def _attr(gm: Any, target: str) -> Any:
+    obj = gm
+    for part in target.split("."):
+        obj = getattr(obj, part, None)
+    return obj
 
 
 def unsupported_message(graph: Any) -> str | None:
@@ -299,8 +344,7 @@ def _from_fx(gm: Any, mods: dict[str, Any]) -> Any:
             emit(n, layer, (src(n.args[0]),), str(n.target))
             continue
         if n.op == "get_attr":
-            emit(n, ir.Unsupported(f"constant {n.target}", "a tensor constant or parameter used in the forward code"),
-                 ("input",))
+            emit(n, constant_layer(_attr(gm, str(n.target)), f"constant {n.target}"), ("input",))
             continue
         target = n.target
         fname = target if isinstance(target, str) else getattr(target, "__name__", str(target))
@@ -313,6 +357,11 @@ def _from_fx(gm: Any, mods: dict[str, Any]) -> Any:
         if fname == "getitem" and isinstance(n.args[0], fx.Node) and n.args[0].name in pairs:
             if n.args[1] == 0:  # (output, weights) of attention: the output
                 alias[n.name] = src(n.args[0])
+                continue
+        if fname == "getitem" and isinstance(n.args[0], fx.Node) and n.args[0].name not in pairs:
+            layer = index_layer(n.args[1])
+            if layer is not None:
+                emit(n, layer, (src(n.args[0]),))
                 continue
         if target in (operator.add, torch.add) or (n.op == "call_method" and fname == "add"):
             if len(tensor_args) == 2 and len(n.args) == 2 and not n.kwargs:

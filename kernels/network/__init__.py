@@ -8,8 +8,11 @@ docstring with its rounding model:
 * :mod:`~kernels.network.elementwise`: eval-mode ``BatchNorm``, ``Scale``;
 * :mod:`~kernels.network.activation`: relu, relu6, leaky_relu, identity, tanh, sigmoid, gelu, elu, silu, softplus;
 * :mod:`~kernels.network.pool`: ``Pool`` (max/avg), ``AdaptivePool``;
-* :mod:`~kernels.network.shape`: ``Flatten``, ``Reshape``, ``Unflatten``, ``Permute``, ``Transpose``;
+* :mod:`~kernels.network.shape`: ``Flatten``, ``Reshape``, ``Unflatten``, ``Permute``, ``Transpose``, ``Select``,
+  ``Slice``;
 * :mod:`~kernels.network.merge`: ``Add`` (residuals), ``Concat``;
+* :mod:`~kernels.network.constant`: ``Constant`` (a learned tensor read by the forward code: class token,
+  positional embedding);
 * :mod:`~kernels.network.layernorm`: ``LayerNorm``, ``GroupNorm``;
 * :mod:`~kernels.network.attention`: multi-head self-attention and the scaled dot-product attention product
   (forward enclosures; no global Lipschitz bound);
@@ -23,6 +26,7 @@ torch.export, ONNX) live in ``certify.models``; this package imports neither ``c
 
 from kernels.network.activation import Activation
 from kernels.network.attention import Attention, ScaledDotProductAttention
+from kernels.network.constant import Constant
 from kernels.network.affine import Conv, Conv2d, Linear
 from kernels.network.elementwise import BatchNorm, Scale
 from kernels.network.embedding import Embedding
@@ -34,13 +38,13 @@ from kernels.network.quantities import (
     LipschitzUpper, Margins, forward_enclosure, lipschitz_upper, logit_margins, margins_from_logits, path_norm,
 )
 from kernels.network.relaxation import AffineRelaxation, ElementwiseRelaxation
-from kernels.network.shape import Flatten, Permute, Reshape, Transpose, Unflatten
+from kernels.network.shape import Flatten, Permute, Reshape, Select, Slice, Transpose, Unflatten
 
 __all__ = [
     "Graph", "Network", "Node", "Unsupported", "ForwardContext", "CpuOps", "CPU",
     "Linear", "Conv", "Conv2d", "BatchNorm", "Scale", "Activation", "Pool", "AdaptivePool", "Flatten", "Reshape",
     "Permute", "Transpose", "Unflatten", "Add", "Concat", "LayerNorm", "GroupNorm", "Attention", "ScaledDotProductAttention",
-    "Embedding",
+    "Embedding", "Constant", "Select", "Slice",
     "Margins", "LipschitzUpper", "forward_enclosure", "logit_margins", "lipschitz_upper", "path_norm",
     "margins_from_logits", "AffineRelaxation", "ElementwiseRelaxation",
 ]

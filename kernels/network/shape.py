@@ -1,8 +1,9 @@
 """Data movement: ``Flatten`` (``torch.flatten(x, start_dim, end_dim)``), ``Reshape`` (``view``/``reshape`` to a
-per-sample shape), ``Unflatten``, ``Permute`` and ``Transpose`` (per-sample axes; the batch axis stays first).
+per-sample shape), ``Unflatten``, ``Permute`` and ``Transpose`` (per-sample axes; the batch axis stays first); ``Select`` and ``Slice`` (part of
+each sample: ``x[:, 0]``, the ViT's class token).
 
-Shape rule: torch's. Enclosed forward: exact (values are only moved; both radii unchanged). Lipschitz rule: 1
-(an isometry in l2 and l-inf). Linear relaxation: the layer itself.
+Shape rule: torch's. Enclosed forward: exact (values are only moved or selected; radii moved or selected with
+them, the l2 radius unchanged). Lipschitz rule: 1 (an isometry, or for a selection a projection, in l2 and l-inf). Linear relaxation: the layer itself.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from kernels._enclosure import Enclosure
 from kernels.network._state import Enclosed
 from kernels.network.relaxation import AffineRelaxation
 
-__all__ = ["Flatten", "Reshape", "Unflatten", "Permute", "Transpose"]
+__all__ = ["Flatten", "Reshape", "Unflatten", "Permute", "Transpose", "Select", "Slice"]
 
 _ONE = Enclosure(1.0, 1.0, "data movement (isometry)")
 
@@ -128,3 +129,67 @@ class Transpose(_Movement):
 
     def move(self, z: np.ndarray) -> np.ndarray:
         return Permute(self._dims(z.ndim - 1)).move(z)
+
+
+class _Pick:
+    """Selection of part of each sample: a projection, so Lipschitz 1 (l2 and l-inf) and the l2 radius carries over
+    (``||P e||_2 <= ||e||_2``); elementwise radii selected with the values. No ``move`` method: a selection is not a
+    permutation, and bound propagation refuses it by name rather than invert it."""
+
+    def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Enclosure:
+        return Enclosure(0.0, 1.0, "selection (a projection)")
+
+    def forward(self, xs: tuple[Enclosed, ...], ctx: Any) -> Enclosed:
+        x = xs[0]
+        f = self.pick  # type: ignore[attr-defined]
+        return Enclosed(np.ascontiguousarray(f(x.mid)), np.ascontiguousarray(f(x.rad)), x.dist)
+
+    def _axis(self, rank: int) -> int:
+        d = self.dim % (rank + 1) if self.dim < 0 else self.dim  # type: ignore[attr-defined]
+        if not 1 <= d <= rank:
+            raise InvalidInput(f"{type(self).__name__}(dim={self.dim}): a per-sample axis (1..{rank}) is needed; "  # type: ignore[attr-defined]
+                               "the batch axis must stay")
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Select(_Pick):
+    """``x.select(dim, index)`` / ``x[:, index]`` with batch-axis numbering: the axis is removed."""
+
+    dim: int
+    index: int
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        s = shapes[0]
+        d = self._axis(len(s))
+        if not -s[d - 1] <= self.index < s[d - 1]:
+            raise InvalidInput(f"Select(dim={self.dim}, index={self.index}): axis of size {s[d - 1]}")
+        return (*s[: d - 1], *s[d:])
+
+    def pick(self, z: np.ndarray) -> np.ndarray:
+        return np.take(z, self.index, axis=self._axis(z.ndim - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(_Pick):
+    """``x[:, start:stop:step]`` on axis ``dim`` (batch-axis numbering; Python slice semantics, ``step >= 1``)."""
+
+    dim: int
+    start: int | None
+    stop: int | None
+    step: int = 1
+
+    def out_shape(self, shapes: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        s = shapes[0]
+        d = self._axis(len(s))
+        if self.step < 1:
+            raise InvalidInput(f"Slice(step={self.step}): a positive step is needed")
+        n = len(range(*slice(self.start, self.stop, self.step).indices(s[d - 1])))
+        if n == 0:
+            raise InvalidInput(f"Slice({self.start}:{self.stop}:{self.step}) of an axis of size {s[d - 1]} is empty")
+        return (*s[: d - 1], n, *s[d:])
+
+    def pick(self, z: np.ndarray) -> np.ndarray:
+        idx = [slice(None)] * z.ndim
+        idx[self._axis(z.ndim - 1)] = slice(self.start, self.stop, self.step)
+        return z[tuple(idx)]

@@ -194,6 +194,10 @@ def _layer(L, xs):
             assert x[idx] == i and 0 <= i < w.shape[0]
             out[idx] = w[i]
         return out
+    if isinstance(L, ir.Constant):
+        return _mp(L.value)
+    if isinstance(L, (ir.Select, ir.Slice)):
+        return L.pick(x[None])[0]
     if isinstance(L, ir.Concat):
         return np.concatenate(xs, axis=L.dim % x.ndim)
     raise AssertionError(type(L).__name__)

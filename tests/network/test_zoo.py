@@ -16,7 +16,7 @@ import kernels  # noqa: E402
 from certify.models.loader import load_model  # noqa: E402
 from certify.reports.analyze import analyze_network  # noqa: E402
 from tests.network.reference import PREC, exact_forward  # noqa: E402
-from tests.network.zoo import ARCH, ZOO, build  # noqa: E402
+from tests.network.zoo import ARCH, ATTENTION, ZOO, build  # noqa: E402
 
 NAMES = sorted(ZOO)
 
@@ -74,6 +74,12 @@ def test_resnet18_enclosure_contains_the_exact_forward():
 
 def test_lipschitz_upper_bounds_the_attack(zoo_model):
     name, m, shape, net = zoo_model
+    if name in ATTENTION:  # no global Lipschitz bound exists: refused by hypothesis name, never a number
+        from boundcert.errors import HypothesisNotMet
+
+        with pytest.raises(HypothesisNotMet, match="h_lipschitz_upper"):
+            kernels.lipschitz_upper(net, input_shape=shape)
+        return
     lip = kernels.lipschitz_upper(net, input_shape=shape)
     assert 0 < lip.upper < float("inf")
     rng = np.random.default_rng(2)
@@ -113,7 +119,7 @@ def test_every_file_format_gives_byte_identical_numbers(zoo_model, tmp_path):
     name, m, shape, net = zoo_model
     x = _x(shape, n=2, seed=3)
     ref = kernels.forward_enclosure(net, x)
-    ref_lip = kernels.lipschitz_upper(net, input_shape=shape).upper
+    ref_lip = None if name in ATTENTION else kernels.lipschitz_upper(net, input_shape=shape).upper
     sd = {k: v.contiguous() for k, v in m.state_dict().items()}
     torch.save(sd, tmp_path / "m.pt")
     save_file(sd, str(tmp_path / "m.safetensors"))
@@ -129,7 +135,8 @@ def test_every_file_format_gives_byte_identical_numbers(zoo_model, tmp_path):
             assert [type(n.layer) for n in g.nodes] == [type(n.layer) for n in net.nodes], (name, fmt)
         lo, hi = kernels.forward_enclosure(g, x)
         assert lo.tobytes() == ref[0].tobytes() and hi.tobytes() == ref[1].tobytes(), (name, fmt)
-        assert kernels.lipschitz_upper(g, input_shape=shape).upper == ref_lip
+        if ref_lip is not None:
+            assert kernels.lipschitz_upper(g, input_shape=shape).upper == ref_lip
 
 
 def _onnx_export(m, shape, path) -> bool:

@@ -1,6 +1,7 @@
 """The acceptance zoo of issue 16, built in the tests: MLP, plain CNN, BatchNorm CNN, CIFAR ResNet-18 (width
-``w``), a MobileNetV2 inverted-residual block (depthwise convs, ReLU6), a DenseNet-style concat block and a tiny
-ViT-like net (patch embedding, LayerNorm, GELU MLP). Every model is in eval mode with non-trivial BatchNorm
+``w``), a MobileNetV2 inverted-residual block (depthwise convs, ReLU6), a DenseNet-style concat block, a tiny
+ViT-like net (patch embedding, LayerNorm, GELU MLP) and a ViT with class token and learned positional embedding
+(with attention, and with a GELU MLP in its place). Every model is in eval mode with non-trivial BatchNorm
 statistics."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["ZOO", "build", "resnet18", "TokenNet", "AttentionViT", "SDPABlock"]
+__all__ = ["ZOO", "ATTENTION", "build", "resnet18", "TokenNet", "AttentionViT", "ClassTokenViT", "SDPABlock"]
 
 
 class BasicBlock(nn.Module):
@@ -139,6 +140,35 @@ class AttentionViT(nn.Module):
         return self.head(self.pool(t.transpose(1, 2)).flatten(1))
 
 
+class ClassTokenViT(nn.Module):
+    """The ViT of Dosovitskiy et al. 2021 in miniature: patch embedding (conv, stride = patch), a learned class token
+    concatenated in front of the tokens, a learned positional embedding added, a pre-LayerNorm block with a residual
+    (multi-head self-attention, or with ``attention=False`` a GELU MLP, so that the network has a global Lipschitz
+    bound), a final LayerNorm and the class token's output (``t[:, 0]``) -> linear head."""
+
+    def __init__(self, d: int = 4, heads: int = 2, tokens: int = 4, attention: bool = True) -> None:
+        super().__init__()
+        self.attention = attention
+        self.embed = nn.Conv2d(1, d, 2, 2)
+        self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.5)
+        self.pos = nn.Parameter(torch.randn(1, tokens + 1, d) * 0.5)
+        self.norm1 = nn.LayerNorm(d)
+        if attention:
+            self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        else:
+            self.mlp = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, 3)
+
+    def forward(self, x):
+        t = self.embed(x).flatten(2).transpose(1, 2)  # (N, T, D)
+        t = torch.cat([self.cls.expand(t.shape[0], -1, -1), t], dim=1)
+        t = t + self.pos
+        u = self.norm1(t)
+        t = t + (self.attn(u, u, u, need_weights=False)[0] if self.attention else self.mlp(u))
+        return self.head(self.norm(t)[:, 0])
+
+
 class SDPABlock(nn.Module):
     """Tokens (N, T, D) -> q, k, v projections split into heads by view/transpose -> F.scaled_dot_product_attention
     -> heads merged -> out projection -> mean over tokens by adaptive pooling -> head (attention written by hand)."""
@@ -197,7 +227,12 @@ ZOO = {
     "mobilenet_block": (MobileNetBlockNet, (1, 4, 4)),
     "dense_block": (DenseBlockNet, (1, 4, 4)),
     "tiny_vit": (TinyViT, (1, 4, 4)),
+    "class_token_vit": (ClassTokenViT, (1, 4, 4)),
+    "class_token_mlp": (lambda: ClassTokenViT(attention=False), (1, 4, 4)),
 }
+
+#: Zoo models with self-attention: no global Lipschitz bound (refused by hypothesis name, h_lipschitz_upper).
+ATTENTION = frozenset({"class_token_vit"})
 
 
 def _stats(m: nn.Module, seed: int) -> nn.Module:
@@ -237,7 +272,9 @@ def _factory(name: str):
 
 
 # zero-argument factories for --arch tests.network.zoo:NAME (weights-only files)
-mlp, cnn, bn_cnn, resnet18_small, mobilenet_block, dense_block, tiny_vit = (
-    _factory(n) for n in ("mlp", "cnn", "bn_cnn", "resnet18", "mobilenet_block", "dense_block", "tiny_vit"))
+mlp, cnn, bn_cnn, resnet18_small, mobilenet_block, dense_block, tiny_vit, class_token_vit, class_token_mlp = (
+    _factory(n) for n in ("mlp", "cnn", "bn_cnn", "resnet18", "mobilenet_block", "dense_block", "tiny_vit",
+                          "class_token_vit", "class_token_mlp"))
 ARCH = {"mlp": "mlp", "cnn": "cnn", "bn_cnn": "bn_cnn", "resnet18": "resnet18_small",
-        "mobilenet_block": "mobilenet_block", "dense_block": "dense_block", "tiny_vit": "tiny_vit"}
+        "mobilenet_block": "mobilenet_block", "dense_block": "dense_block", "tiny_vit": "tiny_vit",
+        "class_token_vit": "class_token_vit", "class_token_mlp": "class_token_mlp"}
