@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from boundcert.errors import InvalidInput
-from certify.models.tracing import RULED_OUT, f64, hyper
+from certify.models.tracing import RULED_OUT, constant_layer, f64, hyper
 from kernels import network as ir
 
 __all__ = ["read_export", "export_to_graph", "ExportedModule", "is_export"]
@@ -208,6 +208,8 @@ def export_to_graph(ep: Any) -> Any:
         return None if a is None else tensors[a.name]
 
     def src(a: Any) -> str:
+        if a.name not in alias and a.name in tensors and a.op == "placeholder":  # a lifted parameter read as a value
+            emit(a, constant_layer(tensors[a.name], f"constant {targets[a.name]}"), ("input",), targets[a.name])
         return alias[a.name]
 
     def emit(n: Any, layer: Any, inputs: tuple[str, ...], name: str | None = None) -> None:
@@ -356,6 +358,21 @@ def export_to_graph(ep: Any) -> Any:
             if dim != 0:
                 emit(n, ir.Concat(dim - 1 if dim > 0 else dim), tuple(src(v) for v in a[0]))
                 continue
+        elif f is aten.expand.default and len(a) == 2 and not kw and len(a[1]) >= 1 and \
+                hasattr(a[1][0], "name") and all(v == -1 for v in a[1][1:]):  # (batch, -1, ...): broadcast over it
+            alias[n.name] = src(a[0])
+            continue
+        elif f is aten.select.int and int(a[1]) != 0:
+            layer = ir.Select(int(a[1]), int(a[2]))
+        elif f is aten.slice.Tensor:
+            args = list(a) + [None] * (5 - len(a))
+            dim, start, stop, step = int(args[1] or 0), args[2], args[3], int(args[4] or 1)
+            stop = None if stop is not None and not hasattr(stop, "name") and int(stop) >= 2**62 else stop
+            if dim == 0 and start in (None, 0) and stop is None and step == 1:
+                alias[n.name] = src(a[0])
+                continue
+            if dim != 0 and all(v is None or isinstance(v, int) for v in (start, stop)):
+                layer = ir.Slice(dim, start, stop, step)
         elif f in (aten.dropout.default, aten.clone.default, aten.contiguous.default, aten.alias.default,
                    aten.detach.default):
             alias[n.name] = src(a[0])

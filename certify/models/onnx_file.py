@@ -23,7 +23,7 @@ import numpy as np
 
 from boundcert.errors import InvalidInput
 from certify.models.onnx_attention import attention_groups, attrs, mha_layer, sdpa_steps
-from certify.models.tracing import RULED_OUT
+from certify.models.tracing import RULED_OUT, constant_layer
 from kernels import network as ir
 
 __all__ = ["read_onnx", "onnx_to_graph", "IRModule"]
@@ -143,7 +143,29 @@ def onnx_to_graph(model: Any) -> Any:
                 consts[out] = numpy_helper.to_array(at["value"])
                 continue
             if op == "Shape":
-                consts[out] = ["batch", *shapes[src]]
+                consts[out] = [len(_as_list(consts[x]))] if x in consts else ["batch", *shapes[src]]
+                continue
+            if op in _SHAPE_OPS and n.input and all(a in consts and _is_shape(consts[a]) for a in n.input if a):
+                consts[out] = _shape_op(op, [consts[a] for a in n.input], at)  # expand's target-shape arithmetic
+                continue
+            if op == "Expand" and x in init and n.input[1] in consts:
+                target, v = _as_list(consts[n.input[1]]), np.asarray(init[x])
+                if not target or target[0] != "batch" or v.ndim != len(target) or v.shape[0] != 1 or \
+                        any(t not in (1, s) for t, s in zip(target[1:], v.shape[1:])):
+                    raise ValueError(f"Expand of a weight to {target} (only a broadcast over the batch)")
+                emit(out, constant_layer(f64(x), f"constant {x}"), ("input",), x)
+                continue
+            if op == "Gather" and src is not None and n.input[1] in consts and np.ndim(consts[n.input[1]]) == 0:
+                emit(out, ir.Select(int(at.get("axis", 0)), int(np.asarray(consts[n.input[1]]))), (src,), nm)
+                continue
+            if op == "Slice" and src is not None and all(a in consts for a in n.input[1:] if a):
+                got = [np.asarray(consts[a]).reshape(-1) if a else None for a in n.input[1:]] + [None] * 3
+                st, en, ax, sp = got[:4]
+                if len(st) != 1 or (ax is not None and len(ax) != 1):
+                    raise ValueError("Slice of several axes")
+                stop = int(en[0]) if abs(int(en[0])) < 2**62 else None
+                emit(out, ir.Slice(int(ax[0]) if ax is not None else 0, int(st[0]), stop,
+                                   int(sp[0]) if sp is not None else 1), (src,), nm)
                 continue
             if op == "Gather" and x in init and len(n.input) == 2 and n.input[1] in alias:  # a table lookup
                 if int(at.get("axis", 0)) != 0 or np.asarray(init[x]).ndim != 2:
@@ -197,7 +219,11 @@ def onnx_to_graph(model: Any) -> Any:
                 nodes[index[prev.name]] = fused
                 made[out], alias[out] = fused, prev.name
                 continue
-            elif op == "Add" and all(a in alias for a in n.input):
+            elif op == "Add" and len(n.input) == 2 and any(a in alias for a in n.input) and \
+                    all(a in alias or (a in init and np.asarray(init[a]).dtype.kind == "f") for a in n.input):
+                for a in n.input:  # x + a learned tensor (the positional embedding): a Constant input
+                    if a not in alias:
+                        emit(a, constant_layer(f64(a), f"constant {a}"), ("input",), a)
                 emit(out, ir.Add(), tuple(alias[a] for a in n.input), nm)
                 continue
             elif op == "Conv":
@@ -282,6 +308,38 @@ def onnx_to_graph(model: Any) -> Any:
     if len(outs) != 1 or outs[0] not in alias:
         raise InvalidInput("the ONNX graph must have one output computed from its input")
     return _prune(nodes, alias[outs[0]])
+
+
+_SHAPE_OPS = ("Reshape", "ConstantOfShape", "Mul", "Equal", "Where")
+
+
+def _is_shape(v: Any) -> bool:
+    """A shape list (entries ints or the symbolic ``"batch"``) or an integer/boolean array: shape arithmetic."""
+    return isinstance(v, list) or (isinstance(v, np.ndarray) and v.dtype.kind in "iub")
+
+
+def _shape_op(op: str, vs: list[Any], at: dict[str, Any]) -> Any:
+    """The exporter's arithmetic on target shapes (``Where(shape == -1, 1, shape)`` of ``expand``), entrywise on
+    lists that may hold ``"batch"`` (equal only to itself)."""
+    from onnx import numpy_helper
+
+    if op == "Reshape":
+        return _as_list(vs[0])
+    if op == "ConstantOfShape":
+        fill = numpy_helper.to_array(at["value"]).reshape(-1)[0].item() if "value" in at else 0
+        return [fill] * int(np.prod([int(v) for v in _as_list(vs[0])]))
+    ls = [_as_list(v) for v in vs]
+    n = max(len(v) for v in ls)
+    if any(len(v) not in (1, n) for v in ls):
+        raise ValueError(f"{op} of shapes of unequal length")
+    a, b, *c = ([v[0]] * n if len(v) == 1 else v for v in ls)  # ONNX broadcasting of 1-D shape values
+    if op == "Mul":
+        if "batch" in a or "batch" in b:
+            raise ValueError("Mul of a symbolic shape")
+        return [int(u) * int(w) for u, w in zip(a, b)]
+    if op == "Equal":
+        return [u == w for u, w in zip(a, b)]
+    return [u if bool(k) else w for k, u, w in zip(a, b, c[0])]
 
 
 def _prune(nodes: list[Any], out: str) -> Any:

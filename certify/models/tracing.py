@@ -222,14 +222,16 @@ def function_layer(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
 
 def constant_layer(t: Any, what: str) -> Any:
     """The IR :class:`kernels.network.Constant` of a parameter/buffer read by the forward code (class token,
-    positional embedding): its exact float64 copy, a leading axis of size 1 (the batch axis) dropped; anything but a
+    positional embedding; a tensor or the frontend's float64 copy of one): its exact float64 copy, a leading axis of size 1 (the batch axis) dropped; anything but a
     floating-point tensor is ``Unsupported``. Every frontend uses this rule, so the same model gives the same IR."""
     import torch
 
-    if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.ndim == 0:
+    if isinstance(t, torch.Tensor) and t.is_floating_point():
+        t = f64(t)
+    if not isinstance(t, np.ndarray) or t.dtype != np.float64 or t.ndim == 0:
         return ir.Unsupported(what, "only a floating-point tensor of rank >= 1 read by the forward code (a class "
                               f"token, a positional embedding) is translated; this rules out {RULED_OUT}")
-    v = f64(t)
+    v = t
     return ir.Constant(np.ascontiguousarray(v[0] if v.shape[0] == 1 and v.ndim > 1 else v))
 
 

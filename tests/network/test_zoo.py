@@ -108,6 +108,7 @@ def test_lipschitz_upper_bounds_the_attack(zoo_model):
 def test_analyze_covers_every_weight_layer(zoo_model):
     name, m, shape, net = zoo_model
     n_weight = sum(isinstance(mod, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)) for mod in m.modules())
+    n_weight += 3 * sum(isinstance(mod, torch.nn.MultiheadAttention) for mod in m.modules())  # q, k, v (packed)
     rows = analyze_network(net, esd=False, input_shape=shape)
     assert len(rows) == n_weight, name
     assert all(r.operator_hi is not None for r in rows if r.kind.startswith("Conv"))
