@@ -24,13 +24,14 @@ The worker runs its CROWN and alpha-CROWN (float32, its defaults) on the same sa
 conv 32 4x4 s2 p1, conv 64 3x3 s1 p1, conv 64 4x4 s2 p1, fc 512, fc 512, fc 10, ReLU; one quick epoch), the size
 on which DeepPoly (ERAN, floating-point sound) needs about 50 s per image (Singh et al. 2019); goal <= 5 s.
 
-Measured (2026-12-04, 2 shared cores under a load of 5-13, so times are noisy; l-inf radii on [0, 1] pixels):
-``--nets digits --n 100 --no-alpha --lirpa-python /tmp/lirpa/bin/python`` and ``--nets fashion-mnist --norms linf
---n 30 --no-alpha --lirpa-python ...``: CROWN certified exactly what auto_LiRPA's CROWN certified in every row
-(digits l2 0.2: 5% vs its 4%), the plain-float gap was 0 points in all 9 rows, float32 claim within 1 point;
-time ours / auto_LiRPA CROWN: digits median 1.2 (0.24-2.95), Fashion-MNIST 2.4-6.2. alpha-CROWN (digits l-inf
-0.01): 98% as CROWN, 3.0 s/image before the slope search's sparse-conv fix. ``--convbig`` (n=2, eps 0.002):
-48 s/image (goal 5 s; DeepPoly ~50 s).
+Measured (2026-12-04, 2 shared cores; l-inf radii on [0, 1] pixels). ``--nets digits --n 100 --no-alpha
+--lirpa-python /tmp/lirpa/bin/python`` (load 5-13): CROWN certified what auto_LiRPA's CROWN certified in all 6 rows
+(99/98/85% l-inf, 98/91% l2, and 5% vs its 4% at l2 0.2), time ours / its 0.24-2.95, median 1.2 (noisy).
+``--nets fashion-mnist --norms linf --n 30 --no-alpha --lirpa-python ...`` (load < 1.5): the same certified
+accuracy in all 3 rows (87/73/47%), ours 0.078/0.147/0.226 s/image vs its 0.028/0.029/0.019: 2.8-11.9 times its time
+(it runs float32 without error terms; ours grows with the unstable neurons). Plain-float gap 0 points in all 9 rows;
+float32 claim within 1 point. alpha-CROWN (digits l-inf 0.01, loaded): 98% as CROWN. ``--convbig`` (n=2, eps
+0.002, load < 1.5): 8.2 s/image (goal 5 s; DeepPoly ~50 s).
 
 Usage: PYTHONPATH=. python benchmarks/robust.py [--quick] [--n 100] [--norms linf,l2] [--nets digits,fashion-mnist]
        [--lirpa-python /tmp/lirpa/bin/python] [--lirpa-alpha] [--no-alpha] [--convbig] [--convbig-n 3]
