@@ -12,9 +12,11 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from certify.cli._help import MODEL_FILE_HELP
+
     p = sub.add_parser("robust", help="verify local robustness (IBP/CROWN, rounded outward): verdicts, certified "
                                       "accuracy, a certificate")
-    p.add_argument("model", help="model file: .safetensors / state dict (with --arch MODULE:FACTORY), TorchScript")
+    p.add_argument("model", help=MODEL_FILE_HELP)
     p.add_argument("--data", required=True, help="held-out data: a file (.npz with x, y; .pt) or built-in NAME:test")
     p.add_argument("--eps", required=True, help="radius of the ball (decimal, taken exactly)")
     p.add_argument("--norm", choices=["linf", "l2"], default="linf")
