@@ -223,7 +223,12 @@ def onnx_to_graph(model: Any) -> Any:
                     all(a in alias or (a in init and np.asarray(init[a]).dtype.kind == "f") for a in n.input):
                 for a in n.input:  # x + a learned tensor (the positional embedding): a Constant input
                     if a not in alias:
-                        emit(a, constant_layer(f64(a), f"constant {a}"), ("input",), a)
+                        c = constant_layer(f64(a), f"constant {a}")
+                        other = shapes.get(alias[next(v for v in n.input if v in alias)])
+                        if isinstance(c, ir.Constant) and other is not None and c.value.shape != other:
+                            raise ValueError(f"Add of a weight of shape {np.shape(init[a])} broadcast over more than "
+                                             "the batch")
+                        emit(a, c, ("input",), a)
                 emit(out, ir.Add(), tuple(alias[a] for a in n.input), nm)
                 continue
             elif op == "Conv":

@@ -3,7 +3,8 @@
 A :class:`Graph` is a tuple of :class:`Node` (``name``, ``layer``, ``inputs``: node names, ``"input"`` being the
 network input); the last node's output is the network output. Each layer type lives in its own module with its
 shape rule, enclosed forward pass, Lipschitz rule and linear relaxation (:mod:`kernels.network.affine`,
-``elementwise``, ``activation``, ``pool``, ``shape``, ``merge``, ``layernorm``); :class:`Unsupported` stands for an
+``elementwise``, ``activation``, ``pool``, ``shape``, ``merge``, ``layernorm``, ``constant``: a learned tensor read
+by the forward code, a node that reads ``"input"`` only for the batch size); :class:`Unsupported` stands for an
 operation a frontend could not translate (named, with the reason), so that data-free passes (the weight layers of
 ``certify analyze``) still run and every other pass refuses by name.
 

@@ -1,7 +1,7 @@
 """Layers with several inputs: ``Add`` (residual connections, ``a + b [+ ...]``) and ``Concat`` (``torch.cat``
 along a per-sample axis, DenseNet blocks).
 
-Shape rule: ``Add`` needs equal shapes; ``Concat`` equal shapes off its axis, sizes summed on it.
+Shape rule: ``Add`` needs equal shapes (a learned constant is stored per sample, so ``x + pos`` qualifies); ``Concat`` equal shapes off its axis, sizes summed on it.
 
 Enclosed forward: ``Add``: ``c = fl(sum m_i)`` (each addition one rounding, ``u |partial|``; bounded by
 ``(k - 1) 2^-52 max |partial|`` with the partial sums' magnitudes bounded by ``sum |m_i|``); radii add
@@ -9,6 +9,8 @@ Enclosed forward: ``Add``: ``c = fl(sum m_i)`` (each addition one rounding, ``u 
 ``Concat``: exact; elementwise radii concatenated, l2 radii combined as ``sqrt(sum dist_i^2)`` (rounded up).
 
 Lipschitz rule: ``Add``: the sum of its inputs' constants; ``Concat``: l2 ``sqrt(sum L_i^2)``, l-inf ``max L_i``.
+A :class:`kernels.network.constant.Constant` input (class token, positional embedding) has constant 0, so
+``x + c`` keeps ``L(x)`` and ``cat(c, x)`` keeps ``L(x)`` exactly (a single nonzero term is returned unrounded).
 
 Linear relaxation: both are linear (exact).
 """
@@ -86,6 +88,9 @@ class Concat:
     def combine_lipschitz(self, lips: list[float], norm: str) -> float:
         if norm == "linf":
             return max(lips)
+        nonzero = [v for v in lips if v != 0.0]  # a Constant input (class token) contributes 0: exact, no rounding
+        if len(nonzero) <= 1:
+            return nonzero[0] if nonzero else 0.0
         s = 0.0
         for v in lips:
             s = add_up(s, mul_up(v, v))
