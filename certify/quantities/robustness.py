@@ -1,7 +1,9 @@
 """Robustness quantities of the ``model`` context: an l2 Lipschitz upper bound of the network and the number of
 examples certified robust at radius ``eps`` by the tightest sound method that applies: the Lipschitz margin criterion
 (Tsuzuku, Sato & Sugiyama 2018) or CROWN bound propagation (:func:`kernels.margin_bounds`, outward-rounded), an
-example counting when either proves it (the detail of the input says how many each certified).
+example counting when either proves it (the detail of the input says how many each certified). A network with no
+certified Lipschitz bound (self-attention: ``h_lipschitz_upper`` refused) is counted by bound propagation alone:
+CROWN, or IBP where a layer has no linear relaxation (attention, LayerNorm).
 
 Rounding model: the Lipschitz constant is :func:`kernels.lipschitz_upper` on the network IR (each layer's certified
 constant from its module's Lipschitz rule: certified spectral norms of Linear layers, certified operator norms of
@@ -49,18 +51,18 @@ def _float_up(hi: object) -> float:
     return t
 
 
-def _crown_verified(ctx: RunContext, eps: str) -> tuple[np.ndarray | None, str]:
-    """Per example: CROWN's outward-rounded lower bound of every margin over the l2 ball of radius ``eps`` (no
-    input domain: the theorem's ball) is > 0 (:func:`kernels.margin_bounds`); ``None`` where a layer has no
-    relaxation (the reason is returned)."""
+def _crown_verified(ctx: RunContext, eps: str, method: str = "crown") -> tuple[np.ndarray | None, str]:
+    """Per example: CROWN's (or IBP's) outward-rounded lower bound of every margin over the l2 ball of radius
+    ``eps`` (no input domain: the theorem's ball) is > 0 (:func:`kernels.margin_bounds`); ``None`` where a layer
+    has no relaxation (the reason is returned)."""
     import kernels
     from kernels.bounds import InputSet
 
-    key = f"crown_verified:{eps}"
+    key = f"{method}_verified:{eps}"
     if key not in ctx.cache:
         try:
             ball = InputSet("l2", _float_up(enclose(eps, name="eps").hi), lo=None, hi=None)
-            mb = kernels.margin_bounds(ctx.network(), ctx.data.x, ctx.data.y, ball, method="crown")
+            mb = kernels.margin_bounds(ctx.network(), ctx.data.x, ctx.data.y, ball, method=method)
             ctx.cache[key] = (np.asarray(mb.verified, dtype=bool), "")
         except (InvalidInput, HypothesisNotMet) as exc:
             ctx.cache[key] = (None, str(exc).splitlines()[0])
@@ -71,6 +73,10 @@ def _certified_count(ctx: RunContext) -> tuple[int, str]:
     """Examples certified robust at radius eps by the tightest sound method that applies: the Lipschitz margin
     criterion (Tsuzuku et al. 2018) or CROWN (kernels.bounds), an example counting when either proves it."""
     eps = ctx.options.get("eps") or "0.1"
+    try:
+        _lipschitz(ctx)
+    except HypothesisNotMet as exc:  # no Lipschitz constant (self-attention): bound propagation alone
+        return _propagation_count(ctx, eps, str(exc).splitlines()[0])
     t = _float_up((isqrt(enclose(2)) * _lipschitz(ctx).value * enclose(eps, name="eps")).hi)
     by_lip = margins(ctx) > t
     lip = _lipschitz(ctx)
@@ -88,6 +94,22 @@ def _certified_count(ctx: RunContext) -> tuple[int, str]:
                                          f"{int(both.sum())} (method: the tightest that applies per example; "
                                          "h_certified_sound discharged by the Lipschitz criterion with a certified "
                                          "l2 Lipschitz upper bound and by CROWN's soundness on the l2 ball)")
+
+
+def _propagation_count(ctx: RunContext, eps: str, no_lipschitz: str) -> tuple[int, str]:
+    """The count when the network has no certified Lipschitz bound: CROWN, or IBP where a layer has no linear
+    relaxation (attention, LayerNorm); refused by name when neither applies."""
+    by, why = _crown_verified(ctx, eps)
+    method = "CROWN"
+    if by is None:
+        by, why2 = _crown_verified(ctx, eps, "ibp")
+        method = f"IBP (CROWN does not apply: {why})"
+        if by is None:
+            raise HypothesisNotMet(f"{no_lipschitz}; and no bound propagation applies ({why2})")
+    return int(np.count_nonzero(by)), (f"eps={eps}: the Lipschitz criterion does not apply ({no_lipschitz}); "
+                                       f"certified iff {method}'s outward-rounded margin lower bound over the l2 "
+                                       f"ball of radius eps > 0 (kernels.margin_bounds): {int(by.sum())} "
+                                       "(h_certified_sound discharged by the method's soundness on the l2 ball)")
 
 
 @register_provider("n_certified", discharges=_SOUND)
