@@ -173,7 +173,8 @@ def onnx_to_graph(model: Any) -> Any:
                                      "is an Embedding)")
                 emit(out, ir.Embedding(f64(x)), (alias[n.input[1]],), x.rsplit(".", 1)[0] if "." in x else nm)
                 continue
-            if op in ("Gather", "Unsqueeze", "Slice", "Concat", "Squeeze", "Cast") and x in consts:
+            if op in ("Gather", "Unsqueeze", "Slice", "Concat", "Squeeze", "Cast") and x in consts and \
+                    not (op == "Concat" and any(a in alias for a in n.input)):
                 v = consts[x]
                 if op == "Gather":
                     idx = np.asarray(consts[n.input[1]]).astype(int)
@@ -289,7 +290,12 @@ def onnx_to_graph(model: Any) -> Any:
                 if perm[0] != 0:
                     raise ValueError("Transpose of the batch axis")
                 layer = ir.Permute(tuple(p - 1 for p in perm[1:]))
-            elif op == "Concat" and all(a in alias for a in n.input):
+            elif op == "Concat" and any(a in alias for a in n.input) and all(
+                    a in alias or (a in init and np.asarray(init[a]).dtype.kind == "f" and np.ndim(init[a]) > 1 and
+                                   np.shape(init[a])[0] == 1) for a in n.input):
+                for a in n.input:  # cat(class token, x): an initializer with a batch axis of 1 is a Constant
+                    if a not in alias:
+                        emit(a, constant_layer(f64(a), f"constant {a}"), ("input",), a)
                 axis = int(at["axis"])
                 emit(out, ir.Concat(axis - 1 if axis > 0 else axis), tuple(alias[a] for a in n.input), nm)
                 continue

@@ -164,3 +164,36 @@ def test_a_non_float_buffer_is_unsupported():
     assert isinstance(layer, ir.Unsupported) and "constant idx" in layer.op
     with pytest.raises(InvalidInput):
         ir.Constant(np.array([1.0, np.nan]))
+
+
+def test_onnx_initializers_feeding_concat_and_add_are_constants():
+    """A hand-built ONNX graph: Concat(cls initializer, x) on axis 1, + pos initializer, Flatten, Gemm; the IR's
+    enclosure contains the exact rational forward."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from certify.models.onnx_file import onnx_to_graph
+
+    rng = np.random.default_rng(0)
+    cls, pos = rng.standard_normal((1, 1, 3)).astype(np.float32), rng.standard_normal((1, 3, 3)).astype(np.float32)
+    w, b = rng.standard_normal((2, 9)).astype(np.float32), rng.standard_normal(2).astype(np.float32)
+    nodes = [helper.make_node("Concat", ["cls", "x"], ["t"], axis=1), helper.make_node("Add", ["t", "pos"], ["u"]),
+             helper.make_node("Flatten", ["u"], ["f"], axis=1),
+             helper.make_node("Gemm", ["f", "w", "b"], ["y"], transB=1)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])],
+                              [numpy_helper.from_array(v, k) for k, v in (("cls", cls), ("pos", pos), ("w", w),
+                                                                         ("b", b))])
+    g = onnx_to_graph(helper.make_model(graph))
+    assert [type(n.layer).__name__ for n in g.nodes] == ["Constant", "Concat", "Constant", "Add", "Flatten",
+                                                         "Linear"]
+    x = rng.standard_normal((2, 2, 3)).astype(np.float32)
+    lo, hi = kernels.forward_enclosure(g, x)
+    F = np.vectorize(Fraction, otypes=[object])
+    for i in range(2):
+        t = np.concatenate([F(cls[0].astype(np.float64)), F(x[i].astype(np.float64))], axis=0)
+        t = (t + F(pos[0].astype(np.float64))).reshape(-1)
+        y = F(w.astype(np.float64)) @ t + F(b.astype(np.float64))
+        assert all(Fraction(a) <= e <= Fraction(c) for a, e, c in zip(lo[i], y, hi[i]))
+    head = ir.Graph((ir.Node("y", g.nodes[-1].layer, ("input",)),))
+    assert g.lipschitz((2, 3), "l2")[0] == head.lipschitz((9,), "l2")[0]  # cls, pos contribute nothing
