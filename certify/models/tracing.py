@@ -4,9 +4,9 @@
 The tables here are the only torch knowledge of the network stack: :func:`module_layer` (an ``nn.Module`` leaf ->
 IR layer) and :func:`function_layer` (a ``torch``/``F``/tensor-method call -> IR layer). An operation with no
 translation becomes a :class:`kernels.network.Unsupported` node naming it (a parameter or buffer read by the
-forward code, ``get_attr``, becomes a :class:`kernels.network.Constant`: :func:`constant_layer`), so that data-free passes (the weight
-layers of ``certify analyze``) still run; every bound that reads the network then refuses it by name
-(:data:`RULED_OUT`). The torch.export and ONNX frontends (:mod:`certify.models.export`,
+forward code, ``get_attr``, becomes a :class:`kernels.network.Constant`: :func:`constant_layer`), so that
+data-free passes (the weight layers of ``certify analyze``) still run; every bound that reads the network then
+refuses it by name (:data:`RULED_OUT`). The torch.export and ONNX frontends (:mod:`certify.models.export`,
 :mod:`certify.models.onnx_file`) produce the same IR.
 """
 
@@ -222,8 +222,9 @@ def function_layer(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
 
 def constant_layer(t: Any, what: str) -> Any:
     """The IR :class:`kernels.network.Constant` of a parameter/buffer read by the forward code (class token,
-    positional embedding; a tensor or the frontend's float64 copy of one): its exact float64 copy, a leading axis of size 1 (the batch axis) dropped; anything but a
-    floating-point tensor is ``Unsupported``. Every frontend uses this rule, so the same model gives the same IR."""
+    positional embedding; a tensor or the frontend's float64 copy of one): its exact float64 copy, a leading axis
+    of size 1 (the batch axis) dropped; anything but a floating-point tensor is ``Unsupported``. Every frontend
+    uses this rule, so the same model gives the same IR."""
     import torch
 
     if isinstance(t, torch.Tensor) and t.is_floating_point():

@@ -1,7 +1,8 @@
 """Layers with several inputs: ``Add`` (residual connections, ``a + b [+ ...]``) and ``Concat`` (``torch.cat``
 along a per-sample axis, DenseNet blocks).
 
-Shape rule: ``Add`` needs equal shapes (a learned constant is stored per sample, so ``x + pos`` qualifies); ``Concat`` equal shapes off its axis, sizes summed on it.
+Shape rule: ``Add`` needs equal shapes (a learned constant is stored per sample, so ``x + pos`` qualifies);
+``Concat`` equal shapes off its axis, sizes summed on it.
 
 Enclosed forward: ``Add``: ``c = fl(sum m_i)`` (each addition one rounding, ``u |partial|``; bounded by
 ``(k - 1) 2^-52 max |partial|`` with the partial sums' magnitudes bounded by ``sum |m_i|``); radii add

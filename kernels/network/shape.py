@@ -1,9 +1,10 @@
 """Data movement: ``Flatten`` (``torch.flatten(x, start_dim, end_dim)``), ``Reshape`` (``view``/``reshape`` to a
-per-sample shape), ``Unflatten``, ``Permute`` and ``Transpose`` (per-sample axes; the batch axis stays first); ``Select`` and ``Slice`` (part of
-each sample: ``x[:, 0]``, the ViT's class token).
+per-sample shape), ``Unflatten``, ``Permute`` and ``Transpose`` (per-sample axes; the batch axis stays first);
+``Select`` and ``Slice`` (part of each sample: ``x[:, 0]``, the ViT's class token).
 
 Shape rule: torch's. Enclosed forward: exact (values are only moved or selected; radii moved or selected with
-them, the l2 radius unchanged). Lipschitz rule: 1 (an isometry, or for a selection a projection, in l2 and l-inf). Linear relaxation: the layer itself.
+them, the l2 radius unchanged). Lipschitz rule: 1 (an isometry, or for a selection a projection, in l2 and
+l-inf). Linear relaxation: the layer itself (a selection has none in kernels.bounds: it is not a permutation).
 """
 
 from __future__ import annotations
@@ -145,10 +146,11 @@ class _Pick:
         return Enclosed(np.ascontiguousarray(f(x.mid)), np.ascontiguousarray(f(x.rad)), x.dist)
 
     def _axis(self, rank: int) -> int:
-        d = self.dim % (rank + 1) if self.dim < 0 else self.dim  # type: ignore[attr-defined]
+        dim = self.dim  # type: ignore[attr-defined]
+        d = dim % (rank + 1) if dim < 0 else dim
         if not 1 <= d <= rank:
-            raise InvalidInput(f"{type(self).__name__}(dim={self.dim}): a per-sample axis (1..{rank}) is needed; "  # type: ignore[attr-defined]
-                               "the batch axis must stay")
+            raise InvalidInput(f"{type(self).__name__}(dim={dim}): a per-sample axis (1..{rank}) is needed; the "
+                               "batch axis must stay")
         return d
 
 
