@@ -68,7 +68,7 @@ def repro_page(name: str, res: dict, has_png: bool) -> str:
         lines += [f".. figure:: {name}.png", "   :width: 100%", "", f"   ``paper_repro/results/{name}.png``", ""]
     lines += ["Rows", "----", "", f"Within tolerance: {_tally(res['rows'])}. A row whose paper value was never "
               "transcribed (or that is marked qualitative) is not judged: it says so instead of failing.", "",
-              ".. list-table::", "   :header-rows: 1", "",
+              ".. list-table::", "   :header-rows: 1", "   :widths: 25 13 10 11 12 29", "",
               "   * - row", "     - paper", "     - ours", "     - tolerance", "     - within", "     - note"]
     for r in res["rows"]:
         lines += [f"   * - {_cell(r['name'])}", f"     - {_cell(r['paper'])}", f"     - {_cell(r['ours'])}",
