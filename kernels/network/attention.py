@@ -14,9 +14,16 @@ in interval arithmetic) by ``p_i in [e^{l_i} / (e^{l_i} + sum_{j != i} e^{u_j}),
 e^{l_j})]`` with ``exp`` enclosed by mpmath (:mod:`kernels.network._transcendental`) and sums/quotients rounded
 outward. The result is returned as midpoints and radii with ``dist = ||rad||_2``.
 
-Lipschitz rule: attention is not globally Lipschitz (the scores are quadratic in ``x``); a bound exists only on a
-bounded input domain, and none is claimed here: :meth:`Attention.lipschitz` refuses by hypothesis name
-(``h_lipschitz_upper``).
+Lipschitz rule: attention is not globally Lipschitz (the scores are quadratic in ``x``): :meth:`Attention.lipschitz`
+refuses by hypothesis name (``h_lipschitz_upper``). A bound holds only on a bounded input domain:
+:meth:`Attention.local_lipschitz` bounds ``sup ||J(x)||`` over an input box (driver:
+:mod:`kernels.network._local_lipschitz`). Per head, with ``s_ij = q_i . k_j / sqrt(d_h)``, ``p = softmax`` and
+``o_i = sum_j p_ij v_j``, the exact identity ``d o_i / d x_m = p_im W_v + p_im (v_m - o_i) (W_k^T q_i)^T / sqrt(d_h)
++ [i = m] sum_j p_ij (v_j - o_i) (W_q^T k_j)^T / sqrt(d_h)`` (from ``d p_i = (diag p_i - p_i p_i^T) d s_i``) is
+evaluated in midpoint-radius interval arithmetic on the boxes of ``q, k, v, p, o`` (the forward rules above; products
+by the bilinear rule, sums and differences with one outward step each), then multiplied by ``W_out``; ``U`` = the
+entrywise bound of ``|J|``, and ``||J||_2 <= ||U||_2`` (certified, :func:`kernels.spectral_norm`), ``||J||_inf <=``
+the largest row sum of ``U`` rounded up. ScaledDotProductAttention (three inputs) has no local rule yet (refused).
 
 Linear relaxation: none (raises ``InvalidInput``).
 """
@@ -30,12 +37,13 @@ from typing import Any
 import numpy as np
 
 from boundcert.errors import HypothesisNotMet, InvalidInput
+from kernels._enclosure import Enclosure
 from kernels._rounding import ETA, gamma, up, vdown, vup
 from kernels.network._state import Enclosed, l2_up, nonneg_sum_up, tighten
 from kernels.network._transcendental import enclose_values
 from kernels.network.affine import Linear
 
-__all__ = ["Attention", "ScaledDotProductAttention"]
+__all__ = ["Attention", "ScaledDotProductAttention", "box_to_midrad", "nonneg_matrix_norm_up"]
 
 
 def _bilinear(a: np.ndarray, ra: np.ndarray, b: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +91,70 @@ def _sdpa(qm: np.ndarray, qr: np.ndarray, km: np.ndarray, kr: np.ndarray, vm: np
     pm = p_lo * 0.5 + p_hi * 0.5
     pr = vup(np.maximum(p_hi - pm, pm - p_lo))
     return _bilinear(pm, pr, vm, vr)
+
+
+def box_to_midrad(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoints and radii ``m, r`` with ``[lo, hi] subset [m - r, m + r]`` (the radius rounded up)."""
+    m = lo * 0.5 + hi * 0.5
+    return m, vup(np.maximum(hi - m, m - lo))
+
+
+def _add(am: np.ndarray, ar: np.ndarray, bm: np.ndarray, br: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of two midpoint-radius boxes, one outward step per operation."""
+    return box_to_midrad(vdown(vdown(am - ar) + vdown(bm - br)), vup(vup(am + ar) + vup(bm + br)))
+
+
+def _scale_box(m: np.ndarray, r: np.ndarray, c_lo: float, c_hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The box ``[m - r, m + r]`` times the scalar interval ``[c_lo, c_hi]`` (``c_lo > 0``)."""
+    lo, hi = vdown(m - r), vup(m + r)
+    return box_to_midrad(np.minimum(vdown(lo * c_lo), vdown(lo * c_hi)), np.maximum(vup(hi * c_lo), vup(hi * c_hi)))
+
+
+def nonneg_matrix_norm_up(u: np.ndarray, norm: str, rtol: float) -> float:
+    """Upper bound of ``||J||`` for every ``J`` with ``|J| <= u`` entrywise (``u`` nonnegative, 2-D): l2:
+    ``||J||_2 <= || |J| ||_2 <= ||u||_2`` (monotonicity of the spectral norm on nonnegative matrices), certified by
+    :func:`kernels.spectral_norm`; l-inf: the largest row sum, rounded up."""
+    if not np.all(np.isfinite(u)):
+        return float("inf")
+    if u.size == 0 or not np.any(u):
+        return 0.0
+    if norm == "linf":
+        return float(np.max(nonneg_sum_up(vup(u.sum(axis=1)), u.shape[1])))
+    from kernels._spectral import spectral_norm
+
+    return float(spectral_norm(u, rtol=rtol, device="cpu").hi)
+
+
+def _head_jacobian(q: tuple, k: tuple, v: tuple, wq: np.ndarray, wk: np.ndarray,
+                   wv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoint-radius enclosure ``(T, T, d_h, D)`` of ``d o_i / d x_m`` for one head (module docstring) from the
+    boxes ``q, k, v`` (``(mid, rad)``, each ``(T, d_h)``) and the head's exact projection rows ``(d_h, D)``."""
+    (qm, qr), (km, kr), (vm, vr) = q, k, v
+    t, dh = qm.shape
+    d = wq.shape[1]
+    zq = np.zeros_like(wq)
+    s, sr = _bilinear(qm, qr, km.T, kr.T)
+    sc_lo, sc_hi = vdown(1.0 / vup(math.sqrt(dh))), vup(1.0 / vdown(math.sqrt(dh)))  # the exact 1/sqrt(d_h)
+    s_lo, s_hi = vdown(s - sr), vup(s + sr)
+    s_lo = np.minimum(vdown(s_lo * sc_lo), vdown(s_lo * sc_hi))
+    s_hi = np.maximum(vup(s_hi * sc_lo), vup(s_hi * sc_hi))
+    pm, pr = box_to_midrad(*_softmax_box(s_lo, s_hi))
+    om, orr = _bilinear(pm, pr, vm, vr)
+    am, ar = _scale_box(*_bilinear(km, kr, wq, zq), sc_lo, sc_hi)  # row j: (W_q^T k_j)^T / sqrt(d_h)
+    bm, br = _scale_box(*_bilinear(qm, qr, wk, zq), sc_lo, sc_hi)  # row i: (W_k^T q_i)^T / sqrt(d_h)
+    dv = box_to_midrad(vdown(vdown(vm - vr)[None] - vup(om + orr)[:, None]),
+                       vup(vup(vm + vr)[None] - vdown(om - orr)[:, None]))  # (T_i, T_j, d_h): v_j - o_i
+    cm, cr = _bilinear(pm[..., None, None], pr[..., None, None], dv[0][:, :, None, :], dv[1][:, :, None, :])
+    cm, cr = cm[:, :, 0, :], cr[:, :, 0, :]  # p_ij (v_j - o_i)
+    one = np.zeros((1, dh * d))
+    j1 = _bilinear(pm[..., None, None], pr[..., None, None], wv.reshape(1, -1), one)
+    j1 = j1[0].reshape(t, t, dh, d), j1[1].reshape(t, t, dh, d)
+    j2 = _bilinear(cm[..., None], cr[..., None], bm[:, None, None, :], br[:, None, None, :])
+    jm, jr = _add(*j1, *j2)
+    j3m, j3r = _bilinear(np.swapaxes(cm, 1, 2), np.swapaxes(cr, 1, 2), am, ar)  # (T, d_h, D)
+    ii = np.arange(t)
+    jm[ii, ii], jr[ii, ii] = _add(jm[ii, ii], jr[ii, ii], j3m, j3r)
+    return jm, jr
 
 
 _NO_LIPSCHITZ = ("is not globally Lipschitz (its scores are quadratic in the input): h_lipschitz_upper is not met; a "
@@ -152,6 +224,26 @@ class Attention:
 
     def lipschitz(self, shape: tuple[int, ...], norm: str, cache: dict) -> Any:
         raise HypothesisNotMet(f"self-attention {_NO_LIPSCHITZ}")
+
+    def local_lipschitz(self, x: Enclosed, norm: str, cache: dict, ctx: Any) -> Enclosure:
+        """Upper bound of ``sup ||J(z)||`` (``norm``: ``"l2"`` or ``"linf"``) over the box ``x`` (one sample): the
+        module docstring's Jacobian enclosure. Holds only on that box."""
+        if x.mid.shape[0] != 1:
+            raise InvalidInput("Attention.local_lipschitz: one input box (batch 1) is needed")
+        q, k, v = (lay.forward((x,), ctx) for lay in (self.q, self.k, self.v))
+        t, d = x.mid.shape[1:]
+        dh = d // self.num_heads
+        jm, jr = np.zeros((t, t, d, d)), np.zeros((t, t, d, d))  # (i, m, out feature, in feature) of the heads
+        for h in range(self.num_heads):
+            sl = slice(h * dh, (h + 1) * dh)
+            box = [(z.mid[0][:, sl], z.rad[0][:, sl]) for z in (q, k, v)]
+            jm[:, :, sl, :], jr[:, :, sl, :] = _head_jacobian(*box, *(lay.weight[sl, :] for lay in (self.q, self.k,
+                                                                                                     self.v)))
+        wo = self.out.weight
+        om, orr = _bilinear(wo, np.zeros_like(wo), jm, jr)  # (i, m, D, D): W_out d o_i / d x_m
+        u = vup(np.abs(om) + orr).transpose(0, 2, 1, 3).reshape(t * d, t * d)
+        hi = nonneg_matrix_norm_up(u, norm, float(cache.get("rtol", 1e-6)))
+        return Enclosure(0.0, hi, f"attention: sup ||J|| on the input box ({norm}; local, holds only on the domain)")
 
     def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
         raise InvalidInput("Attention: no linear relaxation yet")

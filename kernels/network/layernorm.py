@@ -12,7 +12,10 @@ Enclosed forward: at the midpoints, every step in outward interval arithmetic (t
 ``L = max|w| / sqrt(max(0, ||P m|| - delta)^2 / d + eps)`` and ``|y(x) - c| <= L delta + e``.
 
 Lipschitz rule: only on a bounded domain is it small; the global bound ``max|w| / sqrt(eps)`` (l2; l-inf times
-``sqrt(d)``) is what is returned, and it is sound everywhere.
+``sqrt(d)``) is what :meth:`LayerNorm.lipschitz` returns, and it is sound everywhere. Local rule
+(:meth:`LayerNorm.local_lipschitz`, on an input box only; driver :mod:`kernels.network._local_lipschitz`):
+``max|w| / sqrt(var_lo + eps)`` with ``var_lo`` the box's lower bound of every group's biased variance (interval
+arithmetic, one outward step per operation), never above the global value.
 
 Linear relaxation: none yet (raises ``InvalidInput``).
 """
@@ -32,25 +35,48 @@ from kernels.network._state import Enclosed, l2_up, nonneg_sum_up, tighten
 __all__ = ["LayerNorm", "GroupNorm"]
 
 
-def _normalize(m: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Enclosure ``[q_lo, q_hi]`` of ``(m - mean) / sqrt(var + eps)`` over the last axis, and the lower bound of
-    ``||m - mean||_2`` per row. ``m``: (rows, d)."""
-    d = m.shape[-1]
+def _centred_box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For every ``x`` in the box ``[lo, hi]`` (rows over the last axis, ``d`` entries): ``x - mean(x)`` lies in
+    ``[a_lo, a_hi]`` and ``||x - mean(x)||_2^2`` in ``[ss_lo, ss_hi]`` (each ``(rows, 1)``). ``lo = hi``: a point."""
+    d = lo.shape[-1]
     g = gamma(d)
-    s = m.sum(axis=-1, keepdims=True)
-    err = vup(g * nonneg_sum_up(np.abs(m).sum(axis=-1, keepdims=True), d))
-    mu_lo, mu_hi = vdown(vdown(s - err) / d), vup(vup(s + err) / d)
-    a_lo, a_hi = vdown(m - mu_hi), vup(m - mu_lo)
+    s_lo, s_hi = lo.sum(axis=-1, keepdims=True), hi.sum(axis=-1, keepdims=True)
+    e_lo = vup(g * nonneg_sum_up(np.abs(lo).sum(axis=-1, keepdims=True), d))
+    e_hi = e_lo if hi is lo else vup(g * nonneg_sum_up(np.abs(hi).sum(axis=-1, keepdims=True), d))
+    mu_lo, mu_hi = vdown(vdown(s_lo - e_lo) / d), vup(vup(s_hi + e_hi) / d)
+    a_lo, a_hi = vdown(lo - mu_hi), vup(hi - mu_lo)
     sq_hi = vup(np.maximum(a_lo * a_lo, a_hi * a_hi))
     sq_lo = np.where((a_lo <= 0) & (a_hi >= 0), 0.0, vdown(np.minimum(a_lo * a_lo, a_hi * a_hi)))
     ss_hi = nonneg_sum_up(vup(sq_hi.sum(axis=-1, keepdims=True)), d)
     ss_lo = np.maximum(vdown(vdown(vdown(sq_lo.sum(axis=-1, keepdims=True)) * (1 - 2 * g)) - d * 2.0**-1074), 0.0)
+    return a_lo, a_hi, ss_lo, ss_hi
+
+
+def _normalize(m: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Enclosure ``[q_lo, q_hi]`` of ``(m - mean) / sqrt(var + eps)`` over the last axis, and the lower bound of
+    ``||m - mean||_2`` per row. ``m``: (rows, d)."""
+    d = m.shape[-1]
+    a_lo, a_hi, ss_lo, ss_hi = _centred_box(m, m)
     r_hi = vup(np.sqrt(vup(vup(ss_hi / d) + eps)))
     r_lo = vdown(np.sqrt(np.maximum(vdown(vdown(ss_lo / d) + eps), 0.0)))
     with np.errstate(divide="ignore", invalid="ignore"):
         q = [a / r for a in (a_lo, a_hi) for r in (r_lo, r_hi)]
     q_lo, q_hi = vdown(np.minimum.reduce(q)), vup(np.maximum.reduce(q))
     return q_lo, q_hi, vdown(np.sqrt(ss_lo[..., 0]))
+
+
+def _local_lip(x: Enclosed, groups_shape: tuple[int, ...], weight: np.ndarray, eps: float, norm: str) -> float:
+    """Upper bound of ``sup ||J||`` over the box ``x`` (one sample) of the normalisation viewed as (groups..., d):
+    per group ``||J||_2 <= max|w| / sqrt(var_lo + eps)`` with ``var_lo`` the box's lower bound of the biased
+    variance (:func:`_centred_box`); the Jacobian is block diagonal over groups, so the largest group's bound;
+    l-inf times ``sqrt(d)``. Rounding: one outward step per operation. ``var_lo = 0``: the global rule's value."""
+    d = groups_shape[-1]
+    lo, hi = vdown(x.mid - x.rad), vup(x.mid + x.rad)
+    _, _, ss_lo, _ = _centred_box(lo.reshape(-1, d), hi.reshape(-1, d))
+    wmax = np.float64(np.max(np.abs(weight), initial=0.0))
+    denom = vdown(np.sqrt(np.maximum(vdown(vdown(vdown(np.min(ss_lo)) / d) + np.float64(eps)), 0.0)))
+    hi_l = float(vup(wmax / denom)) if denom > 0 else float("inf")
+    return mul_up(hi_l, sqrt_up(float(d))) if norm == "linf" else hi_l
 
 
 def _forward(x: Enclosed, groups_shape: tuple[int, ...], weight: np.ndarray, bias: np.ndarray,
@@ -114,6 +140,13 @@ class LayerNorm:
             hi = mul_up(float(hi), sqrt_up(float(np.prod(self.normalized_shape))))
         return Enclosure(0.0, float(hi), "layernorm: max|w| / sqrt(eps) (global; l-inf times sqrt(d))")
 
+    def local_lipschitz(self, x: Enclosed, norm: str, cache: dict, ctx: Any) -> Enclosure:
+        """``sup ||J||`` over the input box ``x`` (one sample; :func:`_local_lip`), at most the global rule's value;
+        holds only on that box."""
+        d = int(np.prod(self.normalized_shape))
+        hi = min(_local_lip(x, (d,), self.weight, float(self.eps), norm), self.lipschitz((), norm, cache).hi)
+        return Enclosure(0.0, hi, f"layernorm: max|w| / sqrt(var_lo + eps) on the input box ({norm}; local)")
+
     def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
         raise InvalidInput("LayerNorm: no linear relaxation yet")
 
@@ -147,6 +180,15 @@ class GroupNorm:
         if norm == "linf":
             hi = mul_up(hi, sqrt_up(float(int(np.prod(shape)) // self.num_groups)))
         return Enclosure(0.0, hi, "groupnorm: max|w| / sqrt(eps) (global; l-inf times sqrt(d))")
+
+    def local_lipschitz(self, x: Enclosed, norm: str, cache: dict, ctx: Any) -> Enclosure:
+        """``sup ||J||`` over the input box ``x`` (one sample; :func:`_local_lip` per group), at most the global
+        rule's value; holds only on that box."""
+        per = x.mid.shape[1:]
+        d = int(np.prod(per)) // self.num_groups
+        hi = min(_local_lip(x, (self.num_groups, d), self.weight, float(self.eps), norm),
+                 self.lipschitz(per, norm, cache).hi)
+        return Enclosure(0.0, hi, f"groupnorm: max|w| / sqrt(var_lo + eps) on the input box ({norm}; local)")
 
     def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
         raise InvalidInput("GroupNorm: no linear relaxation yet")

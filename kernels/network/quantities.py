@@ -52,12 +52,15 @@ class Margins:
 
 @dataclass(frozen=True, slots=True)
 class LipschitzUpper:
-    """A proven upper bound ``upper >= Lip(f)`` in ``norm``; ``factors`` lists the per-layer certificates used."""
+    """A proven upper bound ``upper >= Lip(f)`` in ``norm``; ``factors`` lists the per-layer certificates used.
+    ``domain``: ``None`` (a global constant) or ``(lo, hi)`` (per-sample input shape): the constant holds only on
+    the input domain ``[lo, hi]`` (``Lip`` of ``f`` restricted to that box)."""
 
     upper: float
     factors: tuple[Enclosure, ...]
     source: str = "kernels.lipschitz_upper v2"
     norm: str = "l2"
+    domain: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _ops(device: Device, where: str) -> tuple[Any, str]:
@@ -145,17 +148,30 @@ def logit_margins(graph: Any, x: Any, y: Any, *, batch_size: int = 256, device: 
 
 
 def lipschitz_upper(graph: Any, *, rtol: float = 1e-6, norm: Literal["l2", "linf"] = "l2",
-                    input_shape: tuple[int, ...] | None = None) -> LipschitzUpper:
+                    input_shape: tuple[int, ...] | None = None, domain: tuple[Any, Any] | None = None
+                    ) -> LipschitzUpper:
     """Proven upper bound of the network's Lipschitz constant in ``norm`` (biases do not matter).
 
     ``Lip(f_L o ... o f_1) <= prod_i Lip(f_i)`` along the graph with each layer's certified constant (its module's
     Lipschitz rule: :func:`kernels.spectral_norm`, :func:`kernels.conv_spectral_norm`, exact activation constants,
     pooling norms in rationals); a residual ``Add`` sums its inputs' constants; products and sums rounded up.
     ``input_shape``: per-sample input shape (needed for convolutions unless the graph records it).
+    ``domain=(lo, hi)``: a *local* bound, ``upper >= ||f(a) - f(b)|| / ||a - b||`` for ``a != b`` in the box
+    ``[lo, hi]`` only (numbers or arrays broadcast to the input shape; e.g. ``(0, 1)`` for pixels): interval bounds
+    of every node's input over the box, then per layer a bound of ``sup ||J||`` there (self-attention, LayerNorm,
+    GroupNorm; the rest keep their global rule), chained as above (:mod:`kernels.network._local_lipschitz`). The
+    result records the domain; it is the only way to a bound for self-attention.
     """
     check_environment("kernels.lipschitz_upper")
     check_choice(norm, ("l2", "linf"), f"norm={norm!r}: one of 'l2', 'linf'")
     g = to_graph(graph)
+    if domain is not None:
+        from kernels.network._local_lipschitz import local_lipschitz
+
+        if not isinstance(domain, tuple) or len(domain) != 2:
+            raise InvalidInput("domain: give (lo, hi), the elementwise bounds of the network input")
+        upper, factors, lo, hi = local_lipschitz(g, domain[0], domain[1], norm, rtol, input_shape)
+        return LipschitzUpper(upper, factors, "kernels.lipschitz_upper/local-domain v1", norm, (lo, hi))
     upper, factors = g.lipschitz(input_shape, norm, {"rtol": rtol})
     return LipschitzUpper(upper, factors, norm=norm)
 
