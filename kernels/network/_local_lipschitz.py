@@ -8,9 +8,10 @@ with the domain as the input box, every node's enclosure kept). For the composit
 ``Lip_X(g o f) <= Lip_{f(X)}(g) Lip_X(f)`` and ``Lip_{f(X)}(g) <= Lip_{B}(g) <= sup_{z in B} ||J_g(z)||`` (``B``
 convex, ``g`` C^1 on ``B``: the mean-value inequality along segments in ``B``). So the global rule's chaining
 (product along chains, sums at ``Add``, ``Concat`` as :meth:`Graph.lipschitz`) stays sound with every layer's
-constant replaced by a bound of ``sup_{B_v} ||J||``: a layer with ``local_lipschitz(x, norm, cache, ctx)`` (``Attention``,
-``LayerNorm``, ``GroupNorm``: the rule is in its module; ``ctx``: the forward context) gets that; every other layer keeps its global rule (sound on
-any set). The constant holds **only on the domain**; the result records it.
+constant replaced by a bound of ``sup_{B_v} ||J||``: a layer with ``local_lipschitz(x, norm, cache, ctx)``
+(``Attention``, ``LayerNorm``, ``GroupNorm``; the rule is in its module) gets that, a merge node with
+``local_combine_lipschitz`` (``ScaledDotProductAttention``) its local combination, and every other layer keeps its
+global rule (sound on any set). The constant holds **only on the domain**; the result records it.
 
 Rounding model: the forward enclosure's (binary64 round-to-nearest, outward ``nextafter`` steps, ``gamma_n`` sum
 errors); the layers' local rules state theirs; products and sums of constants rounded up.
@@ -72,6 +73,9 @@ def local_lipschitz(graph: Graph, lo: Any, hi: Any, norm: str = "l2", rtol: floa
         ins = [vals[a] for a in n.inputs]
         vals[n.name] = n.layer.forward(tuple(ins), ctx)
         in_l = [lips[a] for a in n.inputs]
+        if hasattr(n.layer, "local_combine_lipschitz"):
+            lips[n.name] = n.layer.local_combine_lipschitz(tuple(ins), in_l, norm, cache)
+            continue
         if hasattr(n.layer, "combine_lipschitz"):
             lips[n.name] = n.layer.combine_lipschitz(in_l, norm)
             continue

@@ -23,7 +23,8 @@ refuses by hypothesis name (``h_lipschitz_upper``). A bound holds only on a boun
 evaluated in midpoint-radius interval arithmetic on the boxes of ``q, k, v, p, o`` (the forward rules above; products
 by the bilinear rule, sums and differences with one outward step each), then multiplied by ``W_out``; ``U`` = the
 entrywise bound of ``|J|``, and ``||J||_2 <= ||U||_2`` (certified, :func:`kernels.spectral_norm`), ``||J||_inf <=``
-the largest row sum of ``U`` rounded up. ScaledDotProductAttention (three inputs) has no local rule yet (refused).
+the largest row sum of ``U`` rounded up. ScaledDotProductAttention (three inputs):
+:meth:`ScaledDotProductAttention.local_combine_lipschitz`, the same identity with ``d q, d k, d v`` separate.
 
 Linear relaxation: none (raises ``InvalidInput``).
 """
@@ -38,7 +39,7 @@ import numpy as np
 
 from boundcert.errors import HypothesisNotMet, InvalidInput
 from kernels._enclosure import Enclosure
-from kernels._rounding import ETA, gamma, up, vdown, vup
+from kernels._rounding import ETA, add_up, gamma, mul_up, sqrt_up, up, vdown, vup
 from kernels.network._state import Enclosed, l2_up, nonneg_sum_up, tighten
 from kernels.network._transcendental import enclose_values
 from kernels.network.affine import Linear
@@ -125,14 +126,11 @@ def nonneg_matrix_norm_up(u: np.ndarray, norm: str, rtol: float) -> float:
     return float(spectral_norm(u, rtol=rtol, device="cpu").hi)
 
 
-def _head_jacobian(q: tuple, k: tuple, v: tuple, wq: np.ndarray, wk: np.ndarray,
-                   wv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Midpoint-radius enclosure ``(T, T, d_h, D)`` of ``d o_i / d x_m`` for one head (module docstring) from the
-    boxes ``q, k, v`` (``(mid, rad)``, each ``(T, d_h)``) and the head's exact projection rows ``(d_h, D)``."""
+def _parts(q: tuple, k: tuple, v: tuple) -> tuple:
+    """Boxes (midpoint, radius) of ``p`` ``(T, S)`` and ``c_ij = p_ij (v_j - o_i)`` ``(T, S, d_v)`` over the boxes
+    ``q (T, d), k (S, d), v (S, d_v)``, and the enclosure ``[sc_lo, sc_hi]`` of ``1/sqrt(d)``."""
     (qm, qr), (km, kr), (vm, vr) = q, k, v
-    t, dh = qm.shape
-    d = wq.shape[1]
-    zq = np.zeros_like(wq)
+    dh = qm.shape[-1]
     s, sr = _bilinear(qm, qr, km.T, kr.T)
     sc_lo, sc_hi = vdown(1.0 / vup(math.sqrt(dh))), vup(1.0 / vdown(math.sqrt(dh)))  # the exact 1/sqrt(d_h)
     s_lo, s_hi = vdown(s - sr), vup(s + sr)
@@ -140,14 +138,24 @@ def _head_jacobian(q: tuple, k: tuple, v: tuple, wq: np.ndarray, wk: np.ndarray,
     s_hi = np.maximum(vup(s_hi * sc_lo), vup(s_hi * sc_hi))
     pm, pr = box_to_midrad(*_softmax_box(s_lo, s_hi))
     om, orr = _bilinear(pm, pr, vm, vr)
+    dv = box_to_midrad(vdown(vdown(vm - vr)[None] - vup(om + orr)[:, None]),
+                       vup(vup(vm + vr)[None] - vdown(om - orr)[:, None]))  # (T_i, S_j, d_v): v_j - o_i
+    cm, cr = _bilinear(pm[..., None, None], pr[..., None, None], dv[0][:, :, None, :], dv[1][:, :, None, :])
+    return (pm, pr), (cm[:, :, 0, :], cr[:, :, 0, :]), sc_lo, sc_hi
+
+
+def _head_jacobian(q: tuple, k: tuple, v: tuple, wq: np.ndarray, wk: np.ndarray,
+                   wv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoint-radius enclosure ``(T, T, d_h, D)`` of ``d o_i / d x_m`` for one head (module docstring) from the
+    boxes ``q, k, v`` (``(mid, rad)``, each ``(T, d_h)``) and the head's exact projection rows ``(d_h, D)``."""
+    (qm, qr), (km, kr) = q, k
+    t, dh = qm.shape
+    d = wq.shape[1]
+    zq = np.zeros_like(wq)
+    (pm, pr), (cm, cr), sc_lo, sc_hi = _parts(q, k, v)
     am, ar = _scale_box(*_bilinear(km, kr, wq, zq), sc_lo, sc_hi)  # row j: (W_q^T k_j)^T / sqrt(d_h)
     bm, br = _scale_box(*_bilinear(qm, qr, wk, zq), sc_lo, sc_hi)  # row i: (W_k^T q_i)^T / sqrt(d_h)
-    dv = box_to_midrad(vdown(vdown(vm - vr)[None] - vup(om + orr)[:, None]),
-                       vup(vup(vm + vr)[None] - vdown(om - orr)[:, None]))  # (T_i, T_j, d_h): v_j - o_i
-    cm, cr = _bilinear(pm[..., None, None], pr[..., None, None], dv[0][:, :, None, :], dv[1][:, :, None, :])
-    cm, cr = cm[:, :, 0, :], cr[:, :, 0, :]  # p_ij (v_j - o_i)
-    one = np.zeros((1, dh * d))
-    j1 = _bilinear(pm[..., None, None], pr[..., None, None], wv.reshape(1, -1), one)
+    j1 = _bilinear(pm[..., None, None], pr[..., None, None], wv.reshape(1, -1), np.zeros((1, dh * d)))
     j1 = j1[0].reshape(t, t, dh, d), j1[1].reshape(t, t, dh, d)
     j2 = _bilinear(cm[..., None], cr[..., None], bm[:, None, None, :], br[:, None, None, :])
     jm, jr = _add(*j1, *j2)
@@ -155,6 +163,26 @@ def _head_jacobian(q: tuple, k: tuple, v: tuple, wq: np.ndarray, wk: np.ndarray,
     ii = np.arange(t)
     jm[ii, ii], jr[ii, ii] = _add(jm[ii, ii], jr[ii, ii], j3m, j3r)
     return jm, jr
+
+
+def _sdpa_jacobian_bound(q: tuple, k: tuple, v: tuple) -> np.ndarray:
+    """Entrywise bound ``(T d_v, T d + S d + S d_v)`` of ``|[d o / d q, d o / d k, d o / d v]|`` over the boxes
+    (one slice of the leading axes): ``d o_i / d q_i = sum_j c_ij k_j^T / sqrt(d)``, ``d o_i / d k_m = c_im q_i^T /
+    sqrt(d)``, ``d o_i / d v_m = p_im I``."""
+    (qm, qr), (km, kr), (vm, _) = q, k, v
+    t, d = qm.shape
+    s_, dv = vm.shape
+    (pm, pr), (cm, cr), sc_lo, sc_hi = _parts(q, k, v)
+    ksm, ksr = _scale_box(km, kr, sc_lo, sc_hi)
+    qsm, qsr = _scale_box(qm, qr, sc_lo, sc_hi)
+    jq = _bilinear(np.swapaxes(cm, 1, 2), np.swapaxes(cr, 1, 2), ksm, ksr)  # (T, d_v, d)
+    jk = _bilinear(cm[..., None], cr[..., None], qsm[:, None, None, :], qsr[:, None, None, :])  # (T, S, d_v, d)
+    uq = np.zeros((t, dv, t, d))
+    ii = np.arange(t)
+    uq[ii, :, ii, :] = vup(np.abs(jq[0]) + jq[1])
+    uk = vup(np.abs(jk[0]) + jk[1]).transpose(0, 2, 1, 3)
+    uv = vup(np.abs(pm) + pr)[:, None, :, None] * np.eye(dv)[None, :, None, :]  # exact: products with 0 and 1
+    return np.concatenate([u.reshape(t * dv, -1) for u in (uq, uk, uv)], axis=1)
 
 
 _NO_LIPSCHITZ = ("is not globally Lipschitz (its scores are quadratic in the input): h_lipschitz_upper is not met; a "
@@ -183,6 +211,23 @@ class ScaledDotProductAttention:
 
     def combine_lipschitz(self, lips: list[float], norm: str) -> float:
         raise HypothesisNotMet(f"scaled dot-product attention {_NO_LIPSCHITZ}")
+
+    def local_combine_lipschitz(self, xs: tuple[Enclosed, ...], lips: list[float], norm: str, cache: dict) -> float:
+        """Local constant of the node on the boxes ``xs = (q, k, v)`` (one sample), given its inputs' constants
+        ``lips``: with ``J_s = [J_q J_k J_v]`` of leading-axis slice ``s`` (block diagonal over slices),
+        l2: ``max_s ||U_s||_2 sqrt(L_q^2 + L_k^2 + L_v^2)``; l-inf: ``max_s ||U_s||_inf max(L_q, L_k, L_v)``; rounded
+        up. Holds only on the boxes."""
+        q, k, v = xs
+        if q.mid.shape[0] != 1:
+            raise InvalidInput("scaled_dot_product_attention: one input box (batch 1) is needed")
+        flat = [(z.mid[0].reshape(-1, *z.mid.shape[-2:]), z.rad[0].reshape(-1, *z.mid.shape[-2:])) for z in xs]
+        rtol = float(cache.get("rtol", 1e-6))
+        jn = max(nonneg_matrix_norm_up(_sdpa_jacobian_bound(*((f[0][i], f[1][i]) for f in flat)), norm, rtol)
+                 for i in range(flat[0][0].shape[0]))
+        if norm == "linf":
+            return mul_up(jn, max(lips))
+        sq = add_up(add_up(mul_up(lips[0], lips[0]), mul_up(lips[1], lips[1])), mul_up(lips[2], lips[2]))
+        return mul_up(jn, sqrt_up(sq))
 
     def relaxation(self, lo: np.ndarray, hi: np.ndarray) -> Any:
         raise InvalidInput("scaled_dot_product_attention: no linear relaxation yet")

@@ -135,6 +135,15 @@ def test_attention_point_domain_meets_the_entrywise_jacobian_norm():
     assert res.upper <= float(torch.linalg.matrix_norm(jac.abs(), 2)) * (1 + 1e-5)
 
 
+def test_sdpa_point_domain_bound_dominates_the_jacobian_norm():
+    torch.manual_seed(2)
+    m = zoo.SDPABlock().eval()
+    x = np.random.default_rng(2).random((3, 4))
+    res = kernels.lipschitz_upper(load_model(m).graph, domain=(x, x), input_shape=(3, 4))
+    jac = torch.autograd.functional.jacobian(_fn(m, (3, 4)), torch.tensor(x.reshape(-1)))
+    assert float(torch.linalg.matrix_norm(jac, 2)) <= res.upper
+
+
 def test_layernorm_local_bound_is_far_below_the_global_one_on_a_small_box():
     torch.manual_seed(1)
     m = _NormNet(4)
@@ -146,9 +155,16 @@ def test_layernorm_local_bound_is_far_below_the_global_one_on_a_small_box():
     _check(m, (4,), x - 0.01, x + 0.01)
 
 
-@pytest.mark.parametrize("name", ["class_token_vit", "attention_vit"])
+_HAND = {"attention_vit": (zoo.AttentionViT, (1, 4, 4)), "sdpa_block": (zoo.SDPABlock, (3, 4))}
+
+
+@pytest.mark.parametrize("name", ["class_token_vit", "attention_vit", "sdpa_block"])
 def test_zoo_attention_models_bound_dominates_quotients_and_attack(name):
-    m, shape = (zoo.AttentionViT().eval(), (1, 4, 4)) if name == "attention_vit" else zoo.build(name)
+    if name in _HAND:
+        torch.manual_seed(0)
+        m, shape = _HAND[name][0]().eval(), _HAND[name][1]
+    else:
+        m, shape = zoo.build(name)
     with pytest.raises(HypothesisNotMet, match="h_lipschitz_upper"):
         kernels.lipschitz_upper(load_model(m).graph, input_shape=shape)
     lo = np.zeros(shape)
