@@ -67,14 +67,23 @@ def _normalize(m: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _local_lip(x: Enclosed, groups_shape: tuple[int, ...], weight: np.ndarray, eps: float, norm: str) -> float:
     """Upper bound of ``sup ||J||`` over the box ``x`` (one sample) of the normalisation viewed as (groups..., d):
-    per group ``||J||_2 <= max|w| / sqrt(var_lo + eps)`` with ``var_lo`` the box's lower bound of the biased
-    variance (:func:`_centred_box`); the Jacobian is block diagonal over groups, so the largest group's bound;
-    l-inf times ``sqrt(d)``. Rounding: one outward step per operation. ``var_lo = 0``: the global rule's value."""
+    per group ``||J||_2 <= max|w| / sqrt(ss_lo / d + eps)`` with ``ss_lo`` a lower bound of ``||x - mean(x)||^2``
+    over the group's box: the larger of the interval bound (:func:`_centred_box`) and ``max(0, ||P m|| -
+    delta)^2`` (``m`` the midpoints, ``delta >= ||x - m||_2`` on the group, ``P`` the centring projection, norm 1).
+    The Jacobian is block diagonal over groups, so the largest group's bound; l-inf times ``sqrt(d)``. Rounding: one
+    outward step per operation, sums by ``nonneg_sum_up``. ``ss_lo = 0``: the global rule's value."""
     d = groups_shape[-1]
     lo, hi = vdown(x.mid - x.rad), vup(x.mid + x.rad)
-    _, _, ss_lo, _ = _centred_box(lo.reshape(-1, d), hi.reshape(-1, d))
+    _, _, ss_box, _ = _centred_box(lo.reshape(-1, d), hi.reshape(-1, d))
+    mm, rr = x.mid.reshape(-1, d), x.rad.reshape(-1, d)
+    _, _, ss_m, _ = _centred_box(mm, mm)
+    with np.errstate(over="ignore", invalid="ignore"):
+        delta = np.minimum(vup(np.sqrt(nonneg_sum_up(vup((rr * rr).sum(axis=-1, keepdims=True)), 2 * d))),
+                           x.dist.reshape(-1)[0])
+        base = np.maximum(vdown(vdown(np.sqrt(ss_m)) - delta), 0.0)
+        ss_lo = np.maximum(ss_box, vdown(base * base))
     wmax = np.float64(np.max(np.abs(weight), initial=0.0))
-    denom = vdown(np.sqrt(np.maximum(vdown(vdown(vdown(np.min(ss_lo)) / d) + np.float64(eps)), 0.0)))
+    denom = vdown(np.sqrt(np.maximum(vdown(vdown(np.min(ss_lo) / d) + np.float64(eps)), 0.0)))
     hi_l = float(vup(wmax / denom)) if denom > 0 else float("inf")
     return mul_up(hi_l, sqrt_up(float(d))) if norm == "linf" else hi_l
 

@@ -188,3 +188,25 @@ def test_bad_domains_are_refused_in_one_line(domain, what):
     with pytest.raises(InvalidInput, match=what) as e:
         kernels.lipschitz_upper(g, domain=domain, input_shape=(2, 2))
     assert "\n" not in str(e.value)
+
+
+class _GroupNet(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 2)
+        self.norm = torch.nn.GroupNorm(2, 4)
+        self.head = torch.nn.Linear(4 * 2 * 2, 2)
+
+    def forward(self, x):
+        return self.head(self.norm(self.conv(x)).flatten(1))
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 10_000), st.floats(-1.0, 0.5), st.floats(0.0, 1.0))
+def test_groupnorm_bound_dominates_quotients_and_attack_and_is_at_most_global(seed, lo0, width):
+    torch.manual_seed(seed)
+    m = _GroupNet()
+    lo = np.full((1, 3, 3), lo0)
+    g = load_model(m).graph  # before _check turns the module to float64 (the float32 module's eps is float32)
+    local = _check(m, (1, 3, 3), lo, lo + width, pairs=2, seed=seed)
+    assert local <= kernels.lipschitz_upper(g, input_shape=(1, 3, 3)).upper
