@@ -210,3 +210,12 @@ def test_groupnorm_bound_dominates_quotients_and_attack_and_is_at_most_global(se
     g = load_model(m).graph  # before _check turns the module to float64 (the float32 module's eps is float32)
     local = _check(m, (1, 3, 3), lo, lo + width, pairs=2, seed=seed)
     assert local <= kernels.lipschitz_upper(g, input_shape=(1, 3, 3)).upper
+
+
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
+def test_every_zoo_model_local_bound_dominates_the_attack(name):
+    m, shape = zoo.build(name)
+    g = load_model(m).graph
+    lo, hi = np.zeros(shape), np.ones(shape)
+    res = kernels.lipschitz_upper(g, domain=(lo, hi), input_shape=shape)
+    assert _attack(_fn(m, shape), lo, hi, "l2", starts=2, steps=10) <= res.upper
