@@ -100,26 +100,29 @@ def _train_zoo(client: Any, todo: list[Any], progress: bool) -> None:
         f.result()  # the grid was checked: a failed training is a bug, and surfaces as one
 
 
-def _run_jobs(client: Any, todo: list[Job], store: ResultStore, progress: bool) -> int:
-    """Submit ``todo``, record a row for each failed task; returns how many finished."""
+def _run_jobs(client: Any, todo: list[Job], store: ResultStore, progress: bool) -> dict[str, dict[str, Any]]:
+    """Submit ``todo``, record a row for each failed task; returns the rows of the tasks that finished (each as its
+    row file records it), by job key."""
     from distributed import as_completed
 
     from certify.reports.progress import progress as progress_bar
 
     if not todo:
-        return 0
+        return {}
     futures = client.map(execute, todo, out=str(store.out.resolve()), pure=False, key=[f"job-{j.key}" for j in todo])
     by_key = {f.key: j for f, j in zip(futures, todo)}
-    ran = 0
+    rows: dict[str, dict[str, Any]] = {}
     for f in progress_bar(as_completed(futures), total=len(todo), desc="sweep", unit="job", enabled=progress):
-        ran += 1
-        if f.status != "finished":
+        if f.status == "finished":
+            row = f.result()
+        else:
             why = f"{type(e).__name__}: {' '.join(str(e).split())}" if (e := _exception(f)) else f.status
             row = base_row(by_key[f.key])
             row.update(status="internal_error", worker="", error=why[:500])
             store.write_row(row)
+        rows[row["key"]] = row
         f.release()
-    return ran
+    return rows
 
 
 def _exception(future: Any) -> BaseException | None:
@@ -143,7 +146,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, scheduler: str | None = None,
     jobs: list[Job] = [] if zoo else expand_jobs(spec, _zoo_paths(spec))  # bad inputs refused before writing
     done = store.finished(retry_errors)
     todo = [j for j in jobs if j.key not in done]
-    ran = 0
+    fresh: dict[str, dict[str, Any]] = {}
     if zoo or todo:
         with dask_client(scheduler, workers, memory_limit, connect_timeout) as client:
             store.prepare()  # after the scheduler answered: a refused run writes nothing
@@ -151,9 +154,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, scheduler: str | None = None,
                 _train_zoo(client, zoo, progress)
                 jobs = expand_jobs(spec, _zoo_paths(spec))
                 todo = [j for j in jobs if j.key not in done]
-            ran = _run_jobs(client, todo, store, progress)
+            fresh = _run_jobs(client, todo, store, progress)
     keys = [j.key for j in jobs]
-    table = store.consolidate(csv=csv, keep=keys)
+    table = store.consolidate(csv=csv, keep=keys, known=fresh)  # this run's rows are not read back one by one
     wanted = set(keys)
-    return SweepResult(tuple(jobs), len(jobs) - len(todo), ran,
+    return SweepResult(tuple(jobs), len(jobs) - len(todo), len(fresh),
                        tuple(r for r in table if r["key"] in wanted), Path(out))

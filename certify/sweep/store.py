@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from boundcert.errors import InvalidInput
 
@@ -91,16 +91,20 @@ class ResultStore:
         atomic_write_bytes(path, self.to_parquet([row]))
         return path
 
-    def rows(self) -> dict[str, dict[str, Any]]:
-        """Every recorded row by key: the consolidated table, then the row files (a row file wins)."""
+    def rows(self, known: Mapping[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+        """Every recorded row by key: the consolidated table, then the row files (a row file wins). ``known``: rows
+        the caller already holds, each exactly as its row file records it (the rows this run's jobs returned):
+        their files are not read again."""
         import pyarrow.parquet as pq
 
+        known = known or {}
         out: dict[str, dict[str, Any]] = {}
         parts = sorted(self.rows_dir.glob("*.parquet")) if self.rows_dir.is_dir() else []
-        files = ([self.table] if self.table.is_file() else []) + parts
+        files = ([self.table] if self.table.is_file() else []) + [f for f in parts if f.stem not in known]
         for f in files:
             for r in pq.read_table(f).to_pylist():
                 out[r["key"]] = r
+        out.update(known)
         return out
 
     def finished(self, retry_errors: bool = False) -> set[str]:
@@ -108,16 +112,23 @@ class ResultStore:
         ok = ("ok",) if retry_errors else FINISHED
         return {k for k, r in self.rows().items() if r["status"] in ok}
 
-    def consolidate(self, *, csv: bool = False, keep: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def consolidate(self, *, csv: bool = False, keep: Iterable[str] = (),
+                    known: Mapping[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """Write ``results.parquet`` (and ``results.csv``) from every row, atomically, then drop the row files it
-        holds. ``keep``: these keys first (the jobs of the current spec, in spec order), then every other row."""
+        holds; returns the table as written (read back: the rows' types are the Parquet schema's). ``keep``: these
+        keys first (the jobs of the current spec, in spec order), then every other row. ``known``: as for
+        :meth:`rows` (the engine passes the rows its jobs returned, so that a sweep does not re-read its own row
+        files)."""
+        import pyarrow.parquet as pq
+
         from certify.certificate import atomic_write_bytes
 
-        rows = self.rows()
+        files = sorted(self.rows_dir.glob("*.parquet")) if self.rows_dir.is_dir() else []
+        rows = self.rows(known)
         first = [k for k in (keep or ()) if k in rows]
         table = [rows[k] for k in first + sorted(set(rows) - set(first))]
-        files = sorted(self.rows_dir.glob("*.parquet"))
         atomic_write_bytes(self.table, self.to_parquet(table))
+        table = pq.read_table(self.table).to_pylist()
         if csv:
             atomic_write_bytes(self.out / "results.csv", self.to_csv(table).encode("utf-8"))
         held = {r["key"] for r in table}

@@ -42,9 +42,10 @@ def test_a_crashing_job_is_an_internal_error_and_runs_again(tmp_path, monkeypatc
     store = ResultStore(tmp_path)
     store.prepare()
     with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0") as client:
-        assert engine._run_jobs(client, [_job()], store, progress=False) == 1
+        ran = engine._run_jobs(client, [_job()], store, progress=False)
     [row] = store.rows().values()
     assert (row["status"], row["error"]) == ("internal_error", "RuntimeError: boom second line")
+    assert list(ran) == [row["key"]] and ran[row["key"]]["error"] == row["error"]
     assert store.finished() == set()
 
 
@@ -150,3 +151,21 @@ def test_a_file_matched_twice_is_one_job_and_data_paths_are_taken_from_the_spec(
     assert [Path(j.model).name for j in jobs] == ["m0.safetensors", "m1.safetensors"]
     assert {j.data for j in jobs} == {str(tmp_path / "held_out.npz")}
     assert {j.data_sha256 for j in jobs} == {test.sha256}
+
+
+def test_consolidate_takes_known_rows_without_reading_their_files(tmp_path):
+    """The engine hands ``consolidate`` the rows its jobs returned: their row files are not read (a garbled one
+    would fail), an earlier run's row file still is, and the table is read back in the schema's types."""
+    from certify.sweep import ResultStore
+    from certify.sweep.worker import base_row
+
+    store = ResultStore(tmp_path)
+    store.prepare()
+    old = base_row(_job()) | {"key": "a" * 64, "status": "ok", "seconds": 2.0}
+    store.write_row(old)
+    new = base_row(_job()) | {"key": "b" * 64, "status": "ok", "seconds": 1}
+    (tmp_path / "rows" / f"{new['key']}.parquet").write_bytes(b"not parquet")
+    table = store.consolidate(keep=[new["key"]], known={new["key"]: new})
+    assert [r["key"] for r in table] == [new["key"], old["key"]]
+    assert table[0]["seconds"] == 1.0 and isinstance(table[0]["seconds"], float)
+    assert list((tmp_path / "rows").iterdir()) == [] and store.rows() == {r["key"]: r for r in table}
