@@ -54,6 +54,9 @@ def _ascend(fn, lo_t, hi_t, ord_, steps: int, gen) -> float:
         val = torch.linalg.matrix_norm(torch.autograd.functional.jacobian(fn, x, create_graph=True), ord_)
         best = max(best, float(val.detach()))
         (g,) = torch.autograd.grad(val, x)
+        g = torch.nan_to_num(g, nan=0.0)  # the 2-norm's gradient at J = 0 is NaN
+        if not torch.any(g):  # a flat spot (dead ReLUs, J = 0): a random step instead
+            g = torch.rand(x.shape, generator=gen, dtype=torch.float64) - 0.5
         with torch.no_grad():
             x = torch.clamp(x + 0.05 * (hi_t - lo_t) * torch.sign(g), lo_t, hi_t)
         x.requires_grad_(True)
