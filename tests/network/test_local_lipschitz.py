@@ -215,7 +215,8 @@ def test_groupnorm_bound_dominates_quotients_and_attack_and_is_at_most_global(se
     assert local <= kernels.lipschitz_upper(g, input_shape=(1, 3, 3)).upper
 
 
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "resnet18" else n
+                                  for n in sorted(zoo.ZOO)])
 def test_every_zoo_model_local_bound_dominates_the_attack(name):
     m, shape = zoo.build(name)
     g = load_model(m).graph
