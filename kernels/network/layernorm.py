@@ -9,7 +9,10 @@ Enclosed forward: at the midpoints, every step in outward interval arithmetic (t
 ``c`` and an error ``e``. The map of one group is ``x -> w g(P x) + b`` with ``P`` the centring projection and
 ``g(z) = z / sqrt(||z||^2 / d + eps)``, whose Jacobian has norm ``<= 1 / sqrt(||z||^2 / d + eps)``; on the ball
 ``||x - m||_2 <= delta`` (``delta``: the group's l2 radius) this gives the local constant
-``L = max|w| / sqrt(max(0, ||P m|| - delta)^2 / d + eps)`` and ``|y(x) - c| <= L delta + e``.
+``L = max|w| / sqrt(max(0, ||P m|| - delta)^2 / d + eps)`` and ``|y(x) - c| <= L delta + e``. The box is then
+intersected with the map's range ``|y_i - b_i| <= |w_i| sqrt(d - 1)`` (for centred ``z``, ``d z_i^2 <= (d - 1)
+||z||^2`` by Cauchy-Schwarz on ``z_i = -sum_{j != i} z_j``), recentred where that cuts it, ``dist`` grown by the
+shift.
 
 Lipschitz rule: only on a bounded domain is it small; the global bound ``max|w| / sqrt(eps)`` (l2; l-inf times
 ``sqrt(d)``) is what :meth:`LayerNorm.lipschitz` returns, and it is sound everywhere. Local rule
@@ -115,6 +118,17 @@ def _forward(x: Enclosed, groups_shape: tuple[int, ...], weight: np.ndarray, bia
         push = vup(lip * delta)
         rad = vup(np.broadcast_to(push[..., None], (b, *groups_shape)).reshape(x.mid.shape) + e)
         dist = vup(l2_up(push.reshape(b, -1)) + l2_up(e))
+        # the range of the map: |z_i| <= sqrt((d - 1) / d) ||z|| for centred z, so |y_i - b_i| <= |w_i| sqrt(d - 1)
+        span = vup(np.abs(w) * sqrt_up(float(d - 1)))
+        out_lo, out_hi = vdown(c - rad), vup(c + rad)
+        new_lo = np.maximum(out_lo, vdown(np.broadcast_to(bb, c.shape) - span))
+        new_hi = np.minimum(out_hi, vup(np.broadcast_to(bb, c.shape) + span))
+        clamp = ((new_lo > out_lo) | (new_hi < out_hi)) & (new_lo <= new_hi)
+        if np.any(clamp):
+            c2 = new_lo * 0.5 + new_hi * 0.5
+            c2, rad = np.where(clamp, c2, c), np.where(clamp, vup(np.maximum(new_hi - c2, c2 - new_lo)), rad)
+            dist = np.minimum(vup(dist + l2_up(vup(np.abs(c2 - c)))), l2_up(rad))
+            c = c2
     return tighten(c, rad, dist)
 
 

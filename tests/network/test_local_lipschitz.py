@@ -223,3 +223,31 @@ def test_every_zoo_model_local_bound_dominates_the_attack(name):
     lo, hi = np.zeros(shape), np.ones(shape)
     res = kernels.lipschitz_upper(g, domain=(lo, hi), input_shape=shape)
     assert _attack(_fn(m, shape), lo, hi, "l2", starts=2, steps=10) <= res.upper
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 5), st.floats(0.0, 50.0))
+def test_layernorm_forward_on_a_wide_box_encloses_exact_values_within_its_range(seed, d, radius):
+    """The forward enclosure intersected with the range ``|y_i - b_i| <= |w_i| sqrt(d - 1)``: exact outputs at 200
+    bits of random points of the box (near its corners) lie inside it, and the box lies inside the range."""
+    from kernels.network._state import point
+
+    torch.manual_seed(seed)
+    m = _NormNet(d)
+    g = load_model(m).graph
+    sub = kernels.network.Graph(g.nodes[:2], input_shape=(d,))
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(1, d))
+    out = sub.forward(point(x, radius))
+    ln = g.nodes[1].layer
+    span = np.abs(ln.weight) * np.sqrt(d - 1) * (1 + 1e-12) + 1e-300
+    assert np.all(out.lo[0] >= ln.bias - span - 1e-12) and np.all(out.hi[0] <= ln.bias + span + 1e-12)
+    with mpmath.workprec(PREC):
+        for _ in range(4):
+            z = x[0] + radius * rng.choice([-0.999, 0.999, 0.3], size=d)  # inside the box after rounding
+            y = exact_forward(sub, z)
+            dist2 = mpmath.mpf(0)
+            for i in range(d):
+                assert mpmath.mpf(out.lo[0, i]) <= y[i] <= mpmath.mpf(out.hi[0, i])
+                dist2 += (y[i] - mpmath.mpf(out.mid[0, i])) ** 2
+            assert mpmath.sqrt(dist2) <= mpmath.mpf(out.dist[0])
