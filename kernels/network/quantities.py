@@ -5,7 +5,9 @@ l-inf) and path norms.
   error radii; see :mod:`kernels.network._state` and each layer module for its rounding model); the margin
   ``f(x)_y - max_{j != y} f(x)_j`` is formed from the logit enclosure with outward rounding.
 * Lipschitz upper bound: :meth:`Graph.lipschitz` (per-layer certified constants composed along the graph; a
-  residual block contributes ``L(shortcut) + L(block)``; Tsuzuku, Sato, Sugiyama 2018).
+  residual block contributes ``L(shortcut) + L(block)``; Tsuzuku, Sato, Sugiyama 2018). With ``domain=(lo, hi)``:
+  a local bound that holds only on that input box (:mod:`kernels.network._local_lipschitz`; the only bound for
+  self-attention), recorded in :attr:`LipschitzUpper.domain`.
 * Path norm (Neyshabur, Tomioka, Srebro, COLT 2015): for a chain of Linear layers and relu/identity activations,
   ``||f||_{path,p} = (1^T phi_p)^{1/p}``, ``phi_p`` the all-ones input through ``|W|^p`` with biases ``|b|^p``.
 """
