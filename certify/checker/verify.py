@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from boundcert.errors import InvalidInput
 from certify.checker.core import CheckResult, check as core_check
 
-__all__ = ["check"]
+__all__ = ["check", "names_dataset"]
 
 
 def check(cert: Any, *, model: str | None = None, data: str | None = None, recompute: bool = False,
@@ -27,7 +27,7 @@ def check(cert: Any, *, model: str | None = None, data: str | None = None, recom
 
     if hasattr(cert, "to_dict"):
         cert = cert.to_dict()
-    builtin = data is not None and not Path(data).exists() and (":" in data or data in _builtin_names())
+    builtin = data is not None and names_dataset(data)
     res = core_check(cert, model=model, data=None if builtin else data)
     if not res.ok:
         return res
@@ -45,15 +45,17 @@ def check(cert: Any, *, model: str | None = None, data: str | None = None, recom
     return res
 
 
-def _builtin_names() -> tuple[str, ...]:
+def names_dataset(data: str) -> bool:
+    """Whether ``--data`` names a dataset specification (a built-in ``NAME[:split]`` or ``idx:DIR``) rather than a
+    file: no such path exists and it has a ``:`` or is a built-in name."""
     from certify.data.builtins import BUILTINS
 
-    return tuple(BUILTINS)
+    return not Path(data).exists() and (":" in data or data in BUILTINS)
 
 
 def _builtin_matches(record: Mapping[str, Any], spec: str) -> CheckResult:
-    """A built-in dataset (or ``idx:DIR``) given as ``--data``: loaded by the library (not by the trusted core, which reads files
-    only) and compared by its canonical dataset hash with the certificate's ``data.sha256``."""
+    """A built-in dataset (or ``idx:DIR``) given as ``--data``: loaded by the library (not by the trusted core, which
+    reads files only) and compared by its canonical dataset hash with the certificate's ``data.sha256``."""
     from certify.data import load_data
 
     want = (record.get("data") or {}).get("sha256")

@@ -79,10 +79,10 @@ def _check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from boundcert.errors import InvalidInput
-    from certify.checker.verify import check
+    from certify.checker.verify import check, names_dataset
 
     for what, given in (("certificate", args.cert), ("--model", args.model), ("--data", args.data)):
-        if given is not None and not Path(given).is_file() and not (what == "--data" and ":" in given):
+        if given is not None and not Path(given).is_file() and not (what == "--data" and names_dataset(given)):
             raise InvalidInput(f"{what} {given!r} is not a file: check the path")
     res = check(args.cert, model=args.model, data=args.data, recompute=args.recompute, arch=args.arch)
     if args.json:
