@@ -101,8 +101,8 @@ def _train_zoo(client: Any, todo: list[Any], progress: bool) -> None:
 
 
 def _run_jobs(client: Any, todo: list[Job], store: ResultStore, progress: bool) -> dict[str, dict[str, Any]]:
-    """Submit ``todo``, record a row for each failed task; returns the rows of the tasks that finished (each as its
-    row file records it), by job key."""
+    """Submit ``todo``, record a row for each failed task; returns this run's row of every task (a job's as its row
+    file records it, a failed task's ``internal_error`` row), by job key."""
     from distributed import as_completed
 
     from certify.reports.progress import progress as progress_bar
