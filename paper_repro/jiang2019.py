@@ -101,8 +101,7 @@ def main(argv=None) -> int:
                          f"nothing written: run again (finished jobs under {work} are kept)")
     status = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     study = correlation_study(res.rows)
-    gaps = {r["model"]: json.loads(r["measures"])["empirical_gap"]
-            for r in res.rows if r["kind"] == "gap" and r["status"] == "ok"}
+    gaps, cols = study_columns(res.rows)  # the gap of every model with a finished gap job, and the ranked columns
     n = len(gaps)
     rows = []
     for c in study:
@@ -123,7 +122,6 @@ def main(argv=None) -> int:
     out = Path(args.out)
     detail = out / "jiang2019"
     write_report(res.rows, detail)  # report/report.{json,md,png}: the study as `certify sweep --report` writes it
-    _, cols = study_columns(res.rows)
     hps = {r["model"]: json.loads(r["hparams"]) for r in res.rows if r["kind"] == "gap"}
     table = [{"model": Path(m).stem, "hparams": hps[m], "gap": gaps[m],
               **{c: cols[c][m] for c in sorted(cols) if m in cols[c]}} for m in sorted(gaps)]
