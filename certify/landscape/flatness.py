@@ -135,6 +135,10 @@ class FlatnessOptions:
         """The number of priors the union bound runs over (``|G|``, or ``|G| |T|`` for ``"mag"``)."""
         return len(self.sigmas) * max(1, len(self.prior_sigmas))
 
+    def grid_name(self) -> str:
+        """What the union bound runs over, in words."""
+        return "sigma grid" if self.posterior == "isotropic" else "sigma x prior-scale grid"
+
     def delta_each(self) -> Fraction:
         return Fraction(self.delta) / self.n_priors()
 
@@ -202,9 +206,8 @@ def _m(ctx: FlatnessContext) -> Provided:
 @register_provider("delta", context="flatness")
 def _delta(ctx: FlatnessContext) -> Provided:
     each = ctx.opts.delta_each()
-    grid = "sigma grid" if ctx.opts.posterior == "isotropic" else "sigma x prior-scale grid"
     return Provided(enclose(each), "user", f"delta/|grid| = {ctx.opts.delta}/{ctx.opts.n_priors()} (union over the "
-                                           f"{grid})")
+                                           f"{ctx.opts.grid_name()})")
 
 
 @register_provider("kl", context="flatness")
@@ -320,8 +323,7 @@ def flatness_certificate(module: Any, x: np.ndarray, y: np.ndarray, opts: Flatne
     total = str(Decimal(opts.delta) + Decimal(opts.delta_mc))
     split = [{"use": THEOREM, "delta": _fraction_text(each)}]
     if opts.n_priors() > 1:
-        grid = "sigma grid" if opts.posterior == "isotropic" else "sigma x prior-scale grid"
-        split.append({"use": f"union bound: the other {opts.n_priors() - 1} priors of the {grid}",
+        split.append({"use": f"union bound: the other {opts.n_priors() - 1} priors of the {opts.grid_name()}",
                       "delta": _fraction_text(Fraction(opts.delta) - each)})
     split.append({"use": "monte_carlo:kl_chernoff (emp_risk of Q)", "delta": opts.delta_mc})
 
