@@ -35,15 +35,21 @@ def _pt2(m, path, x):
     return path
 
 
+def _same_enclosure(net, g, x):
+    """Assert that ``g`` (a file frontend's IR) gives ``net``'s forward enclosure bit for bit; return ``g``'s."""
+    lo, hi = kernels.forward_enclosure(net, x)
+    lo2, hi2 = kernels.forward_enclosure(g, x)
+    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    return lo2, hi2
+
+
 def test_vit_from_pt2_is_byte_identical_to_the_module(tmp_path):
     m = _vit()
     x = _x()
     net = load_model(m).network
     g = load_model(_pt2(m, tmp_path / "v.pt2", x)).network
     assert g is not None and [type(n.layer) for n in g.nodes] == [type(n.layer) for n in net.nodes]
-    lo, hi = kernels.forward_enclosure(net, x)
-    lo2, hi2 = kernels.forward_enclosure(g, x)
-    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    lo2, hi2 = _same_enclosure(net, g, x)
     exact = exact_forward(g, x[0].astype(np.float64)).reshape(-1)
     with mpmath.workprec(PREC):
         assert all(mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)) for e, a, b in zip(exact, lo2[0], hi2[0]))
@@ -86,7 +92,7 @@ def test_plain_variant_translates(tmp_path):
     g = load_model(_pt2(m, tmp_path / "p.pt2", x)).network
     ref = load_model(m).network
     assert g is not None and any(isinstance(n.layer, ir.Attention) for n in g.nodes)
-    assert kernels.forward_enclosure(g, x)[1].tobytes() == kernels.forward_enclosure(ref, x)[1].tobytes()
+    _same_enclosure(ref, g, x)
 
 
 @pytest.mark.parametrize("kind", ["seq_first", "mask", "cross", "weights"])
@@ -119,9 +125,7 @@ def test_vit_from_onnx_is_byte_identical_to_the_module(tmp_path):
     net = load_model(m).network
     g = load_model(_onnx(m, tmp_path / "v.onnx", x)).network
     assert g is not None and sum(isinstance(n.layer, ir.Attention) for n in g.nodes) == 1
-    lo, hi = kernels.forward_enclosure(net, x)
-    lo2, hi2 = kernels.forward_enclosure(g, x)
-    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    _same_enclosure(net, g, x)
     rows, rows2 = analyze_network(net, esd=False), analyze_network(g, esd=False)
     assert [(r.spectral_lo, r.spectral_hi, r.frobenius_hi) for r in rows2] == \
         [(r.spectral_lo, r.spectral_hi, r.frobenius_hi) for r in rows]
@@ -176,8 +180,7 @@ def test_scaled_dot_product_attention_from_module_and_pt2(tmp_path):
             assert all(mpmath.mpf(float(a)) <= e <= mpmath.mpf(float(b)) for e, a, b in zip(exact, lo[i], hi[i]))
     g = load_model(_pt2(m, tmp_path / "s.pt2", x)).network
     assert g is not None and [type(n.layer) for n in g.nodes] == [type(n.layer) for n in net.nodes]
-    lo2, hi2 = kernels.forward_enclosure(g, x)
-    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    _same_enclosure(net, g, x)
     with pytest.raises(HypothesisNotMet, match="h_lipschitz_upper"):
         kernels.lipschitz_upper(g, input_shape=(3, 4))
 
@@ -212,7 +215,7 @@ def test_pt2_in_place_relu_and_add_translate(tmp_path):
     net = load_model(m).network
     g = load_model(_pt2(m, tmp_path / "b.pt2", x)).network
     assert g is not None
-    assert kernels.forward_enclosure(g, x)[1].tobytes() == kernels.forward_enclosure(net, x)[1].tobytes()
+    _same_enclosure(net, g, x)
 
 
 def test_scaled_dot_product_attention_from_onnx(tmp_path):
@@ -230,9 +233,7 @@ def test_scaled_dot_product_attention_from_onnx(tmp_path):
     p = _onnx(m, tmp_path / "s.onnx", x)
     g = load_model(p).network
     assert g is not None and sum(isinstance(n.layer, ir.ScaledDotProductAttention) for n in g.nodes) == 1
-    lo, hi = kernels.forward_enclosure(net, x)
-    lo2, hi2 = kernels.forward_enclosure(g, x)
-    assert lo2.tobytes() == lo.tobytes() and hi2.tobytes() == hi.tobytes()
+    _same_enclosure(net, g, x)
     model = onnx.load(str(p))
     for n in model.graph.node:
         if n.op_type == "Softmax":
