@@ -169,12 +169,13 @@ def _path_norm_l2(network: Any) -> float | None:
     """Squared certified l2 path norm's upper end (Neyshabur et al. 2015; Jiang et al.'s ``path_norm``), None for
     a network that is not a chain of Linear and ReLU layers."""
     import kernels
+    from kernels._rounding import mul_up
 
     try:
         hi = kernels.path_norm(network, p=2).hi
     except InvalidInput:
         return None
-    return float(hi) * float(hi)
+    return mul_up(float(hi), float(hi))  # rounded up: the square of an upper end stays an upper end
 
 
 def _margin_quantile(module: Any, x: Any, y: Any, q: float = 0.1) -> float:
