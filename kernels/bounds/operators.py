@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from boundcert.errors import InvalidInput
 from kernels._rounding import ETA, gamma, up, vdown, vup
-from kernels.bounds._arith import REL_ONE, absdot_up, add_down, box_lower, dot_lower, flat
+from kernels.bounds._arith import REL_ONE, absdot_up, add_down, box_lower, flat
 from kernels.bounds.convop import abs_apply, adjoint_rows, conv_counts, conv_eligible, conv_weights
 from kernels.network._state import nonneg_sum_up, point
 from kernels.network.affine import Conv, Linear
@@ -136,11 +136,10 @@ class Operator:
         return (Lin, *cs)
 
     def _bias_lower(self, Lf: np.ndarray) -> np.ndarray:
-        """Lower bound of ``Lf bias`` over the bias enclosure (``Lf`` (batch, rows, D_out))."""
+        """Lower bound of ``Lf bias`` over the bias enclosure (``Lf`` (batch, rows, D_out)); a point bias never gets
+        here (:meth:`back` folds it into its own pass)."""
         full = (Lf.shape[0],) + self.out_shape
-        lo = flat(np.broadcast_to(self.bias_lo, full), 1)
-        hi = flat(np.broadcast_to(self.bias_hi, full), 1)
-        return box_lower(Lf, lo, hi) if self.kind == "diag" or np.any(lo != hi) else dot_lower(Lf, lo)
+        return box_lower(Lf, flat(np.broadcast_to(self.bias_lo, full), 1), flat(np.broadcast_to(self.bias_hi, full), 1))
 
 
 def _bias_of(bias: np.ndarray | None, shape: tuple[int, ...], spatial: int) -> tuple[Any, Any]:
