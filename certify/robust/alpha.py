@@ -38,6 +38,13 @@ def _conv_matrix(op, torch) -> Any:
                                    check_invariants=False).coalesce()
 
 
+def _sparse_matrix(op, torch) -> Any:
+    """``M^T`` of a ``"sparse"`` operator as a torch sparse matrix."""
+    coo = op.M.T.tocoo()
+    return torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, coo.shape, dtype=torch.float64,
+                                   check_invariants=False).coalesce()
+
+
 def _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch, memo: dict) -> Any:
     from kernels.bounds.crown import maxpool_selection, movement_index
     from kernels.bounds.operators import is_affine, operator_of
@@ -62,13 +69,8 @@ def _bound(graph, C, boxes, shapes, cache, x0, inputs, params, torch, memo: dict
                 Lin = L * T(op.M)
             else:
                 key = ("torch", id(op))
-                if key not in cache and op.kind == "conv":
-                    cache[key] = _conv_matrix(op, torch)
-                elif key not in cache:
-                    coo = op.M.T.tocoo()
-                    cache[key] = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, coo.shape,
-                                                         dtype=torch.float64,
-                                                         check_invariants=False).coalesce()
+                if key not in cache:
+                    cache[key] = _conv_matrix(op, torch) if op.kind == "conv" else _sparse_matrix(op, torch)
                 Lf = L.reshape(b * S, -1)
                 Lin = torch.sparse.mm(cache[key], Lf.T).T.reshape((b, S) + in_shape)
             if op.bias_lo is not None:
