@@ -34,14 +34,14 @@ def attention_groups(nodes: list[Any], init: dict[str, Any]) -> dict[int, tuple[
     """The nodes of each exported ``nn.MultiheadAttention`` call: those in the name scope (``/path/``) of the node
     that reads an ``in_proj_weight`` initializer; ``id(node) -> (scope, members in graph order)``."""
     out: dict[int, tuple[str, list[Any]]] = {}
+    readers: dict[str, set[int]] = {}
+    for m in nodes:
+        for a in m.input:
+            readers.setdefault(a, set()).add(id(m))
     for n in nodes:
         if any(a.endswith("in_proj_weight") and a in init for a in n.input) and "/" in n.name:
             scope = n.name.rsplit("/", 1)[0] + "/"
             inside = {id(m) for m in nodes if m.name.startswith(scope)}
-            readers: dict[str, set[int]] = {}
-            for m in nodes:
-                for a in m.input:
-                    readers.setdefault(a, set()).add(id(m))
             # the exporter's unscoped Constant nodes (Unsqueeze axes) that only the scope reads belong to it
             inside |= {id(m) for m in nodes if m.op_type == "Constant" and readers.get(m.output[0], {0}) <= inside}
             members = [m for m in nodes if id(m) in inside]
