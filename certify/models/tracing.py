@@ -232,8 +232,7 @@ def constant_layer(t: Any, what: str) -> Any:
     if not isinstance(t, np.ndarray) or t.dtype != np.float64 or t.ndim == 0:
         return ir.Unsupported(what, "only a floating-point tensor of rank >= 1 read by the forward code (a class "
                               f"token, a positional embedding) is translated; this rules out {RULED_OUT}")
-    v = t
-    return ir.Constant(np.ascontiguousarray(v[0] if v.shape[0] == 1 and v.ndim > 1 else v))
+    return ir.Constant(np.ascontiguousarray(t[0] if t.shape[0] == 1 and t.ndim > 1 else t))
 
 
 def index_layer(idx: Any) -> Any:
