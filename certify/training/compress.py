@@ -248,6 +248,7 @@ def run_module_compression(cfg: CompressionConfig, module: Any, train: tuple[np.
 
     torch.set_num_threads(torch_threads(min(2, torch.get_num_threads())))
     strict_float_torch()
+    out = Path(out)
     template = copy.deepcopy(module).eval()
     x, y = np.ascontiguousarray(train[0], dtype=np.float32), np.asarray(train[1], dtype=np.int64)
     check_model_data(template, x, y, str(data_info.get("name", "train")))
@@ -266,9 +267,9 @@ def run_module_compression(cfg: CompressionConfig, module: Any, train: tuple[np.
     n, scale = quantise(z, n_levels=cfg.n_levels, method=cfg.method, prune=cfg.prune)
     code = encode_model(dec, n, scale, side)
     options = {"kind": "compress", "family": "module", "config": config_record(cfg), "data": data_info.get("spec"),
-               "model": place_model_file(dict(model_info), Path(out))}
+               "model": place_model_file(dict(model_info), out)}
     data = {k: v for k, v in data_info.items() if k != "spec"}
-    cert = compression_certificate(dec, code, Path(out) / "model.code", x, y, delta=cfg.delta,
+    cert = compression_certificate(dec, code, out / "model.code", x, y, delta=cfg.delta,
                                    data={**data, "n": int(len(y))},
                                    extra={"config": config_record(cfg), "seeds": {"decoder_and_training": cfg.seed}},
                                    reproduce=reproduce, options=options)
@@ -279,8 +280,8 @@ def run_module_compression(cfg: CompressionConfig, module: Any, train: tuple[np.
         estimates["test_error_estimate"] = dec.errors(weights, test[0], np.asarray(test[1])) / len(test[1])
     cert = Certificate(**{**{f: getattr(cert, f) for f in cert.__slots__},
                           "extra": {**cert.extra, "estimates": estimates}})
-    path = cert.save(Path(out) / "certificate.json")
-    return CompressionResult(cert, path, Path(out) / "model.code", estimates)
+    path = cert.save(out / "certificate.json")
+    return CompressionResult(cert, path, out / "model.code", estimates)
 
 
 def run_compression(cfg: CompressionConfig, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
