@@ -78,20 +78,27 @@ def _softmax_box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.maximum(p_lo, 0.0), p_hi
 
 
+def _inv_sqrt_box(d: int) -> tuple[float, float]:
+    """``[sc_lo, sc_hi]`` containing the exact ``1/sqrt(d)``."""
+    return vdown(1.0 / vup(math.sqrt(d))), vup(1.0 / vdown(math.sqrt(d)))
+
+
+def _probs(qm: np.ndarray, qr: np.ndarray, km: np.ndarray, kr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Box (midpoints, radii) of ``softmax(Q K^T / sqrt(d))`` over the last axis (``d`` = the last axis of ``Q``;
+    the rules of the module docstring)."""
+    s, sr = _bilinear(qm, qr, np.swapaxes(km, -1, -2), np.swapaxes(kr, -1, -2))
+    s_lo, s_hi = vdown(s - sr), vup(s + sr)
+    sc_lo, sc_hi = _inv_sqrt_box(qm.shape[-1])
+    s_lo = np.minimum(vdown(s_lo * sc_lo), vdown(s_lo * sc_hi))
+    s_hi = np.maximum(vup(s_hi * sc_lo), vup(s_hi * sc_hi))
+    return box_to_midrad(*_softmax_box(s_lo, s_hi))
+
+
 def _sdpa(qm: np.ndarray, qr: np.ndarray, km: np.ndarray, kr: np.ndarray, vm: np.ndarray,
           vr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Box enclosure of ``softmax(Q K^T / sqrt(d)) V`` over the last two axes (``d`` = the last axis of ``Q``):
     midpoints and radii (the rules of the module docstring)."""
-    dh = qm.shape[-1]
-    s, sr = _bilinear(qm, qr, np.swapaxes(km, -1, -2), np.swapaxes(kr, -1, -2))
-    s_lo, s_hi = vdown(s - sr), vup(s + sr)
-    sc_lo, sc_hi = vdown(1.0 / vup(math.sqrt(dh))), vup(1.0 / vdown(math.sqrt(dh)))  # the exact 1/sqrt(d_h)
-    s_lo = np.minimum(vdown(s_lo * sc_lo), vdown(s_lo * sc_hi))
-    s_hi = np.maximum(vup(s_hi * sc_lo), vup(s_hi * sc_hi))
-    p_lo, p_hi = _softmax_box(s_lo, s_hi)
-    pm = p_lo * 0.5 + p_hi * 0.5
-    pr = vup(np.maximum(p_hi - pm, pm - p_lo))
-    return _bilinear(pm, pr, vm, vr)
+    return _bilinear(*_probs(qm, qr, km, kr), vm, vr)
 
 
 def box_to_midrad(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,18 +137,12 @@ def _parts(q: tuple, k: tuple, v: tuple) -> tuple:
     """Boxes (midpoint, radius) of ``p`` ``(T, S)`` and ``c_ij = p_ij (v_j - o_i)`` ``(T, S, d_v)`` over the boxes
     ``q (T, d), k (S, d), v (S, d_v)``, and the enclosure ``[sc_lo, sc_hi]`` of ``1/sqrt(d)``."""
     (qm, qr), (km, kr), (vm, vr) = q, k, v
-    dh = qm.shape[-1]
-    s, sr = _bilinear(qm, qr, km.T, kr.T)
-    sc_lo, sc_hi = vdown(1.0 / vup(math.sqrt(dh))), vup(1.0 / vdown(math.sqrt(dh)))  # the exact 1/sqrt(d_h)
-    s_lo, s_hi = vdown(s - sr), vup(s + sr)
-    s_lo = np.minimum(vdown(s_lo * sc_lo), vdown(s_lo * sc_hi))
-    s_hi = np.maximum(vup(s_hi * sc_lo), vup(s_hi * sc_hi))
-    pm, pr = box_to_midrad(*_softmax_box(s_lo, s_hi))
+    pm, pr = _probs(qm, qr, km, kr)
     om, orr = _bilinear(pm, pr, vm, vr)
     dv = box_to_midrad(vdown(vdown(vm - vr)[None] - vup(om + orr)[:, None]),
                        vup(vup(vm + vr)[None] - vdown(om - orr)[:, None]))  # (T_i, S_j, d_v): v_j - o_i
     cm, cr = _bilinear(pm[..., None, None], pr[..., None, None], dv[0][:, :, None, :], dv[1][:, :, None, :])
-    return (pm, pr), (cm[:, :, 0, :], cr[:, :, 0, :]), sc_lo, sc_hi
+    return (pm, pr), (cm[:, :, 0, :], cr[:, :, 0, :]), *_inv_sqrt_box(qm.shape[-1])
 
 
 def _head_jacobian(q: tuple, k: tuple, v: tuple, wq: np.ndarray, wk: np.ndarray,
