@@ -74,12 +74,11 @@ def _certified_count(ctx: RunContext) -> tuple[int, str]:
     criterion (Tsuzuku et al. 2018) or CROWN (kernels.bounds), an example counting when either proves it."""
     eps = ctx.options.get("eps") or "0.1"
     try:
-        _lipschitz(ctx)
+        lip = _lipschitz(ctx)
     except HypothesisNotMet as exc:  # no Lipschitz constant (self-attention): bound propagation alone
         return _propagation_count(ctx, eps, str(exc).splitlines()[0])
-    t = _float_up((isqrt(enclose(2)) * _lipschitz(ctx).value * enclose(eps, name="eps")).hi)
+    t = _float_up((isqrt(enclose(2)) * lip.value * enclose(eps, name="eps")).hi)
     by_lip = margins(ctx) > t
-    lip = _lipschitz(ctx)
     how = (f"eps={eps}: certified iff margin lower end > sqrt(2) * lipschitz * eps (<= {t!r}; lipschitz <= "
            f"{lip.value.hi_str(8)} from {lip.source})")
     by_crown, why = _crown_verified(ctx, eps)
