@@ -163,7 +163,7 @@ def onnx_to_graph(model: Any) -> Any:
                 st, en, ax, sp = got[:4]
                 if len(st) != 1 or (ax is not None and len(ax) != 1):
                     raise ValueError("Slice of several axes")
-                stop = int(en[0]) if abs(int(en[0])) < 2**62 else None
+                stop = int(en[0]) if int(en[0]) < 2**62 else None  # INT64_MAX: to the end (INT64_MIN stays: empty)
                 emit(out, ir.Slice(int(ax[0]) if ax is not None else 0, int(st[0]), stop,
                                    int(sp[0]) if sp is not None else 1), (src,), nm)
                 continue
