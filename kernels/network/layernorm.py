@@ -76,8 +76,7 @@ def _local_lip(x: Enclosed, groups_shape: tuple[int, ...], weight: np.ndarray, e
     The Jacobian is block diagonal over groups, so the largest group's bound; l-inf times ``sqrt(d)``. Rounding: one
     outward step per operation, sums by ``nonneg_sum_up``. ``ss_lo = 0``: the global rule's value."""
     d = groups_shape[-1]
-    lo, hi = vdown(x.mid - x.rad), vup(x.mid + x.rad)
-    _, _, ss_box, _ = _centred_box(lo.reshape(-1, d), hi.reshape(-1, d))
+    _, _, ss_box, _ = _centred_box(x.lo.reshape(-1, d), x.hi.reshape(-1, d))
     mm, rr = x.mid.reshape(-1, d), x.rad.reshape(-1, d)
     _, _, ss_m, _ = _centred_box(mm, mm)
     with np.errstate(over="ignore", invalid="ignore"):
