@@ -36,19 +36,13 @@ CLAIM = ("Sec. 6 protocol at CPU scale: Kendall tau and granulated Kendall Psi o
          "measures (and magnitude-aware variants), the top Hessian eigenvalue and trace estimates, and two certified "
          "PAC-Bayes flatness bounds against the generalization gap over a zoo of digits MLPs (lr x batch x width)")
 
+#: Jiang et al.'s measures (:func:`certify.landscape.sharpness_measures` field ``<name with _ for .>_estimate``)
+MEASURES = ("pacbayes.flatness", "pacbayes.mag.flatness", "sharpness.flatness", "sharpness.mag.flatness",
+            "pacbayes.orig", "pacbayes.init", "pacbayes.mag.orig", "pacbayes.mag.init", "sharpness.orig",
+            "sharpness.init", "sharpness.mag.orig", "sharpness.mag.init")
 #: measures whose positive correlation with the gap we recall from Jiang et al. Sec. 6 (sign only, [U])
-PAPER_POSITIVE = {"pacbayes.flatness", "pacbayes.mag.flatness", "sharpness.flatness", "sharpness.mag.flatness",
-                  "pacbayes.init", "pacbayes.orig", "pacbayes.mag.init", "pacbayes.mag.orig", "sharpness.init",
-                  "sharpness.orig", "sharpness.mag.init", "sharpness.mag.orig"}
-SHARPNESS_KEYS = {"pacbayes.flatness": "pacbayes_flatness_estimate",
-                  "pacbayes.mag.flatness": "pacbayes_mag_flatness_estimate",
-                  "sharpness.flatness": "sharpness_flatness_estimate",
-                  "sharpness.mag.flatness": "sharpness_mag_flatness_estimate",
-                  "pacbayes.orig": "pacbayes_orig_estimate", "pacbayes.init": "pacbayes_init_estimate",
-                  "pacbayes.mag.orig": "pacbayes_mag_orig_estimate", "pacbayes.mag.init": "pacbayes_mag_init_estimate",
-                  "sharpness.orig": "sharpness_orig_estimate", "sharpness.init": "sharpness_init_estimate",
-                  "sharpness.mag.orig": "sharpness_mag_orig_estimate",
-                  "sharpness.mag.init": "sharpness_mag_init_estimate"}
+PAPER_POSITIVE = set(MEASURES)
+SHARPNESS_KEYS = {k: k.replace(".", "_") + "_estimate" for k in MEASURES}
 
 
 def _errors(module, x, y) -> tuple[int, int]:
