@@ -11,7 +11,8 @@ Reports seconds per image and the time extrapolated (linearly: the pass is per i
 largest logit magnitude (issue 16's target: <= 1e-6) and the time per image (median of ``--repeats`` calls).
 
 Usage: ``PYTHONPATH=. python benchmarks/margins.py [--images 8] [--width 64] [--hw 32] [--device cpu|cuda]
-[--target 50000] [--torch [--precision float64|compensated|both] [--op-norms fast|tight]]``. The issue-9 target is 50,000 images in < 30 s on an H100/H200 (``--device cuda``).
+[--target 50000] [--torch [--precision float64|compensated|both] [--op-norms fast|tight]]``. The issue-9 target is
+50,000 images in < 30 s on an H100/H200 (``--device cuda``).
 """
 
 from __future__ import annotations
