@@ -317,10 +317,10 @@ def _optimize_module(path: Path, cert: dict, t: Any, *, model: str | None, data:
     from certify.options import options_from
     from certify.quantities.pacbayes import PosteriorContext, PriorVariance
     from certify.quantities.registry import provide
-    from certify.training.module_pacbayes import ModulePacBayesConfig, bound_indices
+    from certify.training.pacbayes import PacBayesConfig, bound_indices
 
     opts = cert["options"]
-    cfg = _config(opts, ModulePacBayesConfig, "optimize")
+    cfg = _config(opts, PacBayesConfig, "optimize")
     template = _module_template(path, opts, arch)
     if isinstance(template, CheckResult):
         return template
@@ -356,8 +356,6 @@ def _compress(path: Path, cert: dict, t: Any, *, model: str | None, data: str | 
     from certify.training.compress import CompressionConfig
 
     module = cert["options"].get("family") == "module"
-    if module:
-        from certify.training.module_compress import ModuleCompressionConfig as CompressionConfig  # noqa: F811
     cfg = _config(cert["options"], CompressionConfig, "compress")
     code_file = _resolve(path, model, cert["model"].get("path"))
     if code_file is None or not Path(code_file).is_file():
