@@ -80,7 +80,9 @@ def _per_sample_shape(n: Any) -> tuple[int, ...] | None:
         return None
 
 
-_MHA = "MultiheadAttention"
+#: torch's own class only (by qualified name): another class called MultiheadAttention may compute something else
+#: with the same ops, so its ops are translated one by one.
+_MHA = frozenset({"torch.nn.modules.activation.MultiheadAttention", "torch.nn.MultiheadAttention"})
 
 
 def _module_path(n: Any) -> str | None:
@@ -88,7 +90,7 @@ def _module_path(n: Any) -> str | None:
     found = None
     for path, kind in (n.meta.get("nn_module_stack") or {}).values():
         name = kind if isinstance(kind, str) else f"{kind.__module__}.{kind.__qualname__}"
-        if name.rsplit(".", 1)[-1] == _MHA:
+        if name in _MHA:
             found = path
     return found
 
