@@ -4,6 +4,7 @@ or more each on shared cores)."""
 
 import importlib.util
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,8 @@ def _check_results(path: Path):
     for r in d["rows"]:
         assert set(r) >= {"name", "paper", "ours", "tolerance", "within"}
         assert r["within"] or r.get("why")
-    for c in d["certificates"]:
-        assert float(c["result"]["hi"]) <= 1.0 + 1e-12 or c["theorem"]["kind"] == "bound"
+    for c in d["certificates"]:  # each an enclosure of a risk bound: 0 <= lo <= hi, exactly
+        assert 0 <= Fraction(c["result"]["lo"]) <= Fraction(c["result"]["hi"]), c["result"]
 
 
 @pytest.mark.slow
