@@ -36,7 +36,7 @@ bounded from the kernel's own float FMA sum of ``|b| + |w|^T |h|`` by :func:`ker
 (``K + 1`` nonnegative terms, any order); ``L <= u A`` when ``|l| <= u |h|`` is checked exactly
 (:func:`normalised`, true for every pair this module makes), else ``L`` from a float64 ``|W| |l|`` bounded the same
 way; the constants are rounded up. The same kernel sums ``|W| rad`` (the input radius through ``|W|``) by FMA,
-bounded the same way, so a layer needs no float64 BLAS product at all.
+bounded the same way, so a layer whose input pairs are normalised needs no float64 BLAS product.
 ReLU is exact on pairs (the sign of ``h + l`` is that of ``fl(h + l)``); Add is TwoSum plus one float sum of the
 low parts and TwoSum errors (``gamma_{2k}`` times their magnitudes for ``k`` inputs). Eval-mode BatchNorm ``y = S x
 + C`` (``S = weight / sqrt(var + eps)``, ``C = bias - mean S``, enclosed in mpmath interval arithmetic at 200 bits
