@@ -279,10 +279,11 @@ def export_to_graph(ep: Any) -> Any:
             continue
         if f is aten.layer_norm.default:
             shape = _ints(a[1])
-            w = t(a[2]) if len(a) > 2 and a[2] is not None else np.ones(shape)
+            wn = a[2] if len(a) > 2 else None
+            w = t(wn) if wn is not None else np.ones(shape)
             b = t(a[3]) if len(a) > 3 and a[3] is not None else np.zeros(shape)
-            emit(n, ir.LayerNorm(shape, w, b, hyper(a[4] if len(a) > 4 else 1e-5, a[2].meta.get("val") if a[2] is not None else None)), (src(a[0]),),
-                 owner(a[2]) if len(a) > 2 and a[2] is not None else None)
+            eps = hyper(a[4] if len(a) > 4 else 1e-5, wn.meta.get("val") if wn is not None else None)
+            emit(n, ir.LayerNorm(shape, w, b, eps), (src(a[0]),), owner(wn) if wn is not None else None)
             continue
         if f is aten.group_norm.default:
             c = _per_sample_shape(a[0])[0]
